@@ -1,0 +1,2 @@
+import { platformName } from '#platform';
+export const p = platformName;
