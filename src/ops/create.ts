@@ -1,0 +1,121 @@
+// Tensor creation: from typed or nested arrays, constants, and moves between devices.
+import { DTypeError } from '../errors.js';
+import { currentDevice, requireDevice } from '../runtime/context.js';
+import type { GpuDevice } from '../runtime/device.js';
+import { CpuStorage, MetalStorage, type DeviceKind } from '../runtime/storage.js';
+import { byteSize, checkDType, type DType } from '../tensor/dtype.js';
+import { encodeElements, flatten, type TensorData } from '../tensor/encode.js';
+import { checkShape, sizeOf, type Shape } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+
+export interface CreateOptions {
+  dtype?: DType;
+  device?: DeviceKind;
+}
+
+function inferDType(data: unknown): DType {
+  if (data instanceof Int32Array) return 'i32';
+  if (data instanceof Uint32Array) return 'u32';
+  return 'f32';
+}
+
+function pickDevice(opts: CreateOptions): DeviceKind {
+  return opts.device ?? (currentDevice() ? 'gpu' : 'cpu');
+}
+
+/** A tensor from a typed array, a flat array with a shape, nested arrays, or a number. */
+export function tensor(data: TensorData | number | readonly unknown[], shape?: Shape, opts: CreateOptions = {}): Tensor {
+  let values: TensorData;
+  let dims: number[];
+  if (typeof data === 'number') {
+    values = [data];
+    dims = shape ? checkShape('tensor', shape) : [];
+  } else if (ArrayBuffer.isView(data) || (Array.isArray(data) && !data.some(Array.isArray) && shape)) {
+    values = data as TensorData;
+    dims = checkShape('tensor', shape ?? [values.length]);
+  } else {
+    const flat = flatten('tensor', data);
+    values = flat.values;
+    dims = shape ? checkShape('tensor', shape) : flat.shape;
+  }
+  const dtype = checkDType('tensor', opts.dtype ?? inferDType(data));
+  if (values.length !== sizeOf(dims)) {
+    throw new DTypeError('tensor', `${values.length} values do not fill shape [${dims}] (${sizeOf(dims)} elements)`);
+  }
+  if (data instanceof Uint16Array && (dtype === 'f16' || dtype === 'bf16')) {
+    // A Uint16Array given for a 16-bit float dtype holds the raw bits.
+    const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    return fromBytes(raw, dims, dtype, pickDevice(opts));
+  }
+  return fromBytes(encodeElements(values, dtype), dims, dtype, pickDevice(opts));
+}
+
+/** A tensor holding `bytes` (the dtype's layout). GPU: uploaded without an intermediate copy. */
+export function fromBytes(bytes: Uint8Array, shape: Shape, dtype: DType, device: DeviceKind): Tensor {
+  if (device === 'cpu') return new Tensor(new CpuStorage(bytes.slice(), dtype), [...shape], dtype);
+  const dev = requireDevice('tensor');
+  return new Tensor(MetalStorage.upload(dev, bytes, dtype), [...shape], dtype);
+}
+
+/** The u32 word a fill kernel repeats: 16-bit values appear in both halves. */
+function fillPattern(value: number, dtype: DType): number {
+  const bytes = encodeElements([value], dtype);
+  if (byteSize(dtype) === 2) {
+    const bits = bytes[0] | (bytes[1] << 8);
+    return (bits | (bits << 16)) >>> 0;
+  }
+  return new Uint32Array(bytes.slice().buffer)[0];
+}
+
+function gpuFill(dev: GpuDevice, value: number, shape: Shape, dtype: DType): Tensor {
+  const bytes = sizeOf(shape) * byteSize(dtype);
+  const storage = MetalStorage.empty(dev, bytes, dtype, 'full');
+  const words = Math.ceil(bytes / 4);
+  if (words > 0) {
+    const { workgroups, gridX } = dev.stream.grid(Math.ceil(words / 256));
+    dev.stream.record({
+      kind: 'dispatch',
+      spec: { file: 'fill', label: 'fill' },
+      buffers: { out: storage.use() },
+      params: new Uint32Array([words, gridX * 256, fillPattern(value, dtype)]).buffer,
+      workgroups,
+    });
+  }
+  return new Tensor(storage, [...shape], dtype);
+}
+
+export function full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
+  const dims = checkShape('full', shape);
+  if (typeof value !== 'number') throw new DTypeError('full', `value must be a number, got ${typeof value}`);
+  const dtype = checkDType('full', opts.dtype ?? 'f32');
+  if (pickDevice(opts) === 'cpu') {
+    return fromBytes(encodeElements(new Array<number>(sizeOf(dims)).fill(value), dtype), dims, dtype, 'cpu');
+  }
+  return gpuFill(requireDevice('full'), value, dims, dtype);
+}
+
+export const zeros = (shape: Shape, opts: CreateOptions = {}): Tensor => full(shape, 0, opts);
+export const ones = (shape: Shape, opts: CreateOptions = {}): Tensor => full(shape, 1, opts);
+
+/** A constant on the same device as `like`. */
+export function fullLike(value: number, shape: Shape, dtype: DType, like: Tensor): Tensor {
+  return full(shape, value, { dtype, device: like.device });
+}
+
+/** A plain number next to tensor `t`: a 0-d tensor of t's dtype on t's device. */
+export function scalarLike(value: number, t: Tensor): Tensor {
+  return tensor(value, [], { dtype: t.dtype, device: t.device });
+}
+
+export async function toDevice(t: Tensor, device: DeviceKind): Promise<Tensor> {
+  if (device !== 'cpu' && device !== 'gpu') throw new DTypeError('to', `unknown device '${String(device)}'; use 'gpu' or 'cpu'`);
+  if (t.device === device) return t.contiguous();
+  const c = t.contiguous();
+  try {
+    const width = byteSize(t.dtype);
+    const bytes = await c.storage.read(c.offset * width, c.size * width);
+    return fromBytes(bytes, t.shape, t.dtype, device);
+  } finally {
+    c.dispose();
+  }
+}

@@ -1,0 +1,189 @@
+// The GPU device: adapter and device acquisition, features, limits, toggles, errors.
+// It owns the object returned by Dawn's create(): if that is garbage-collected while
+// the device lives, Dawn crashes the process. `gpu` stays a field for the device's life.
+import { platform } from '#platform';
+import { DeviceLostError, GpuOutOfMemoryError, GpuValidationError, NoAdapterError } from '../errors.js';
+import { PipelineCache } from '../kernels/cache.js';
+import type { TextStore } from '../platform/types.js';
+import { fingerprint, type GpuFingerprint } from './family.js';
+import { BufferPool, type Lease } from './pool.js';
+import { Stream } from './stream.js';
+
+export interface InitOptions {
+  powerPreference?: GPUPowerPreference;
+  /** Opt-in fast mode: Dawn skips robustness checks, validation and workgroup zero-init. */
+  fast?: boolean;
+  /** Where pipeline-variant and tuning records persist (Node); `false` turns persistence off. */
+  cacheDir?: string | false;
+  /** Budget in bytes for live plus pooled GPU memory. */
+  memoryLimit?: number;
+  /** Max bytes the buffer pool keeps for reuse. */
+  poolLimit?: number;
+  /** Compile the kernel variants earlier runs used, in the background (default true). */
+  warmup?: boolean;
+}
+
+export const OPTIONAL_FEATURES = [
+  'shader-f16',
+  'subgroups',
+  'timestamp-query',
+  'chromium-experimental-subgroup-matrix',
+] as const;
+
+export const FAST_TOGGLES = ['disable_robustness', 'skip_validation', 'disable_workgroup_init'] as const;
+const BASE_TOGGLES = ['vulkan_enable_f16_on_nvidia', 'allow_unsafe_apis'];
+const DISABLED_TOGGLES = ['timestamp_quantization'];
+
+export const STORAGE_USAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
+export const READBACK_USAGE = 0x01 | 0x08; // MAP_READ | COPY_DST
+export const UNIFORM_USAGE = 0x40 | 0x08; // UNIFORM | COPY_DST
+
+export interface DeviceFeatures {
+  f16: boolean;
+  subgroups: boolean;
+  timestamps: boolean;
+  subgroupMatrix: boolean;
+}
+
+export class GpuDevice {
+  readonly features: DeviceFeatures;
+  readonly limits: GPUSupportedLimits;
+  readonly fingerprint: GpuFingerprint;
+  readonly pool: BufferPool<GPUBuffer>;
+  readonly pipelines: PipelineCache;
+  readonly stream: Stream;
+  readonly toggles: readonly string[];
+  lostError: DeviceLostError | null = null;
+  private readonly errors: Error[] = [];
+  private allocChecks: Promise<Error | null>[] = [];
+  private mapNextCreate = false;
+
+  private constructor(
+    /** Kept only so it stays reachable: see the comment at the top of this file. */
+    readonly gpu: GPU,
+    readonly adapter: GPUAdapter,
+    readonly device: GPUDevice,
+    readonly options: InitOptions,
+    toggles: readonly string[],
+    store: TextStore | null,
+  ) {
+    this.toggles = toggles;
+    this.limits = device.limits;
+    const has = (f: string) => device.features.has(f);
+    this.features = {
+      f16: has('shader-f16'),
+      subgroups: has('subgroups'),
+      timestamps: has('timestamp-query'),
+      subgroupMatrix: has('chromium-experimental-subgroup-matrix'),
+    };
+    this.fingerprint = fingerprint(adapter.info ?? {});
+    this.pool = new BufferPool<GPUBuffer>(
+      {
+        create: (bytes, usage, label) => this.createBuffer(bytes, usage, label),
+        destroy: (b) => b.destroy(),
+      },
+      { cacheLimitBytes: options.poolLimit, memoryLimitBytes: options.memoryLimit },
+    );
+    const variantStore = store && { load: () => store.load('pipelines.json'), save: (t: string) => store.save('pipelines.json', t) };
+    this.pipelines = new PipelineCache(device, {
+      store: variantStore ?? undefined,
+      version: `${LIBRARY_VERSION}|${this.fingerprint.id}|${[...device.features].sort().join(',')}`,
+      warn: (m) => console.warn(m),
+    });
+    this.stream = new Stream(this);
+    device.addEventListener('uncapturederror', (ev) => {
+      const e = (ev as GPUUncapturedErrorEvent).error;
+      this.errors.push(new GpuValidationError(`uncaptured GPU error: ${e.message}`));
+    });
+    void device.lost.then((info) => {
+      this.lostError = new DeviceLostError(info.reason ?? 'unknown', info.message);
+      this.stream.failAll(this.lostError);
+    });
+  }
+
+  static async create(options: InitOptions = {}): Promise<GpuDevice> {
+    const toggles = [...BASE_TOGGLES, ...(options.fast ? FAST_TOGGLES : [])];
+    const gpu = await platform.getGpu({ enableToggles: toggles, disableToggles: DISABLED_TOGGLES });
+    if (!gpu) throw new NoAdapterError(`no WebGPU implementation: ${platform.noAdapterHelp()}`);
+    const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+    if (!adapter) throw new NoAdapterError(`no WebGPU adapter: ${platform.noAdapterHelp()}`);
+    const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
+    const L = adapter.limits;
+    // Ask for everything the adapter offers that kernels care about; defaults are far lower.
+    const requiredLimits: Record<string, number> = {
+      maxStorageBufferBindingSize: L.maxStorageBufferBindingSize,
+      maxBufferSize: L.maxBufferSize,
+      maxComputeWorkgroupStorageSize: L.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: L.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: L.maxComputeWorkgroupSizeX,
+      maxComputeWorkgroupSizeY: L.maxComputeWorkgroupSizeY,
+      maxComputeWorkgroupsPerDimension: L.maxComputeWorkgroupsPerDimension,
+      maxStorageBuffersPerShaderStage: L.maxStorageBuffersPerShaderStage,
+    };
+    const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'lbrx' });
+    const store = options.cacheDir === false ? null : platform.openStore(options.cacheDir);
+    const dev = new GpuDevice(gpu, adapter, device, options, toggles, store);
+    if (options.warmup !== false && store) void dev.pipelines.warmup().catch(() => {});
+    return dev;
+  }
+
+  get lost(): boolean {
+    return this.lostError !== null;
+  }
+
+  checkAlive(op: string): void {
+    if (this.lostError) throw new DeviceLostError(this.lostError.reason, `${op} on a lost device`);
+  }
+
+  /** A pooled storage buffer; `mapped` asks a newly created one to come mapped for a copy-free upload. */
+  acquire(bytes: number, usage = STORAGE_USAGE, label = 'tensor', mapped = false): Lease<GPUBuffer> {
+    this.checkAlive('allocate');
+    this.mapNextCreate = mapped;
+    try {
+      return this.pool.acquire(bytes, usage, label);
+    } finally {
+      this.mapNextCreate = false;
+    }
+  }
+
+  private createBuffer(bytes: number, usage: number, label: string): GPUBuffer {
+    if (bytes > this.limits.maxBufferSize) {
+      const s = this.pool.stats();
+      throw new GpuOutOfMemoryError(bytes, s.liveBytes, s.pooledBytes, `over this device's maxBufferSize of ${this.limits.maxBufferSize} bytes`);
+    }
+    // Error scopes turn a driver out-of-memory into GpuOutOfMemoryError at the next sync point.
+    this.device.pushErrorScope('out-of-memory');
+    const mappedAtCreation = this.mapNextCreate && (usage & 0x01) === 0; // MAP_READ buffers cannot start mapped for writing
+    const buffer = this.device.createBuffer({ size: bytes, usage, label, mappedAtCreation });
+    const scope = this.device.popErrorScope();
+    this.allocChecks.push(
+      scope.then((e) => {
+        if (!e) return null;
+        const s = this.pool.stats();
+        return new GpuOutOfMemoryError(bytes, s.liveBytes, s.pooledBytes, e.message);
+      }),
+    );
+    return buffer;
+  }
+
+  /** Rejects with the first allocation or uncaptured error since the last check. */
+  async checkErrors(): Promise<void> {
+    if (this.lostError) throw this.lostError;
+    const checks = this.allocChecks;
+    this.allocChecks = [];
+    const failed = (await Promise.all(checks)).find((e) => e !== null);
+    if (failed) {
+      this.pool.trim();
+      throw failed;
+    }
+    const e = this.errors.shift();
+    if (e) throw e;
+  }
+
+  destroy(): void {
+    this.pool.destroyAll();
+    this.device.destroy();
+  }
+}
+
+export const LIBRARY_VERSION = '0.1.0';

@@ -1,0 +1,160 @@
+// Command batching: everything recorded between two sync points is encoded into one
+// command encoder and submitted once. Submits are serialized so queue order = record order.
+import type { KernelSpec } from '../kernels/registry.js';
+import type { CompiledKernel } from '../kernels/cache.js';
+import type { GpuDevice } from './device.js';
+import { UNIFORM_USAGE } from './device.js';
+
+export type BufferBinding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
+
+export interface DispatchCommand {
+  kind: 'dispatch';
+  spec: KernelSpec;
+  buffers: Record<string, BufferBinding>;
+  /** Uniform parameters, bound as `params` (binding 0) from one per-batch arena. */
+  params?: ArrayBuffer;
+  workgroups: readonly [number, number, number];
+}
+
+export interface CopyCommand {
+  kind: 'copy';
+  src: GPUBuffer;
+  srcOffset: number;
+  dst: GPUBuffer;
+  dstOffset: number;
+  size: number;
+}
+
+type Command = DispatchCommand | CopyCommand;
+
+export interface StreamStats {
+  dispatches: number;
+  copies: number;
+  submits: number;
+}
+
+export class Stream {
+  private commands: Command[] = [];
+  private fence = 1;
+  private completed = 0;
+  private tail: Promise<unknown> = Promise.resolve();
+  private failure: Error | null = null;
+  private readonly counters: StreamStats = { dispatches: 0, copies: 0, submits: 0 };
+
+  constructor(private readonly dev: GpuDevice) {}
+
+  /** The fence of the batch now recording: buffers used now are busy until it completes. */
+  get currentFence(): number {
+    return this.fence;
+  }
+
+  get pendingCommands(): number {
+    return this.commands.length;
+  }
+
+  stats(): StreamStats {
+    return { ...this.counters };
+  }
+
+  record(cmd: DispatchCommand | CopyCommand): void {
+    this.dev.checkAlive(cmd.kind === 'dispatch' ? (cmd.spec.label ?? cmd.spec.file) : 'copy');
+    this.commands.push(cmd);
+  }
+
+  /** Workgroup counts for `count` groups, folded into y when over the per-dimension limit. */
+  grid(count: number): { workgroups: [number, number, number]; gridX: number } {
+    const max = this.dev.limits.maxComputeWorkgroupsPerDimension;
+    if (count <= max) return { workgroups: [Math.max(count, 1), 1, 1], gridX: Math.max(count, 1) };
+    const y = Math.ceil(count / max);
+    const x = Math.ceil(count / y);
+    return { workgroups: [x, y, 1], gridX: x };
+  }
+
+  /** Encodes all recorded work plus `extra` into one command buffer and submits it once. */
+  submit(extra?: (encoder: GPUCommandEncoder) => void): Promise<number> {
+    const commands = this.commands;
+    this.commands = [];
+    const fence = this.fence++;
+    const run = this.tail.then(() => this.encodeAndSubmit(commands, fence, extra));
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  /** Resolves once every submitted batch has finished on the GPU. */
+  async idle(): Promise<void> {
+    await this.tail;
+    await this.dev.device.queue.onSubmittedWorkDone();
+  }
+
+  failAll(error: Error): void {
+    this.failure = error;
+    this.commands = [];
+  }
+
+  private async encodeAndSubmit(commands: Command[], fence: number, extra?: (e: GPUCommandEncoder) => void): Promise<number> {
+    if (this.failure) throw this.failure;
+    const dev = this.dev;
+    const kernels: (CompiledKernel | null)[] = [];
+    try {
+      for (const c of commands) kernels.push(c.kind === 'dispatch' ? await dev.pipelines.get(c.spec) : null);
+      await dev.checkErrors();
+    } catch (e) {
+      // Nothing of this batch reached the GPU, but earlier batches may still be running.
+      void dev.device.queue.onSubmittedWorkDone().then(() => this.complete(fence), () => {});
+      throw e;
+    }
+    const device = dev.device;
+    const arena = this.writeParams(commands, fence);
+    const encoder = device.createCommandEncoder({ label: `lbrx batch ${fence}` });
+    let pass: GPUComputePassEncoder | null = null;
+    commands.forEach((c, i) => {
+      if (c.kind === 'copy') {
+        pass?.end();
+        pass = null;
+        encoder.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.size);
+        this.counters.copies++;
+        return;
+      }
+      const kernel = kernels[i]!;
+      const buffers = { ...c.buffers };
+      if (c.params) buffers.params = { buffer: arena!.buffer, offset: arena!.offsets[i], size: c.params.byteLength };
+      const group = kernel.bindGroup(device, buffers);
+      pass ??= encoder.beginComputePass();
+      pass.setPipeline(kernel.pipeline);
+      pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(...c.workgroups);
+      this.counters.dispatches++;
+    });
+    (pass as GPUComputePassEncoder | null)?.end();
+    extra?.(encoder);
+    device.queue.submit([encoder.finish()]);
+    this.counters.submits++;
+    if (arena) dev.pool.release(arena.lease, fence);
+    void device.queue.onSubmittedWorkDone().then(() => this.complete(fence), () => {});
+    return fence;
+  }
+
+  private complete(fence: number): void {
+    if (fence > this.completed) this.completed = fence;
+    this.dev.pool.complete(this.completed);
+  }
+
+  /** Packs every dispatch's params into one uniform buffer, written with a single writeBuffer. */
+  private writeParams(commands: Command[], fence: number) {
+    const align = this.dev.limits.minUniformBufferOffsetAlignment;
+    const offsets: number[] = [];
+    let size = 0;
+    for (const c of commands) {
+      offsets.push(size);
+      if (c.kind === 'dispatch' && c.params) size += Math.ceil(c.params.byteLength / align) * align;
+    }
+    if (size === 0) return null;
+    const bytes = new Uint8Array(size);
+    commands.forEach((c, i) => {
+      if (c.kind === 'dispatch' && c.params) bytes.set(new Uint8Array(c.params), offsets[i]);
+    });
+    const lease = this.dev.acquire(size, UNIFORM_USAGE, `params ${fence}`);
+    this.dev.device.queue.writeBuffer(lease.buffer, 0, bytes);
+    return { lease, buffer: lease.buffer, offsets };
+  }
+}

@@ -1,0 +1,141 @@
+// The Tensor: a dtype, a shape and a strided view of reference-counted storage.
+import { GpuValidationError } from '../errors.js';
+import type { DeviceKind, Storage } from '../runtime/storage.js';
+import { byteSize, type DType, type DataFor } from './dtype.js';
+import { decodeElements } from './encode.js';
+import * as view from './view.js';
+import { contiguousStrides, isContiguous, sizeOf, type Shape } from './shape.js';
+import { track, untrack } from './scope.js';
+import * as ops from '../ops/index.js';
+
+export type NestedArray = number | NestedArray[];
+export type SliceArg = number | null | readonly [number?, number?, number?];
+
+export class Tensor {
+  readonly size: number;
+  private storageRef: Storage | null;
+  private readonly token = {};
+
+  /** @internal Tensors come from lb.tensor(), creation helpers and ops. */
+  constructor(
+    storage: Storage,
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+    readonly strides: readonly number[] = contiguousStrides(shape),
+    readonly offset = 0,
+  ) {
+    this.storageRef = storage;
+    this.size = sizeOf(shape);
+    track(this, storage, this.token);
+  }
+
+  get storage(): Storage {
+    if (!this.storageRef) throw new GpuValidationError(`a ${this.dtype} tensor of shape [${this.shape}] was used after dispose()`);
+    return this.storageRef;
+  }
+
+  get device(): DeviceKind {
+    return this.storage.kind;
+  }
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  get disposed(): boolean {
+    return this.storageRef === null;
+  }
+
+  get isContiguous(): boolean {
+    return isContiguous(this.shape, this.strides);
+  }
+
+  /** Bytes this tensor's elements occupy (not the whole shared storage). */
+  get byteLength(): number {
+    return this.size * byteSize(this.dtype);
+  }
+
+  dispose(): void {
+    if (!this.storageRef) return;
+    untrack(this.token);
+    this.storageRef.release();
+    this.storageRef = null;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** The elements in row-major order; f16 and bf16 widen to Float32Array. */
+  async data(): Promise<DataFor<DType>> {
+    const storage = this.storage;
+    if (this.size === 0) return decodeElements(new Uint8Array(0), this.dtype);
+    if (!this.isContiguous) {
+      const c = this.contiguous();
+      try {
+        return await c.data();
+      } finally {
+        c.dispose();
+      }
+    }
+    const width = byteSize(this.dtype);
+    return decodeElements(await storage.read(this.offset * width, this.size * width), this.dtype);
+  }
+
+  /** The elements as nested JS arrays (a number for a 0-d tensor). */
+  async toArray(): Promise<NestedArray> {
+    const flat = Array.from(await this.data());
+    if (this.ndim === 0) return flat[0];
+    const build = (dim: number, start: number): NestedArray[] => {
+      const n = this.shape[dim];
+      const step = sizeOf(this.shape.slice(dim + 1));
+      return Array.from({ length: n }, (_, i) =>
+        dim === this.ndim - 1 ? flat[start + i] : build(dim + 1, start + i * step),
+      );
+    };
+    return build(0, 0);
+  }
+
+  /** A copy on the other device (GPU <-> CPU). Same device: a new reference to the same data. */
+  async to(device: DeviceKind): Promise<Tensor> {
+    return ops.toDevice(this, device);
+  }
+
+  // Views: no data moves.
+  reshape(shape: Shape): Tensor {
+    return view.reshape(this, shape);
+  }
+  permute(perm: readonly number[]): Tensor {
+    return view.permute(this, perm);
+  }
+  transpose(perm?: readonly number[]): Tensor {
+    return view.permute(this, perm ?? this.shape.map((_, i) => this.ndim - 1 - i));
+  }
+  slice(...ranges: SliceArg[]): Tensor {
+    return view.slice(this, ranges);
+  }
+  expand(shape: Shape): Tensor {
+    return view.expand(this, shape);
+  }
+
+  // Ops.
+  contiguous(): Tensor {
+    return ops.contiguous(this);
+  }
+  cast(dtype: DType): Tensor {
+    return ops.cast(this, dtype);
+  }
+  add(other: Tensor | number): Tensor {
+    return ops.add(this, other);
+  }
+  mul(other: Tensor | number): Tensor {
+    return ops.mul(this, other);
+  }
+  sum(axis?: number | readonly number[] | null, keepdims = false): Tensor {
+    return ops.sum(this, axis, keepdims);
+  }
+
+  toString(): string {
+    return `Tensor(${this.dtype}, [${this.shape.join(', ')}], ${this.disposed ? 'disposed' : this.device})`;
+  }
+}
