@@ -1,0 +1,134 @@
+// Bench runner: `node bench/run.mjs [family ...]`. Every `bench/<family>.bench.mjs` is a family;
+// it exports `async function run(ctx)` returning rows (see lib.mjs `row`), and optionally
+// `title` and `baselines` (text for the report). No family named = all of them.
+import { spawnSync } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { attachTorch, writeReport } from './report.mjs';
+import { progress } from './lib.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..');
+
+const LIMIT_KEYS = [
+  'maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage', 'minUniformBufferOffsetAlignment', 'minStorageBufferOffsetAlignment',
+];
+
+async function discover() {
+  const files = (await readdir(here)).filter((f) => f.endsWith('.bench.mjs')).sort();
+  return new Map(files.map((f) => [f.slice(0, -'.bench.mjs'.length), join(here, f)]));
+}
+
+function usage(known) {
+  return `usage: npm run bench [-- family ...]\nfamilies: ${[...known.keys()].join(', ')}\n` +
+    'env: LBRX_BENCH_OUT (output dir), LBRX_BENCH_LARGE=1|0 (256 MiB transfers), LBRX_BENCH_FAST=1 (Dawn fast toggles), ' +
+    'LBRX_BENCH_TORCH=1|0 (PyTorch baseline; default on for non-software devices)';
+}
+
+function deviceInfo(dev) {
+  const fp = dev.fingerprint;
+  const info = dev.adapter.info ?? {};
+  const limits = {};
+  for (const k of LIMIT_KEYS) if (dev.limits[k] !== undefined) limits[k] = dev.limits[k];
+  const d = {
+    id: fp.id, description: fp.description, family: fp.family, vendor: fp.vendor,
+    architecture: fp.architecture, device: fp.device,
+    features: [...dev.device.features].sort(), limits,
+  };
+  if (fp.sizeClass) d.sizeClass = fp.sizeClass;
+  if (typeof info.subgroupMinSize === 'number') {
+    d.subgroupMinSize = info.subgroupMinSize;
+    d.subgroupMaxSize = info.subgroupMaxSize;
+  }
+  return d;
+}
+
+/** PyTorch (CUDA) numbers for the same keys, from bench/torch_baseline.py; never fails the run. */
+function torchBaseline(families, large, software) {
+  const script = join(here, 'torch_baseline.py');
+  const want = process.env.LBRX_BENCH_TORCH;
+  if (want === '0') return { info: { available: false, why: 'LBRX_BENCH_TORCH=0' }, rows: [] };
+  if (software && want !== '1') return { info: { available: false, why: 'software adapter (set LBRX_BENCH_TORCH=1 to force)' }, rows: [] };
+  progress('torch baseline: python3 bench/torch_baseline.py');
+  const args = [script, '--families', families.join(','), ...(large ? ['--large'] : [])];
+  const r = spawnSync('python3', args, { encoding: 'utf8', timeout: 300_000, maxBuffer: 16 * 1024 * 1024 });
+  if (r.error || r.status !== 0) {
+    const why = r.error?.message ?? (r.stderr || '').trim().split('\n').pop() ?? `exit ${r.status}`;
+    progress(`torch baseline skipped: ${why}`);
+    return { info: { available: false, why }, rows: [] };
+  }
+  try {
+    const out = JSON.parse(r.stdout.trim().split('\n').pop());
+    return { info: { available: out.available, version: out.version, device: out.device, why: out.why }, rows: out.rows ?? [] };
+  } catch (e) {
+    return { info: { available: false, why: `unreadable output: ${e.message}` }, rows: [] };
+  }
+}
+
+async function main() {
+  const known = await discover();
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h') || args.includes('--list')) {
+    console.log(usage(known));
+    return 0;
+  }
+  const unknown = args.filter((a) => !known.has(a));
+  if (unknown.length) {
+    console.error(`unknown bench famil${unknown.length > 1 ? 'ies' : 'y'}: ${unknown.join(', ')}\n${usage(known)}`);
+    return 2;
+  }
+  const families = args.length ? [...new Set(args)] : [...known.keys()];
+
+  if (process.platform === 'linux') process.env.XDG_RUNTIME_DIR ??= '/tmp';
+  const lb = await import(pathToFileURL(join(root, 'dist', 'index.js')).href);
+  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
+  const fast = process.env.LBRX_BENCH_FAST === '1';
+  // No persisted pipeline record: every run compiles from scratch, so miss costs are comparable.
+  await lb.init({ cacheDir: false, fast });
+  const dev = lb.device();
+  const device = deviceInfo(dev);
+  const software = device.family === 'software';
+  const large = process.env.LBRX_BENCH_LARGE ? process.env.LBRX_BENCH_LARGE === '1' : !software;
+  progress(`device: ${device.description || device.id} (${device.id}); families: ${families.join(', ')}${large ? '; large sizes on' : ''}`);
+
+  const torch = torchBaseline(families, large, software);
+  const ranAt = new Date().toISOString();
+  const result = {
+    device, date: ranAt.slice(0, 10), ranAt, node: process.version, libraryVersion: pkg.version,
+    toggles: [...dev.toggles], fast, large, torch: torch.info, families: {}, rows: [],
+  };
+  let failed = 0;
+  for (const name of families) {
+    const mod = await import(pathToFileURL(known.get(name)).href);
+    const entry = { title: mod.title ?? name, baselines: mod.baselines ?? '', ranAt };
+    result.families[name] = entry;
+    progress(`[${name}]`);
+    const t0 = performance.now();
+    try {
+      const rows = await mod.run({
+        lb, dev, device, large, software, family: name,
+        torchRows: torch.rows.filter((r) => r.family === name),
+      });
+      result.rows.push(...rows.map((r) => ({ ...r, family: name })));
+    } catch (e) {
+      failed++;
+      entry.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      progress(`[${name}] failed: ${e instanceof Error ? e.stack : e}`);
+    }
+    entry.seconds = Number(((performance.now() - t0) / 1e3).toFixed(1));
+    progress(`[${name}] ${entry.seconds} s`);
+  }
+  await lb.shutdown();
+  attachTorch(result.rows, torch.rows);
+
+  const outDir = resolve(process.env.LBRX_BENCH_OUT || join(here, 'results'));
+  const { jsonPath, mdPath, md } = await writeReport(outDir, result);
+  process.stdout.write(md);
+  progress(`wrote ${jsonPath}\nwrote ${mdPath}`);
+  return failed ? 1 : 0;
+}
+
+process.exitCode = await main();
