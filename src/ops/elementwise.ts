@@ -17,7 +17,18 @@ export function checkSameDevice(op: string, a: Tensor, b: Tensor): void {
   }
 }
 
-export function binary(op: BinaryName, a: Tensor, bIn: Tensor | number): Tensor {
+export function binary(op: BinaryName, aIn: Tensor | number, bIn: Tensor | number): Tensor {
+  if (typeof aIn === 'number') {
+    // A plain number on the left: a 0-d tensor of the right operand's dtype, order kept.
+    if (typeof bIn === 'number') throw new DTypeError(op, 'needs at least one tensor operand, got two numbers');
+    const a = scalarLike(aIn, bIn);
+    try {
+      return binary(op, a, bIn);
+    } finally {
+      a.dispose();
+    }
+  }
+  const a = aIn;
   const b = typeof bIn === 'number' ? scalarLike(bIn, a) : bIn;
   try {
     checkSameDevice(op, a, b);
@@ -30,8 +41,8 @@ export function binary(op: BinaryName, a: Tensor, bIn: Tensor | number): Tensor 
   }
 }
 
-export const add = (a: Tensor, b: Tensor | number): Tensor => binary('add', a, b);
-export const mul = (a: Tensor, b: Tensor | number): Tensor => binary('mul', a, b);
+export const add = (a: Tensor | number, b: Tensor | number): Tensor => binary('add', a, b);
+export const mul = (a: Tensor | number, b: Tensor | number): Tensor => binary('mul', a, b);
 
 export function cast(x: Tensor, dtypeIn: DType): Tensor {
   const dtype = checkDType('cast', dtypeIn);

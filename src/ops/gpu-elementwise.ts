@@ -1,7 +1,7 @@
 // GPU elementwise dispatch: specializes wgsl/elementwise.wgsl for dtypes, rank and expression.
 import { MetalStorage } from '../runtime/storage.js';
 import type { GpuDevice } from '../runtime/device.js';
-import { byteSize, type DType } from '../tensor/dtype.js';
+import { byteSize, isFloat, type DType } from '../tensor/dtype.js';
 import { broadcastStrides, coalesce, sizeOf } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { computeType, enableDirectives, isHalf, loadExpr, storeExpr, storeType, type ComputeType } from './wgsl-types.js';
@@ -37,8 +37,8 @@ export function elementwise(
     A_STORE: storeType(a.dtype),
     B_STORE: b ? storeType(b.dtype) : 'u32',
     OUT_STORE: storeType(out),
-    LOAD_A: loadExpr('a_buf', a.dtype, ct),
-    LOAD_B: b ? loadExpr('b_buf', b.dtype, ct) : '0',
+    LOAD_A: operandExpr('a_buf', a.dtype, ct, out),
+    LOAD_B: b ? operandExpr('b_buf', b.dtype, ct, out) : '0',
     OUT_HALF: isHalf(out),
     STORE: storeExpr(out, ct),
     EXPR: expr,
@@ -61,4 +61,14 @@ export function elementwise(
     workgroups,
   });
   return result;
+}
+
+/**
+ * An operand as the op sees it: promotion casts it to the result dtype first, so an integer next
+ * to an f16/bf16 result is rounded to that dtype before the f32 math (as the CPU reference does).
+ */
+function operandExpr(name: string, d: DType, ct: ComputeType, out: DType): string {
+  const e = loadExpr(name, d, ct);
+  if (isFloat(d) || ct !== 'f32' || !isHalf(out)) return e;
+  return out === 'f16' ? `f16_to_f32(f32_to_f16(${e}))` : `bf16_to_f32(f32_to_bf16(${e}))`;
 }

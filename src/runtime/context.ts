@@ -1,4 +1,5 @@
 // The current device. lb.init() makes one; everything else asks for it here.
+import { GpuValidationError } from '../errors.js';
 import { GpuDevice, type InitOptions } from './device.js';
 
 let current: GpuDevice | null = null;
@@ -30,7 +31,7 @@ export function currentDevice(): GpuDevice | null {
 }
 
 export function requireDevice(op: string): GpuDevice {
-  if (!current) throw new Error(`${op}: no GPU device; call 'await lb.init()' first, or create the tensor with { device: 'cpu' }`);
+  if (!current) throw new GpuValidationError(`${op}: no GPU device; call 'await lb.init()' first, or create the tensor with { device: 'cpu' }`);
   current.checkAlive(op);
   return current;
 }

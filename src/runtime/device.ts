@@ -138,6 +138,9 @@ export class GpuDevice {
   /** A pooled storage buffer; `mapped` asks a newly created one to come mapped for a copy-free upload. */
   acquire(bytes: number, usage = STORAGE_USAGE, label = 'tensor', mapped = false): Lease<GPUBuffer> {
     this.checkAlive('allocate');
+    // Checked here, before the pool: the error names the bytes asked for (not the size class),
+    // and a request that can never fit leaves the pool's free buffers alone.
+    if (bytes > this.limits.maxBufferSize) throw this.overMaxBufferSize(bytes);
     this.mapNextCreate = mapped;
     try {
       return this.pool.acquire(bytes, usage, label);
@@ -147,10 +150,7 @@ export class GpuDevice {
   }
 
   private createBuffer(bytes: number, usage: number, label: string): GPUBuffer {
-    if (bytes > this.limits.maxBufferSize) {
-      const s = this.pool.stats();
-      throw new GpuOutOfMemoryError(bytes, s.liveBytes, s.pooledBytes, `over this device's maxBufferSize of ${this.limits.maxBufferSize} bytes`);
-    }
+    if (bytes > this.limits.maxBufferSize) throw this.overMaxBufferSize(bytes);
     // Error scopes turn a driver out-of-memory into GpuOutOfMemoryError at the next sync point.
     this.device.pushErrorScope('out-of-memory');
     const mappedAtCreation = this.mapNextCreate && (usage & 0x01) === 0; // MAP_READ buffers cannot start mapped for writing
@@ -164,6 +164,11 @@ export class GpuDevice {
       }),
     );
     return buffer;
+  }
+
+  private overMaxBufferSize(bytes: number): GpuOutOfMemoryError {
+    const s = this.pool.stats();
+    return new GpuOutOfMemoryError(bytes, s.liveBytes, s.pooledBytes, `over this device's maxBufferSize of ${this.limits.maxBufferSize} bytes`);
   }
 
   /** Rejects with the first allocation or uncaptured error since the last check. */

@@ -41,7 +41,8 @@ export function fingerprint(info: AdapterDescription): GpuFingerprint {
     sizeClass = (apple[2]?.toLowerCase() as SizeClass | undefined) ?? 'base';
   } else if (vendor.includes('apple') || architecture.startsWith('metal') || architecture.startsWith('common-')) family = 'apple';
   else if (vendor.includes('nvidia') || all.includes('nvidia')) family = 'nvidia';
-  else if (vendor.includes('amd') || vendor.includes('ati') || /radeon/.test(all)) family = 'amd';
+  // Whole words: 'ati' is inside 'corporation' (e.g. 'intel corporation').
+  else if (/\b(amd|ati)\b|advanced micro devices/.test(vendor) || /radeon/.test(all)) family = 'amd';
   else if (vendor.includes('intel')) family = 'intel';
   else if (vendor.includes('qualcomm') || /adreno/.test(all)) family = 'qualcomm';
   else if (vendor === 'arm' || /mali/.test(all)) family = 'arm';

@@ -34,7 +34,12 @@ export async function readBuffer(dev: GpuDevice, buffer: GPUBuffer, offset: numb
   let mapped = false;
   try {
     await dev.stream.submit((enc) => enc.copyBufferToBuffer(buffer, start, staging.buffer, 0, end - start));
-    await staging.buffer.mapAsync(GPUMapMode.READ, 0, end - start);
+    try {
+      await staging.buffer.mapAsync(GPUMapMode.READ, 0, end - start);
+    } catch (e) {
+      // A device lost mid-readback aborts the map: report the loss, not a bare AbortError.
+      throw (await lostWithin(dev, 100)) ?? e;
+    }
     mapped = true;
     const view = new Uint8Array(staging.buffer.getMappedRange(0, end - start));
     return view.slice(offset - start, offset - start + length);
@@ -42,4 +47,14 @@ export async function readBuffer(dev: GpuDevice, buffer: GPUBuffer, offset: numb
     if (mapped) staging.buffer.unmap();
     if (!dev.lost) dev.pool.release(staging);
   }
+}
+
+/** The device's DeviceLostError if it is lost now or within `ms` (the lost event may trail a failed map). */
+async function lostWithin(dev: GpuDevice, ms: number): Promise<Error | null> {
+  if (!dev.lostError) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([dev.device.lost, new Promise((r) => (timer = setTimeout(r, ms)))]);
+    clearTimeout(timer);
+  }
+  return dev.lostError;
 }
