@@ -1,0 +1,1 @@
+// Math helpers for elementwise ops whose WGSL builtins are missing or undefined at the edges.
