@@ -98,7 +98,8 @@ export function fuse(root: NodeInput, f16: boolean, view?: RootView): FusedBody 
     const vt = valueType(node.dtype, f16);
     usesF16 ||= vt === 'f16' || ct === 'f16';
     const name = `v${memo.size}`;
-    lines.push(`let ${name} = ${roundValue(node.dtype, vt, convertValue(ct, vt, def.wgsl(args, ct)))};`);
+    const result = def.wgsl(args, ct);
+    lines.push(`let ${name} = ${roundValue(node.dtype, vt, convertValue(def.bool ? 'u32' : ct, vt, result))};`);
     memo.set(key, name);
     return { name, dtype: node.dtype };
   };

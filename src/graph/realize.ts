@@ -14,6 +14,7 @@ export function valueDefines(body: FusedBody): Record<string, string | number | 
   const leaves = Math.max(body.leaves.length, 1);
   return {
     ENABLE: body.usesF16 ? 'enable f16;' : '',
+    F16: body.usesF16,
     NDIM: body.shape.length,
     OFFSET_VEC4: Math.ceil(leaves / 4),
     STRIDE_VEC4: leaves * 2,

@@ -6,7 +6,6 @@ import { broadcastShapes } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import * as cpu from '../cpu/elementwise.js';
 import { lazyElementwise } from './gpu-elementwise.js';
-import { scalarLike } from './create.js';
 
 export type BinaryName = 'add' | 'mul';
 
@@ -18,21 +17,15 @@ export function checkSameDevice(op: string, a: Tensor, b: Tensor): void {
 
 export function binary(op: BinaryName, a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === 'number') {
-    if (a.device === 'cpu') {
-      const s = scalarLike(b, a);
-      try {
-        return cpu.binary(op, a, s, a.dtype);
-      } finally {
-        s.dispose();
-      }
-    }
     // A plain number adopts the tensor's dtype and travels in the kernel's uniforms.
-    return lazyElementwise(requireDevice(op), op, [a, { scalar: b, dtype: a.dtype }], a.shape, a.dtype);
+    const s = { scalar: b, dtype: a.dtype };
+    if (a.device === 'cpu') return cpu.apply(op, [a, s], a.shape, a.dtype);
+    return lazyElementwise(requireDevice(op), op, [a, s], a.shape, a.dtype);
   }
   checkSameDevice(op, a, b);
   const out = promote(op, a.dtype, b.dtype);
   const shape = broadcastShapes(op, a.shape, b.shape);
-  if (a.device === 'cpu') return cpu.binary(op, a, b, out);
+  if (a.device === 'cpu') return cpu.apply(op, [a, b], shape, out);
   return lazyElementwise(requireDevice(op), op, [a, b], shape, out);
 }
 
@@ -41,7 +34,7 @@ export const mul = (a: Tensor, b: Tensor | number): Tensor => binary('mul', a, b
 
 export function cast(x: Tensor, dtypeIn: DType): Tensor {
   const dtype = checkDType('cast', dtypeIn);
-  if (x.device === 'cpu') return cpu.cast(x, dtype);
+  if (x.device === 'cpu') return cpu.apply('copy', [x], x.shape, dtype, x.dtype);
   return lazyElementwise(requireDevice('cast'), 'copy', [x], x.shape, dtype, x.dtype);
 }
 
@@ -50,7 +43,7 @@ export function contiguous(x: Tensor): Tensor {
   if (x.lazy || (x.isContiguous && x.offset === 0)) {
     return new (x.constructor as typeof Tensor)(retainSource(x), x.shape, x.dtype);
   }
-  if (x.device === 'cpu') return cpu.cast(x, x.dtype);
+  if (x.device === 'cpu') return cpu.apply('copy', [x], x.shape, x.dtype);
   return lazyElementwise(requireDevice('contiguous'), 'copy', [x], x.shape, x.dtype);
 }
 
