@@ -93,7 +93,10 @@ export function fuse(root: NodeInput, f16: boolean, view?: RootView): FusedBody 
     const ct = valueType(node.computeDType, f16);
     const args = node.inputs.map((i) => {
       const v = emit(i, node.shape, mapStrides);
-      return convertValue(valueType(v.dtype, f16), ct, v.name);
+      // Promotion casts an operand to the compute dtype first: an integer next to an f16/bf16
+      // result is rounded to that dtype before the math, as the CPU reference does.
+      const converted = convertValue(valueType(v.dtype, f16), ct, v.name);
+      return v.dtype === node.computeDType ? converted : roundValue(node.computeDType, ct, converted);
     });
     const vt = valueType(node.dtype, f16);
     usesF16 ||= vt === 'f16' || ct === 'f16';

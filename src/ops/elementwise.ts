@@ -1,5 +1,5 @@
 // Elementwise ops: validation, dtype promotion, then a lazy GPU node or the CPU reference.
-import { GpuValidationError } from '../errors.js';
+import { DTypeError, GpuValidationError } from '../errors.js';
 import { requireDevice } from '../runtime/context.js';
 import { checkDType, promote, type DType } from '../tensor/dtype.js';
 import { broadcastShapes } from '../tensor/shape.js';
@@ -15,12 +15,14 @@ export function checkSameDevice(op: string, a: Tensor, b: Tensor): void {
   }
 }
 
-export function binary(op: BinaryName, a: Tensor, b: Tensor | number): Tensor {
-  if (typeof b === 'number') {
+export function binary(op: BinaryName, a: Tensor | number, b: Tensor | number): Tensor {
+  if (typeof a === 'number' || typeof b === 'number') {
     // A plain number adopts the tensor's dtype and travels in the kernel's uniforms.
-    const s = { scalar: b, dtype: a.dtype };
-    if (a.device === 'cpu') return cpu.apply(op, [a, s], a.shape, a.dtype);
-    return lazyElementwise(requireDevice(op), op, [a, s], a.shape, a.dtype);
+    const t = typeof a === 'number' ? b : a;
+    if (typeof t === 'number') throw new DTypeError(op, 'needs at least one tensor operand, got two numbers');
+    const operands = [a, b].map((x) => (typeof x === 'number' ? { scalar: x, dtype: t.dtype } : x));
+    if (t.device === 'cpu') return cpu.apply(op, operands, t.shape, t.dtype);
+    return lazyElementwise(requireDevice(op), op, operands, t.shape, t.dtype);
   }
   checkSameDevice(op, a, b);
   const out = promote(op, a.dtype, b.dtype);
@@ -29,8 +31,8 @@ export function binary(op: BinaryName, a: Tensor, b: Tensor | number): Tensor {
   return lazyElementwise(requireDevice(op), op, [a, b], shape, out);
 }
 
-export const add = (a: Tensor, b: Tensor | number): Tensor => binary('add', a, b);
-export const mul = (a: Tensor, b: Tensor | number): Tensor => binary('mul', a, b);
+export const add = (a: Tensor | number, b: Tensor | number): Tensor => binary('add', a, b);
+export const mul = (a: Tensor | number, b: Tensor | number): Tensor => binary('mul', a, b);
 
 export function cast(x: Tensor, dtypeIn: DType): Tensor {
   const dtype = checkDType('cast', dtypeIn);
