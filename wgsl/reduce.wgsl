@@ -1,24 +1,16 @@
-// Reduce family: out[w] = OP over x[row * cols + k] for k in this workgroup's chunk of the row.
-// x starts at element `offset` (a view). Workgroup w handles (row = w / chunks, chunk = w % chunks); with chunks > 1 the caller runs
-// a second pass over the partials. Accumulates in ACC (f32 for every float input).
-// Bindings: params (uniform), x, out (array<ACC>). Dispatch: rows * chunks workgroups, folded
-// into x/y (grid_x = workgroups per y row). Defines: X_STORE, LOAD_X (expr of i giving ACC),
-// ACC, IDENTITY, COMBINE (expr of acc, v), ENABLE.
+// Reduce family: out[w] = COMBINE over value(row * cols + k) for k in this workgroup's chunk of
+// the row, where value() is a fused expression (wgsl/_value.wgsl) read over the input viewed as
+// [rows, cols] (reduced axes last), so an elementwise prologue costs no extra pass.
+// Workgroup w handles (row = w / chunks, chunk = w % chunks); with chunks > 1 the caller runs a
+// second pass over the partials. Accumulates in ACC (f32 for float inputs).
+// Bindings: params (uniform), leaf0.., out: array<ACC> (last). Dispatch: rows * chunks
+// workgroups folded into x/y (grid_x = workgroups per y row).
 $ENABLE
 #include "_half"
+#include "_math"
+#include "_value"
 
-struct Params {
-  rows: u32,
-  cols: u32,
-  chunk: u32,
-  chunks: u32,
-  grid_x: u32,
-  offset: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<$X_STORE>;
-@group(0) @binding(2) var<storage, read_write> out: array<$ACC>;
+@group(0) @binding($OUT_BINDING) var<storage, read_write> out: array<$ACC>;
 
 const WG: u32 = 256u;
 var<workgroup> partial: array<$ACC, WG>;
@@ -36,10 +28,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (valid) {
     let start = (w % params.chunks) * params.chunk;
     let end = min(params.cols, start + params.chunk);
-    let base = params.offset + row * params.cols;
+    let base = row * params.cols;
     for (var k = start + lid; k < end; k = k + WG) {
-      let i = base + k;
-      acc = combine(acc, $LOAD_X);
+      acc = combine(acc, $LOAD);
     }
   }
   partial[lid] = acc;

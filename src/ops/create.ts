@@ -102,11 +102,6 @@ export function fullLike(value: number, shape: Shape, dtype: DType, like: Tensor
   return full(shape, value, { dtype, device: like.device });
 }
 
-/** A plain number next to tensor `t`: a 0-d tensor of t's dtype on t's device. */
-export function scalarLike(value: number, t: Tensor): Tensor {
-  return tensor(value, [], { dtype: t.dtype, device: t.device });
-}
-
 export async function toDevice(t: Tensor, device: DeviceKind): Promise<Tensor> {
   if (device !== 'cpu' && device !== 'gpu') throw new DTypeError('to', `unknown device '${String(device)}'; use 'gpu' or 'cpu'`);
   if (t.device === device) return t.contiguous();

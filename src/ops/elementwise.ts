@@ -1,15 +1,13 @@
-// Elementwise ops: validation, dtype promotion, then the GPU kernel or the CPU reference.
+// Elementwise ops: validation, dtype promotion, then a lazy GPU node or the CPU reference.
 import { DTypeError, GpuValidationError } from '../errors.js';
 import { requireDevice } from '../runtime/context.js';
-import { checkDType, isFloat, promote, type DType } from '../tensor/dtype.js';
+import { checkDType, promote, type DType } from '../tensor/dtype.js';
 import { broadcastShapes } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import * as cpu from '../cpu/elementwise.js';
-import { elementwise } from './gpu-elementwise.js';
-import { scalarLike } from './create.js';
+import { lazyElementwise } from './gpu-elementwise.js';
 
-const BINARY_EXPR = { add: '(a + b)', mul: '(a * b)' } as const;
-export type BinaryName = keyof typeof BINARY_EXPR;
+export type BinaryName = 'add' | 'mul';
 
 export function checkSameDevice(op: string, a: Tensor, b: Tensor): void {
   if (a.device !== b.device) {
@@ -17,28 +15,20 @@ export function checkSameDevice(op: string, a: Tensor, b: Tensor): void {
   }
 }
 
-export function binary(op: BinaryName, aIn: Tensor | number, bIn: Tensor | number): Tensor {
-  if (typeof aIn === 'number') {
-    // A plain number on the left: a 0-d tensor of the right operand's dtype, order kept.
-    if (typeof bIn === 'number') throw new DTypeError(op, 'needs at least one tensor operand, got two numbers');
-    const a = scalarLike(aIn, bIn);
-    try {
-      return binary(op, a, bIn);
-    } finally {
-      a.dispose();
-    }
+export function binary(op: BinaryName, a: Tensor | number, b: Tensor | number): Tensor {
+  if (typeof a === 'number' || typeof b === 'number') {
+    // A plain number adopts the tensor's dtype and travels in the kernel's uniforms.
+    const t = typeof a === 'number' ? b : a;
+    if (typeof t === 'number') throw new DTypeError(op, 'needs at least one tensor operand, got two numbers');
+    const operands = [a, b].map((x) => (typeof x === 'number' ? { scalar: x, dtype: t.dtype } : x));
+    if (t.device === 'cpu') return cpu.apply(op, operands, t.shape, t.dtype);
+    return lazyElementwise(requireDevice(op), op, operands, t.shape, t.dtype);
   }
-  const a = aIn;
-  const b = typeof bIn === 'number' ? scalarLike(bIn, a) : bIn;
-  try {
-    checkSameDevice(op, a, b);
-    const out = promote(op, a.dtype, b.dtype);
-    const shape = broadcastShapes(op, a.shape, b.shape);
-    if (a.device === 'cpu') return cpu.binary(op, a, b, out);
-    return elementwise(requireDevice(op), op, BINARY_EXPR[op], [a, b], shape, out);
-  } finally {
-    if (b !== bIn) b.dispose();
-  }
+  checkSameDevice(op, a, b);
+  const out = promote(op, a.dtype, b.dtype);
+  const shape = broadcastShapes(op, a.shape, b.shape);
+  if (a.device === 'cpu') return cpu.apply(op, [a, b], shape, out);
+  return lazyElementwise(requireDevice(op), op, [a, b], shape, out);
 }
 
 export const add = (a: Tensor | number, b: Tensor | number): Tensor => binary('add', a, b);
@@ -46,23 +36,25 @@ export const mul = (a: Tensor | number, b: Tensor | number): Tensor => binary('m
 
 export function cast(x: Tensor, dtypeIn: DType): Tensor {
   const dtype = checkDType('cast', dtypeIn);
-  if (x.device === 'cpu') return cpu.cast(x, dtype);
-  // Casts compute in f32 whenever a float is involved, so ±Inf, NaN and saturation match the reference.
-  const ct = isFloat(x.dtype) || isFloat(dtype) ? 'f32' : (x.dtype as 'i32' | 'u32');
-  return elementwise(requireDevice('cast'), 'cast', 'a', [x], x.shape, dtype, ct);
+  if (x.device === 'cpu') return cpu.apply('copy', [x], x.shape, dtype, x.dtype);
+  return lazyElementwise(requireDevice('cast'), 'copy', [x], x.shape, dtype, x.dtype);
 }
 
 /** A row-major copy; a contiguous tensor returns a new reference to the same storage. */
 export function contiguous(x: Tensor): Tensor {
-  if (x.isContiguous && x.offset === 0) {
-    x.storage.retain();
-    return new (x.constructor as typeof Tensor)(x.storage, x.shape, x.dtype);
+  if (x.lazy || (x.isContiguous && x.offset === 0)) {
+    return new (x.constructor as typeof Tensor)(retainSource(x), x.shape, x.dtype);
   }
-  if (x.device === 'cpu') return cpu.cast(x, x.dtype);
-  return elementwise(requireDevice('contiguous'), 'copy', 'a', [x], x.shape, x.dtype);
+  if (x.device === 'cpu') return cpu.apply('copy', [x], x.shape, x.dtype);
+  return lazyElementwise(requireDevice('contiguous'), 'copy', [x], x.shape, x.dtype);
 }
 
-export function assertNumeric(op: string, value: unknown): number {
-  if (typeof value !== 'number') throw new DTypeError(op, `expected a number, got ${typeof value}`);
-  return value;
+function retainSource(x: Tensor) {
+  const node = x.lazy;
+  if (node) {
+    node.retain();
+    return node;
+  }
+  x.storage.retain();
+  return x.storage;
 }

@@ -4,7 +4,7 @@ import { normalizeAxis, sizeOf } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { ShapeError } from '../errors.js';
 import * as cpu from '../cpu/reduce.js';
-import { sumRows } from './gpu-reduce.js';
+import { sumAxes } from './gpu-reduce.js';
 import { fullLike } from './create.js';
 
 function resolveAxes(op: string, x: Tensor, axis: number | readonly number[] | null | undefined): number[] {
@@ -23,14 +23,7 @@ export function sum(x: Tensor, axis?: number | readonly number[] | null, keepdim
   const cols = sizeOf(axes.map((a) => x.shape[a]));
   const rows = sizeOf(outShape);
   if (cols === 0 || rows === 0) return fullLike(0, outShape, x.dtype, x);
-  // Move the reduced axes last; the kernel reads contiguous rows, so copy when the view is not.
+  // The kernel reads the input with the reduced axes last, through strides: no copy.
   const kept = x.shape.map((_, i) => i).filter((i) => !reduced.has(i));
-  const moved = x.permute([...kept, ...axes]);
-  const rowsView = moved.isContiguous ? moved : moved.contiguous();
-  try {
-    return sumRows(dev, rowsView, rows, cols, outShape);
-  } finally {
-    if (rowsView !== moved) rowsView.dispose();
-    moved.dispose();
-  }
+  return sumAxes(dev, x, [...kept, ...axes], rows, cols, outShape);
 }

@@ -1,9 +1,10 @@
-// How each dtype is stored, loaded and stored back in WGSL: the dtype substitution that the
-// elementwise and reduce kernels are specialized with.
-import type { GpuDevice } from '../runtime/device.js';
-import { isFloat, type DType } from '../tensor/dtype.js';
+// How each dtype is stored, loaded, held and stored back in WGSL: the dtype substitution that
+// generated kernels are specialized with.
+import { roundTo } from '../tensor/half.js';
+import type { DType } from '../tensor/dtype.js';
 
-export type ComputeType = 'f32' | 'f16' | 'i32' | 'u32';
+/** The WGSL type a value of a dtype is held in while computing: f16 only with shader-f16. */
+export type ValueType = 'f32' | 'f16' | 'i32' | 'u32';
 
 export const isHalf = (d: DType): boolean => d === 'f16' || d === 'bf16';
 
@@ -12,40 +13,59 @@ export function storeType(d: DType): string {
   return isHalf(d) ? 'u32' : d;
 }
 
-/** The type kernels compute in: f16 natively where the adapter has shader-f16 and every operand is f16. */
-export function computeType(dev: GpuDevice, inputs: readonly DType[], out: DType): ComputeType {
-  const all = [...inputs, out];
-  if (all.every((d) => d === 'f16') && dev.features.f16) return 'f16';
-  if (all.some(isFloat)) return 'f32';
-  return inputs[0] as ComputeType; // integers only: compute in the (first) input's type
+export function valueType(d: DType, nativeF16: boolean): ValueType {
+  if (d === 'f16') return nativeF16 ? 'f16' : 'f32';
+  if (d === 'bf16') return 'f32';
+  return d;
 }
 
-/** Expression reading element `i` of binding `name` (dtype `d`) as compute type `ct`. */
-export function loadExpr(name: string, d: DType, ct: ComputeType): string {
+/** Expression reading element `index` of binding `name` (dtype `d`) as value type `vt`. */
+export function loadValue(name: string, d: DType, vt: ValueType, index: string): string {
   if (d === 'f16') {
-    if (ct === 'f16') return `bitcast<vec2<f16>>(${name}[i >> 1u])[i & 1u]`;
-    return convert('f32', ct, `f16_to_f32(half_at(${name}[i >> 1u], i))`);
+    if (vt === 'f16') return `bitcast<vec2<f16>>(${name}[${index} >> 1u])[${index} & 1u]`;
+    return convertValue('f32', vt, `f16_to_f32(half_at(${name}[${index} >> 1u], ${index}))`);
   }
-  if (d === 'bf16') return convert('f32', ct, `bf16_to_f32(half_at(${name}[i >> 1u], i))`);
-  return convert(d, ct, `${name}[i]`);
+  if (d === 'bf16') return convertValue('f32', vt, `bf16_to_f32(half_at(${name}[${index} >> 1u], ${index}))`);
+  return convertValue(d, vt, `${name}[${index}]`);
 }
 
-/** Expression turning `r` (compute type) into what the output array stores (16-bit: the bits). */
-export function storeExpr(d: DType, ct: ComputeType): string {
-  if (d === 'f16') return ct === 'f16' ? `(bitcast<u32>(vec2<f16>(r, 0.0h)) & 0xffffu)` : `f32_to_f16(${convert(ct, 'f32', 'r')})`;
-  if (d === 'bf16') return `f32_to_bf16(${convert(ct, 'f32', 'r')})`;
-  return convert(ct, d, 'r');
+/** Expression turning `r` (value type `vt`) into what the output array stores (16-bit: the bits). */
+export function storeValue(d: DType, vt: ValueType, r = 'r'): string {
+  if (d === 'f16') return vt === 'f16' ? `(bitcast<u32>(vec2<f16>(${r}, 0.0h)) & 0xffffu)` : `f32_to_f16(${convertValue(vt, 'f32', r)})`;
+  if (d === 'bf16') return `f32_to_bf16(${convertValue(vt, 'f32', r)})`;
+  return convertValue(vt, d, r);
 }
 
-/** Conversion between 32-bit WGSL scalars; float to integer truncates and saturates, NaN -> 0. */
-function convert(from: string, to: string, e: string): string {
+/** Rounds a value held in f32 to what its 16-bit dtype can hold, so fused = unfused results. */
+export function roundValue(d: DType, vt: ValueType, e: string): string {
+  if (vt !== 'f32') return e;
+  if (d === 'f16') return `f16_to_f32(f32_to_f16(${e}))`;
+  if (d === 'bf16') return `bf16_to_f32(f32_to_bf16(${e}))`;
+  return e;
+}
+
+/** Conversion between value types; float to integer truncates and saturates, NaN -> 0. */
+export function convertValue(from: ValueType, to: ValueType, e: string): string {
   if (from === to) return e;
+  if (from === 'f16') return convertValue('f32', to, `f32(${e})`);
+  if (to === 'f16') return `bitcast<vec2<f16>>(f32_to_f16(${convertValue(from, 'f32', e)}))[0]`;
   if (from === 'f32' && to === 'i32') return `f32_to_i32(${e})`;
   if (from === 'f32' && to === 'u32') return `f32_to_u32(${e})`;
-  if (from === 'f16' && (to === 'i32' || to === 'u32')) return convert('f32', to, `f32(${e})`);
   return `${to}(${e})`;
 }
 
-export function enableDirectives(ct: ComputeType): string {
-  return ct === 'f16' ? 'enable f16;' : '';
+/** The u32 word a scalar of `dtype` travels in through a uniform (floats as f32 bits). */
+export function scalarWord(value: number, dtype: DType): number {
+  if (dtype === 'i32') return (value | 0) >>> 0;
+  if (dtype === 'u32') return value >>> 0;
+  const f = new Float32Array([isHalf(dtype) ? roundTo(dtype as 'f16' | 'bf16', value) : value]);
+  return new Uint32Array(f.buffer)[0];
+}
+
+/** Expression reading scalar word `k` of the params uniform as value type `vt`. */
+export function scalarValue(k: number, dtype: DType, vt: ValueType): string {
+  const raw = `params.scalars[${k >> 2}][${k & 3}]`;
+  if (dtype === 'i32') return convertValue('i32', vt, `bitcast<i32>(${raw})`);
+  if (dtype === 'u32') return convertValue('u32', vt, raw);
+  return convertValue('f32', vt, `bitcast<f32>(${raw})`);
 }

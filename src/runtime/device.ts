@@ -166,6 +166,12 @@ export class GpuDevice {
     return buffer;
   }
 
+  /** Throws at the op's call when a result of `bytes` could never be allocated. */
+  checkAllocatable(bytes: number): void {
+    this.checkAlive('allocate');
+    if (bytes > this.limits.maxBufferSize) throw this.overMaxBufferSize(bytes);
+  }
+
   private overMaxBufferSize(bytes: number): GpuOutOfMemoryError {
     const s = this.pool.stats();
     return new GpuOutOfMemoryError(bytes, s.liveBytes, s.pooledBytes, `over this device's maxBufferSize of ${this.limits.maxBufferSize} bytes`);

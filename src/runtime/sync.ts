@@ -1,8 +1,13 @@
-// Sync points: lb.eval() runs everything recorded so far without reading anything back.
+// Sync points: lb.eval() computes lazy tensors and runs everything recorded, reading nothing back.
+import type { Tensor } from '../tensor/tensor.js';
 import { currentDevice } from './context.js';
 
-/** Submits all recorded GPU work in one command buffer and waits for it to finish. */
-export async function eval_(): Promise<void> {
+/**
+ * Computes the given lazy tensors (each becomes one fused kernel), submits all recorded GPU work
+ * in one command buffer, and waits for it to finish.
+ */
+export async function eval_(...tensors: Tensor[]): Promise<void> {
+  for (const t of tensors) if (t.device === 'gpu') void t.storage;
   const dev = currentDevice();
   if (!dev) return;
   await dev.stream.submit();

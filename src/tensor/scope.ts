@@ -1,6 +1,8 @@
 // Memory scopes: lb.tidy() disposes what a function created and did not return; a
 // FinalizationRegistry releases storage of tensors that were forgotten, as a backstop.
-import type { Storage } from '../runtime/storage.js';
+export interface Releasable {
+  release(): void;
+}
 
 interface Disposable {
   dispose(): void;
@@ -9,16 +11,16 @@ interface Disposable {
 
 const scopes: Set<Disposable>[] = [];
 
-const backstop = new FinalizationRegistry<Storage>((storage) => storage.release());
+const backstop = new FinalizationRegistry<Releasable>((source) => source.release());
 
 /** Called for every new tensor: joins the innermost tidy scope and the GC backstop. */
-export function track(t: Disposable, storage: Storage, token: object): void {
+export function track(t: Disposable, source: Releasable): void {
   scopes[scopes.length - 1]?.add(t);
-  backstop.register(t, storage, token);
+  backstop.register(t, source, source);
 }
 
-export function untrack(token: object): void {
-  backstop.unregister(token);
+export function untrack(source: Releasable): void {
+  backstop.unregister(source);
 }
 
 /** Keeps `t` alive past the innermost tidy scope. */

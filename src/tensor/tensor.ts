@@ -1,41 +1,66 @@
 // The Tensor: a dtype, a shape and a strided view of reference-counted storage.
 import { GpuValidationError } from '../errors.js';
 import type { DeviceKind, Storage } from '../runtime/storage.js';
+import { LazyNode } from '../graph/node.js';
+import { realize } from '../graph/realize.js';
 import { byteSize, type DType, type DataFor } from './dtype.js';
 import { decodeElements } from './encode.js';
 import * as view from './view.js';
 import { contiguousStrides, isContiguous, sizeOf, type Shape } from './shape.js';
-import { track, untrack } from './scope.js';
+import { track, untrack, type Releasable } from './scope.js';
 import * as ops from '../ops/index.js';
 
 export type NestedArray = number | NestedArray[];
 export type SliceArg = number | null | readonly [number?, number?, number?];
 
+/** What a tensor holds: realized storage or a lazy node. Swapped in place when a node realizes. */
+class SourceRef implements Releasable {
+  constructor(public target: Storage | LazyNode | null) {}
+  release(): void {
+    this.target?.release();
+    this.target = null;
+  }
+}
+
 export class Tensor {
   readonly size: number;
-  private storageRef: Storage | null;
-  private readonly token = {};
+  private readonly src: SourceRef;
 
-  /** @internal Tensors come from lb.tensor(), creation helpers and ops. */
+  /** @internal Tensors come from lb.tensor(), creation helpers and ops. A lazy tensor is contiguous. */
   constructor(
-    storage: Storage,
+    source: Storage | LazyNode,
     readonly shape: readonly number[],
     readonly dtype: DType,
     readonly strides: readonly number[] = contiguousStrides(shape),
     readonly offset = 0,
   ) {
-    this.storageRef = storage;
+    this.src = new SourceRef(source);
     this.size = sizeOf(shape);
-    track(this, storage, this.token);
+    track(this, this.src);
   }
 
+  /** The storage, computing a lazy value first (its kernel is recorded, not yet submitted). */
   get storage(): Storage {
-    if (!this.storageRef) throw new GpuValidationError(`a ${this.dtype} tensor of shape [${this.shape}] was used after dispose()`);
-    return this.storageRef;
+    const target = this.src.target;
+    if (!target) throw new GpuValidationError(`a ${this.dtype} tensor of shape [${this.shape}] was used after dispose()`);
+    if (!(target instanceof LazyNode)) return target;
+    const storage = realize(target);
+    storage.retain();
+    this.src.target = storage;
+    target.release();
+    return storage;
+  }
+
+  /** The unrealized lazy node behind this tensor, if any. */
+  get lazy(): LazyNode | null {
+    const t = this.src.target;
+    return t instanceof LazyNode && !t.realized ? t : null;
   }
 
   get device(): DeviceKind {
-    return this.storage.kind;
+    const t = this.src.target;
+    if (!t) throw new GpuValidationError(`a ${this.dtype} tensor of shape [${this.shape}] was used after dispose()`);
+    return t instanceof LazyNode ? 'gpu' : t.kind;
   }
 
   get ndim(): number {
@@ -43,7 +68,7 @@ export class Tensor {
   }
 
   get disposed(): boolean {
-    return this.storageRef === null;
+    return this.src.target === null;
   }
 
   get isContiguous(): boolean {
@@ -56,10 +81,9 @@ export class Tensor {
   }
 
   dispose(): void {
-    if (!this.storageRef) return;
-    untrack(this.token);
-    this.storageRef.release();
-    this.storageRef = null;
+    if (!this.src.target) return;
+    untrack(this.src);
+    this.src.release();
   }
 
   [Symbol.dispose](): void {

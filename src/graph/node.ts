@@ -1,0 +1,77 @@
+// Lazy elementwise nodes. An elementwise op on GPU tensors records a node instead of a kernel;
+// when its value is needed, the node and every unrealized elementwise node under it become one
+// generated kernel (src/graph/fuse.ts). Nodes are reference-counted like storage.
+import type { MetalStorage } from '../runtime/storage.js';
+import type { GpuDevice } from '../runtime/device.js';
+import type { DType } from '../tensor/dtype.js';
+
+/** An operand of a node: a strided view of realized storage, another node, or a scalar. */
+export type NodeInput =
+  | { kind: 'view'; storage: MetalStorage; dtype: DType; shape: readonly number[]; strides: readonly number[]; offset: number }
+  | { kind: 'node'; node: LazyNode }
+  | { kind: 'scalar'; value: number; dtype: DType };
+
+export class LazyNode {
+  private refs = 1;
+  /** Set once the node's value has been computed into storage. */
+  realized: MetalStorage | null = null;
+
+  constructor(
+    readonly dev: GpuDevice,
+    /** Key into ELEMENTWISE_OPS. */
+    readonly op: string,
+    public inputs: readonly NodeInput[],
+    readonly shape: readonly number[],
+    /** Result dtype; the op itself computes in `computeDType` (inputs are converted to it). */
+    readonly dtype: DType,
+    readonly computeDType: DType = dtype,
+  ) {}
+
+  get released(): boolean {
+    return this.refs <= 0;
+  }
+
+  retain(): void {
+    this.refs++;
+  }
+
+  release(): void {
+    if (this.refs <= 0) return;
+    if (--this.refs > 0) return;
+    this.realized?.release();
+    this.realized = null;
+    this.dropInputs();
+  }
+
+  /** Once realized (or dead) a node no longer needs its operands: let their memory go. */
+  dropInputs(): void {
+    for (const input of this.inputs) {
+      if (input.kind === 'view') input.storage.release();
+      else if (input.kind === 'node') input.node.release();
+    }
+    this.inputs = [];
+  }
+
+  /** Distinct storage buffers a fused kernel for this node would read (upper bound). */
+  get leafCount(): number {
+    let n = 0;
+    for (const i of this.inputs) {
+      if (i.kind === 'view') n++;
+      else if (i.kind === 'node') n += i.node.realized ? 1 : i.node.leafCount;
+    }
+    return n;
+  }
+
+  /** Upper bound on the nodes a fused kernel for this node would hold (shared nodes count per use). */
+  get weight(): number {
+    let n = 1;
+    for (const i of this.inputs) if (i.kind === 'node' && !i.node.realized) n += i.node.weightCache;
+    return Math.min(n, 1 << 20);
+  }
+
+  private weightMemo = -1;
+  private get weightCache(): number {
+    if (this.weightMemo < 0) this.weightMemo = this.weight;
+    return this.weightMemo;
+  }
+}
