@@ -161,7 +161,7 @@ describe('PipelineCache', () => {
     const enc = device.createCommandEncoder();
     const pass = enc.beginComputePass();
     pass.setPipeline(k.pipeline);
-    pass.setBindGroup(0, k.bindGroup(device, { params, x, y }));
+    pass.setBindGroup(0, k.bindGroup(device, { params, x, y }), [0]); // params takes a dynamic offset
     pass.dispatchWorkgroups(Math.ceil(n / k.workgroupSize![0]));
     pass.end();
     enc.copyBufferToBuffer(y, 0, read, 0, size);

@@ -59,9 +59,9 @@ describe('registry', () => {
     const code = buildKernel('_selftest', { BIAS: '0.0' });
     const main = reflectEntry(code, 'main');
     expect(main.bindings).toEqual([
-      { group: 0, binding: 0, name: 'params', kind: 'uniform', minBytes: 8 },
-      { group: 0, binding: 1, name: 'x', kind: 'read-only-storage', minBytes: 4 },
-      { group: 0, binding: 2, name: 'y', kind: 'storage', minBytes: 4 },
+      { group: 0, binding: 0, name: 'params', kind: 'uniform', minBytes: 8, dynamicOffset: true },
+      { group: 0, binding: 1, name: 'x', kind: 'read-only-storage', minBytes: 4, dynamicOffset: false },
+      { group: 0, binding: 2, name: 'y', kind: 'storage', minBytes: 4, dynamicOffset: false },
     ]);
     expect(main.workgroupSize).toEqual([64, 1, 1]);
     expect(reflectEntry(code, 'main', { WG: 32 }).workgroupSize).toEqual([32, 1, 1]);
@@ -78,8 +78,8 @@ describe('registry', () => {
     ].join('\n');
     const { bindings, workgroupSize } = reflectEntry(code, 'main');
     expect(bindings).toEqual([
-      { group: 0, binding: 0, name: 'fixed', kind: 'read-only-storage', minBytes: 64 },
-      { group: 1, binding: 3, name: 'h', kind: 'storage', minBytes: 32 },
+      { group: 0, binding: 0, name: 'fixed', kind: 'read-only-storage', minBytes: 64, dynamicOffset: false },
+      { group: 1, binding: 3, name: 'h', kind: 'storage', minBytes: 32, dynamicOffset: false },
     ]);
     expect(workgroupSize).toEqual([8, 2, 1]);
   });

@@ -22,6 +22,11 @@ export interface BindingInfo {
   readonly kind: BindingKind;
   /** Smallest binding size in bytes: the type's size, or for runtime-sized arrays the fixed prefix plus one element. */
   readonly minBytes: number;
+  /**
+   * A uniform named `params` takes a dynamic offset: every dispatch of a batch keeps its params
+   * in one shared buffer, so bind groups stay reusable across dispatches.
+   */
+  readonly dynamicOffset: boolean;
 }
 
 export interface EntryLayout {
@@ -47,7 +52,8 @@ function toBinding(v: VariableInfo): BindingInfo {
   if (v.resourceType === RESOURCE_UNIFORM) kind = 'uniform';
   else if (v.resourceType === RESOURCE_STORAGE) kind = v.access === 'read' ? 'read-only-storage' : 'storage';
   else throw new Error(`binding '${v.name}' (@group(${v.group}) @binding(${v.binding})) is not a buffer; kernels take buffers only`);
-  return { group: v.group, binding: v.binding, name: v.name, kind, minBytes: minBytes(v) };
+  const dynamicOffset = kind === 'uniform' && v.name === 'params';
+  return { group: v.group, binding: v.binding, name: v.name, kind, minBytes: minBytes(v), dynamicOffset };
 }
 
 function minBytes(v: VariableInfo): number {
@@ -90,7 +96,7 @@ export function createLayouts(device: GPUDevice, bindings: readonly BindingInfo[
   for (let g = 0; g < groups; g++) {
     const entries: GPUBindGroupLayoutEntry[] = bindings
       .filter((b) => b.group === g)
-      .map((b) => ({ binding: b.binding, visibility: SHADER_STAGE_COMPUTE, buffer: { type: b.kind, minBindingSize: b.minBytes } }));
+      .map((b) => ({ binding: b.binding, visibility: SHADER_STAGE_COMPUTE, buffer: { type: b.kind, minBindingSize: b.minBytes, hasDynamicOffset: b.dynamicOffset } }));
     bindGroupLayouts.push(device.createBindGroupLayout({ label: `${label} group ${g}`, entries }));
   }
   const pipelineLayout = device.createPipelineLayout({ label, bindGroupLayouts });

@@ -4,6 +4,7 @@ import type { KernelSpec } from '../kernels/registry.js';
 import type { CompiledKernel } from '../kernels/cache.js';
 import type { GpuDevice } from './device.js';
 import { UNIFORM_USAGE } from './device.js';
+import { BindGroupCache } from './bind-groups.js';
 
 export type BufferBinding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
 
@@ -31,6 +32,8 @@ export interface StreamStats {
   dispatches: number;
   copies: number;
   submits: number;
+  bindGroupHits?: number;
+  bindGroupMisses?: number;
 }
 
 export class Stream {
@@ -41,7 +44,11 @@ export class Stream {
   private failure: Error | null = null;
   private readonly counters: StreamStats = { dispatches: 0, copies: 0, submits: 0 };
 
-  constructor(private readonly dev: GpuDevice) {}
+  private readonly bindGroups: BindGroupCache;
+
+  constructor(private readonly dev: GpuDevice) {
+    this.bindGroups = new BindGroupCache(dev.device);
+  }
 
   /** The fence of the batch now recording: buffers used now are busy until it completes. */
   get currentFence(): number {
@@ -53,7 +60,7 @@ export class Stream {
   }
 
   stats(): StreamStats {
-    return { ...this.counters };
+    return { ...this.counters, bindGroupHits: this.bindGroups.hits, bindGroupMisses: this.bindGroups.misses };
   }
 
   record(cmd: DispatchCommand | CopyCommand): void {
@@ -96,7 +103,9 @@ export class Stream {
     const dev = this.dev;
     const kernels: (CompiledKernel | null)[] = [];
     try {
-      for (const c of commands) kernels.push(c.kind === 'dispatch' ? await dev.pipelines.get(c.spec) : null);
+      // Compiled kernels resolve synchronously; only misses wait (and compile concurrently).
+      const lookups = commands.map((c) => (c.kind === 'dispatch' ? (dev.pipelines.peek(c.spec) ?? dev.pipelines.get(c.spec)) : null));
+      for (const k of lookups) kernels.push(k instanceof Promise ? await k : k);
       await dev.checkErrors();
     } catch (e) {
       // Nothing of this batch reached the GPU, but earlier batches may still be running.
@@ -107,6 +116,7 @@ export class Stream {
     const arena = this.writeParams(commands, fence);
     const encoder = device.createCommandEncoder({ label: `lbrx batch ${fence}` });
     let pass: GPUComputePassEncoder | null = null;
+    let pipeline: GPUComputePipeline | null = null;
     commands.forEach((c, i) => {
       if (c.kind === 'copy') {
         pass?.end();
@@ -116,13 +126,17 @@ export class Stream {
         return;
       }
       const kernel = kernels[i]!;
-      const buffers = { ...c.buffers };
-      if (c.params) buffers.params = { buffer: arena!.buffer, offset: arena!.offsets[i], size: c.params.byteLength };
-      const group = kernel.bindGroup(device, buffers);
-      pass ??= encoder.beginComputePass();
-      pass.setPipeline(kernel.pipeline);
-      pass.setBindGroup(0, group);
-      pass.dispatchWorkgroups(...c.workgroups);
+      const buffers = c.params ? { ...c.buffers, params: { buffer: arena!.buffer, offset: 0, size: c.params.byteLength } } : c.buffers;
+      const group = this.bindGroups.get(kernel, buffers);
+      if (!pass) {
+        pass = encoder.beginComputePass();
+        pipeline = null;
+      }
+      if (kernel.pipeline !== pipeline) pass.setPipeline((pipeline = kernel.pipeline));
+      // `params` is bound with a dynamic offset into the batch's one params buffer.
+      if (c.params) pass.setBindGroup(0, group, [arena!.offsets[i]]);
+      else pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(c.workgroups[0], c.workgroups[1], c.workgroups[2]);
       this.counters.dispatches++;
     });
     (pass as GPUComputePassEncoder | null)?.end();
