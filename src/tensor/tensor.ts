@@ -51,6 +51,15 @@ export class Tensor {
     return storage;
   }
 
+  /**
+   * Computes a lazy value into storage now: its fused kernel is recorded into the current batch
+   * and runs at the next sync point. Returns this tensor.
+   */
+  realize(): this {
+    void this.storage;
+    return this;
+  }
+
   /** The unrealized lazy node behind this tensor, if any. */
   get lazy(): LazyNode | null {
     const t = this.src.target;
