@@ -172,6 +172,25 @@ describe('upload paths', () => {
     });
   }
 
+  it('large uploads go through the staging ring, which is reused once its batch is done', async () => {
+    const n = (1 << 20) + 3; // 4 MiB + 12 bytes: over the staging threshold, not a multiple of 16
+    const first = new Float32Array(n).map((_, i) => i * 0.5);
+    const a = lb.tensor(first);
+    const staging = lb.memory().stagingBytes;
+    expect(staging).toBeGreaterThanOrEqual(n * 4);
+    expect(Array.from((await a.data()).subarray(n - 3))).toEqual(Array.from(first.subarray(n - 3)));
+    await settle();
+    await new Promise((r) => setTimeout(r, 20)); // re-mapping runs after the batch completes
+    const second = new Float32Array(n).map((_, i) => -i);
+    const b = lb.tensor(second);
+    expect(lb.memory().stagingBytes, 'the ready staging buffer is reused').toBe(staging);
+    // An op recorded in the same batch sees the upload: the copy is ordered with kernels.
+    const c = b.add(a).realize();
+    expect(Array.from((await c.data()).subarray(0, 3))).toEqual([0, -0.5, -1]);
+    expect(Array.from(await b.data())).toEqual(Array.from(second));
+    for (const t of [a, b, c]) t.dispose();
+  });
+
   it('16-bit odd-length tail: the last element lands, the padding does not spill into the next use', async () => {
     for (const d of ['f16', 'bf16'] as const) {
       // Fill a pooled buffer with a pattern, then upload an odd number of halves into it.

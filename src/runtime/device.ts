@@ -8,6 +8,7 @@ import type { TextStore } from '../platform/types.js';
 import { fingerprint, type GpuFingerprint } from './family.js';
 import { BufferPool, type Lease } from './pool.js';
 import { Stream } from './stream.js';
+import { UploadRing } from './upload.js';
 
 export interface InitOptions {
   powerPreference?: GPUPowerPreference;
@@ -52,6 +53,7 @@ export class GpuDevice {
   readonly pool: BufferPool<GPUBuffer>;
   readonly pipelines: PipelineCache;
   readonly stream: Stream;
+  readonly uploads: UploadRing;
   readonly toggles: readonly string[];
   lostError: DeviceLostError | null = null;
   private readonly errors: Error[] = [];
@@ -91,6 +93,7 @@ export class GpuDevice {
       warn: (m) => console.warn(m),
     });
     this.stream = new Stream(this);
+    this.uploads = new UploadRing(this);
     device.addEventListener('uncapturederror', (ev) => {
       const e = (ev as GPUUncapturedErrorEvent).error;
       this.errors.push(new GpuValidationError(`uncaptured GPU error: ${e.message}`));
@@ -193,6 +196,7 @@ export class GpuDevice {
 
   destroy(): void {
     this.pool.destroyAll();
+    this.uploads.destroyAll();
     this.device.destroy();
   }
 }

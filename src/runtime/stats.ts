@@ -16,11 +16,13 @@ export interface MemoryStats {
   /** GPUBuffers created since the device was made. */
   created: number;
   destroyed: number;
+  /** Mapped staging memory kept for large uploads (outside the pool and its limits). */
+  stagingBytes: number;
 }
 
 const EMPTY: MemoryStats = {
   liveBytes: 0, pooledBytes: 0, pendingBytes: 0, peakBytes: 0, buffers: 0,
-  pooledBuffers: 0, hits: 0, misses: 0, created: 0, destroyed: 0,
+  pooledBuffers: 0, hits: 0, misses: 0, created: 0, destroyed: 0, stagingBytes: 0,
 };
 
 export function memory(): MemoryStats {
@@ -30,7 +32,7 @@ export function memory(): MemoryStats {
   return {
     liveBytes: s.liveBytes, pooledBytes: s.pooledBytes, pendingBytes: s.pendingBytes, peakBytes: s.peakBytes,
     buffers: s.buffers, pooledBuffers: s.pooledBuffers, hits: s.hits, misses: s.misses,
-    created: s.created, destroyed: s.destroyed,
+    created: s.created, destroyed: s.destroyed, stagingBytes: dev.uploads.stats().stagingBytes,
   };
 }
 

@@ -6,6 +6,7 @@ import type { DType } from '../tensor/dtype.js';
 import type { GpuDevice } from './device.js';
 import type { Lease } from './pool.js';
 import { readBuffer, uploadBytes } from './transfer.js';
+import { STAGING_THRESHOLD } from './upload.js';
 
 export type DeviceKind = 'gpu' | 'cpu';
 
@@ -59,7 +60,8 @@ export class MetalStorage extends RefCounted implements Storage {
 
   /** Storage holding `bytes`: a new buffer is filled while mapped at creation, a pooled one by writeBuffer. */
   static upload(dev: GpuDevice, bytes: Uint8Array, dtype: DType, label = 'tensor'): MetalStorage {
-    const lease = dev.acquire(bytes.byteLength, undefined, label, true);
+    // Small uploads go into a buffer mapped at creation (when new); large ones through staging.
+    const lease = dev.acquire(bytes.byteLength, undefined, label, bytes.byteLength < STAGING_THRESHOLD);
     uploadBytes(dev, lease.buffer, bytes);
     return new MetalStorage(dev, lease, bytes.byteLength, dtype, label);
   }

@@ -40,6 +40,7 @@ export class Stream {
   private commands: Command[] = [];
   private fence = 1;
   private completed = 0;
+  private waiters: { fence: number; fn: () => void }[] = [];
   private tail: Promise<unknown> = Promise.resolve();
   private failure: Error | null = null;
   private readonly counters: StreamStats = { dispatches: 0, copies: 0, submits: 0 };
@@ -148,9 +149,20 @@ export class Stream {
     return fence;
   }
 
+  /** Runs `fn` once the batch with `fence` (and every earlier one) has finished on the GPU. */
+  afterFence(fence: number, fn: () => void): void {
+    if (fence <= this.completed) fn();
+    else this.waiters.push({ fence, fn });
+  }
+
   private complete(fence: number): void {
     if (fence > this.completed) this.completed = fence;
     this.dev.pool.complete(this.completed);
+    if (this.waiters.length) {
+      const due = this.waiters.filter((w) => w.fence <= this.completed);
+      this.waiters = this.waiters.filter((w) => w.fence > this.completed);
+      for (const w of due) w.fn();
+    }
   }
 
   /** Packs every dispatch's params into one uniform buffer, written with a single writeBuffer. */

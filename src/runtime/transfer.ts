@@ -2,9 +2,14 @@
 // submit as the pending work, then maps it: one submit per sync point.
 import type { GpuDevice } from './device.js';
 import { READBACK_USAGE } from './device.js';
+import { STAGING_THRESHOLD } from './upload.js';
 
-/** Writes `bytes` to the start of `buffer`: through the mapping if it is mapped at creation. */
+/**
+ * Writes `bytes` to the start of `buffer`: through the mapping if it is mapped at creation,
+ * through the staging ring when large, else with writeBuffer.
+ */
 export function uploadBytes(dev: GpuDevice, buffer: GPUBuffer, bytes: Uint8Array): void {
+  if (buffer.mapState !== 'mapped' && bytes.byteLength >= STAGING_THRESHOLD && dev.uploads.upload(buffer, bytes)) return;
   if (buffer.mapState === 'mapped') {
     new Uint8Array(buffer.getMappedRange(), 0, bytes.byteLength).set(bytes);
     buffer.unmap();
