@@ -70,7 +70,7 @@ export class GpuDevice {
     store: TextStore | null,
   ) {
     this.toggles = toggles;
-    this.limits = device.limits;
+    this.limits = plainLimits(device.limits);
     const has = (f: string) => device.features.has(f);
     this.features = {
       f16: has('shader-f16'),
@@ -202,3 +202,13 @@ export class GpuDevice {
 }
 
 export const LIBRARY_VERSION = '0.1.0';
+
+/** A plain copy of the limits: each read of Dawn's object is a native call, and kernels read them per op. */
+function plainLimits(limits: GPUSupportedLimits): GPUSupportedLimits {
+  const out: Record<string, number> = {};
+  for (const key in limits) {
+    const v = (limits as unknown as Record<string, unknown>)[key];
+    if (typeof v === 'number') out[key] = v;
+  }
+  return Object.freeze(out) as unknown as GPUSupportedLimits;
+}
