@@ -34,6 +34,13 @@ export const OPTIONAL_FEATURES = [
 export const FAST_TOGGLES = ['disable_robustness', 'skip_validation', 'disable_workgroup_init'] as const;
 const BASE_TOGGLES = ['vulkan_enable_f16_on_nvidia', 'allow_unsafe_apis'];
 const DISABLED_TOGGLES = ['timestamp_quantization'];
+/** Fast mode also skips Dawn's zero-fill of new buffers (kernels write every output element). */
+const FAST_DISABLED_TOGGLES = ['lazy_clear_resource_on_first_use'];
+/**
+ * Pooled bytes kept by default: big enough that a batch of large outputs finds its buffers
+ * again (a fresh buffer costs Dawn's zero-fill on first use), small next to device memory.
+ */
+const DEFAULT_POOL_LIMIT = 1024 * 1024 * 1024;
 
 export const STORAGE_USAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
 export const READBACK_USAGE = 0x01 | 0x08; // MAP_READ | COPY_DST
@@ -84,7 +91,7 @@ export class GpuDevice {
         create: (bytes, usage, label) => this.createBuffer(bytes, usage, label),
         destroy: (b) => b.destroy(),
       },
-      { cacheLimitBytes: options.poolLimit, memoryLimitBytes: options.memoryLimit },
+      { cacheLimitBytes: options.poolLimit ?? DEFAULT_POOL_LIMIT, memoryLimitBytes: options.memoryLimit },
     );
     const variantStore = store && { load: () => store.load('pipelines.json'), save: (t: string) => store.save('pipelines.json', t) };
     this.pipelines = new PipelineCache(device, {
@@ -106,7 +113,8 @@ export class GpuDevice {
 
   static async create(options: InitOptions = {}): Promise<GpuDevice> {
     const toggles = [...BASE_TOGGLES, ...(options.fast ? FAST_TOGGLES : [])];
-    const gpu = await platform.getGpu({ enableToggles: toggles, disableToggles: DISABLED_TOGGLES });
+    const disabled = [...DISABLED_TOGGLES, ...(options.fast ? FAST_DISABLED_TOGGLES : [])];
+    const gpu = await platform.getGpu({ enableToggles: toggles, disableToggles: disabled });
     if (!gpu) throw new NoAdapterError(`no WebGPU implementation: ${platform.noAdapterHelp()}`);
     const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
     if (!adapter) throw new NoAdapterError(`no WebGPU adapter: ${platform.noAdapterHelp()}`);
