@@ -106,7 +106,9 @@ export class Stream {
     try {
       // Compiled kernels resolve synchronously; only misses wait (and compile concurrently).
       const lookups = commands.map((c) => (c.kind === 'dispatch' ? (dev.pipelines.peek(c.spec) ?? dev.pipelines.get(c.spec)) : null));
-      for (const k of lookups) kernels.push(k instanceof Promise ? await k : k);
+      // Promise.all observes every rejection: awaiting one at a time would leave the others
+      // unhandled (and Node exits on an unhandled rejection) when several kernels fail.
+      kernels.push(...(lookups.some((k) => k instanceof Promise) ? await Promise.all(lookups) : (lookups as (CompiledKernel | null)[])));
       await dev.checkErrors();
     } catch (e) {
       // Nothing of this batch reached the GPU, but earlier batches may still be running.
