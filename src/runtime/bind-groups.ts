@@ -19,7 +19,7 @@ export class BindGroupCache {
 
   constructor(
     private readonly device: GPUDevice,
-    private readonly capacity = 4096,
+    private readonly capacity = 16384,
   ) {}
 
   get(kernel: CompiledKernel, buffers: Readonly<Record<string, BufferBinding>>): GPUBindGroup {
