@@ -36,12 +36,15 @@ export async function measure(name, fn, opts = {}) {
 
 /**
  * A result row. `better` says which direction is faster; `ratio` is always "times faster than
- * the baseline" (> 1: lbrx is faster), whatever the unit.
+ * the baseline" (> 1: lbrx is faster), whatever the unit. The PyTorch column comes from the
+ * torch row with the same family, size and `torchKey` (default: `key`).
  */
 export function row(family, fields) {
-  const { name, size, metric, value, unit, better = 'higher', baseline, key, stats, note, detail } = fields;
+  const { name, size, metric, value, unit, better = 'higher', baseline, key, torchKey, stats, note, detail } = fields;
   const r = { family, name, size: String(size), metric, value: round(value), unit, better };
   if (key) r.key = key;
+  // Several lbrx rows may share one PyTorch number (eager PyTorch has no fused/unfused split).
+  if (torchKey) r.torchKey = torchKey;
   if (baseline) {
     r.baseline = { name: baseline.name, value: round(baseline.value), unit: baseline.unit ?? unit };
     r.ratio = round(better === 'higher' ? value / baseline.value : baseline.value / value);

@@ -7,11 +7,12 @@ export function sanitizeId(id) {
   return String(id).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'unknown-device';
 }
 
-/** Attaches PyTorch baseline rows (same family, key and size) to lbrx rows as `torch`. */
+/** Attaches PyTorch baseline rows (same family, key and size) to lbrx rows as `torch`; a row's `torchKey` overrides its key. */
 export function attachTorch(rows, torchRows) {
   const byKey = new Map(torchRows.map((t) => [`${t.family}|${t.key}|${t.size}`, t]));
   for (const r of rows) {
-    const t = r.key && byKey.get(`${r.family}|${r.key}|${r.size}`);
+    const k = r.torchKey ?? r.key;
+    const t = k && byKey.get(`${r.family}|${k}|${r.size}`);
     if (!t || !(t.value > 0) || !(r.value > 0)) continue;
     const ratio = r.better === 'lower' ? t.value / r.value : r.value / t.value;
     r.torch = { name: t.name, value: t.value, unit: t.unit, ratio: Number(ratio.toPrecision(4)) };

@@ -25,7 +25,8 @@ async function discover() {
 function usage(known) {
   return `usage: npm run bench [-- family ...]\nfamilies: ${[...known.keys()].join(', ')}\n` +
     'env: LBRX_BENCH_OUT (output dir), LBRX_BENCH_LARGE=1|0 (256 MiB transfers), LBRX_BENCH_FAST=1 (Dawn fast toggles), ' +
-    'LBRX_BENCH_TORCH=1|0 (PyTorch baseline; default on for non-software devices)';
+    'LBRX_BENCH_TORCH=1|0 (PyTorch baseline; default on for non-software devices), LBRX_BENCH_K (runtime ops per eval), ' +
+    'LBRX_BENCH_EW_LOG2 (elementwise size 2^n)';
 }
 
 function deviceInfo(dev) {
@@ -94,11 +95,10 @@ async function main() {
   const large = process.env.LBRX_BENCH_LARGE ? process.env.LBRX_BENCH_LARGE === '1' : !software;
   progress(`device: ${device.description || device.id} (${device.id}); families: ${families.join(', ')}${large ? '; large sizes on' : ''}`);
 
-  const torch = torchBaseline(families, large, software);
   const ranAt = new Date().toISOString();
   const result = {
     device, date: ranAt.slice(0, 10), ranAt, node: process.version, libraryVersion: pkg.version,
-    toggles: [...dev.toggles], fast, large, torch: torch.info, families: {}, rows: [],
+    toggles: [...dev.toggles], fast, large, torch: null, families: {}, rows: [],
   };
   let failed = 0;
   for (const name of families) {
@@ -108,10 +108,7 @@ async function main() {
     progress(`[${name}]`);
     const t0 = performance.now();
     try {
-      const rows = await mod.run({
-        lb, dev, device, large, software, family: name,
-        torchRows: torch.rows.filter((r) => r.family === name),
-      });
+      const rows = await mod.run({ lb, dev, device, large, software, family: name });
       result.rows.push(...rows.map((r) => ({ ...r, family: name })));
     } catch (e) {
       failed++;
@@ -122,6 +119,11 @@ async function main() {
     progress(`[${name}] ${entry.seconds} s`);
   }
   await lb.shutdown();
+  // PyTorch runs after lbrx is done with the GPU. Run first, it left the GPU idle for ~30 s
+  // before the families, and an idle H100 drops its clocks (345 MHz) and ramps them back only
+  // over a second or more of bursty work: early rows ran at half speed.
+  const torch = torchBaseline(families, large, software);
+  result.torch = torch.info;
   attachTorch(result.rows, torch.rows);
 
   const outDir = resolve(process.env.LBRX_BENCH_OUT || join(here, 'results'));
@@ -131,4 +133,12 @@ async function main() {
   return failed ? 1 : 0;
 }
 
+// A stray rejected promise inside the library (say, a second failed pipeline lookup of a batch
+// whose eval already rejected) must not kill the run before the report is written: log it, fail.
+const stray = [];
+process.on('unhandledRejection', (e) => {
+  stray.push(e);
+  progress(`unhandled rejection (a library bug): ${e instanceof Error ? `${e.name}: ${e.message.split('\n')[0]}` : String(e)}`);
+});
 process.exitCode = await main();
+if (stray.length) process.exitCode = 1;

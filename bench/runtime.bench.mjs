@@ -1,15 +1,20 @@
-// Runtime family: upload/readback bandwidth, per-dispatch overhead inside one eval, pipeline-cache cost.
+// Runtime family: upload/readback bandwidth, per-op overhead inside one eval (one dispatch per op, and
+// lazy chains fused into ≈ K/48 kernels), pipeline-cache cost.
 import { MiB, bytesLabel, gbps, measure, median, progress, row } from './lib.mjs';
 
 export const title = 'Runtime: transfers, dispatch overhead, pipeline cache';
 export const baselines =
   'Transfers: CPU `Float32Array.prototype.set` between two preallocated arrays of the same size (memcpy-like), ' +
-  'measured in the same run. Per-op overhead: the same chain of adds as a plain JS loop over Float32Arrays. ' +
+  'measured in the same run. Per-op overhead: the same chain of adds as a plain JS loop over Float32Arrays; ' +
+  'PyTorch: the same adds eager on CUDA (one launch per op, so both the unfused and the fused rows compare to it). ' +
+  'Unfused rows realize every op (one dispatch each); fused rows let the lazy chain fuse (≈ K/48 dispatches). ' +
   'Ratio > 1 means lbrx is faster than the baseline.';
 
 const FAMILY = 'runtime';
 const K = Number(process.env.LBRX_BENCH_K ?? 1000);
 const TINY = 256;
+/** Nodes one fused kernel holds at most (MAX_FUSED_NODES in src/ops/gpu-elementwise.ts). */
+const MAX_FUSED = 48;
 
 export async function run(ctx) {
   const rows = [];
@@ -127,7 +132,11 @@ async function syncCost(ctx) {
   })];
 }
 
-/** K tiny ops recorded, then one eval: wall time, record time, encode and wait, counters. */
+/**
+ * K tiny adds then one eval, in two forms. Unfused: `x = x.add(1).realize()` records one kernel per
+ * op (the per-dispatch record + encode cost). Fused: `x = x.add(1)` builds a lazy chain that
+ * `lb.eval(x)` turns into about K/48 kernels. Wall, record, encode and wait per op; counters.
+ */
 async function dispatchOverhead(ctx) {
   const { lb, dev } = ctx;
   const out = [];
@@ -171,9 +180,12 @@ async function dispatchOverhead(ctx) {
     note: 'the test oracle (Float64, generic broadcasting), not a fast path',
   }));
 
+  const fusedIdeal = Math.ceil(K / MAX_FUSED);
   const variants = [
-    { name: `x = x.add(1) ×${K}, one eval`, key: 'op-add-scalar', scalar: true },
-    { name: `x = x.add(y) ×${K}, one eval`, key: 'op-add-tensor', scalar: false },
+    { name: `unfused: x = x.add(1).realize() ×${K}, lb.eval()`, key: 'op-add-scalar-unfused', torch: 'op-add-scalar', scalar: true, fused: false },
+    { name: `unfused: x = x.add(y).realize() ×${K}, lb.eval()`, key: 'op-add-tensor-unfused', torch: 'op-add-tensor', scalar: false, fused: false },
+    { name: `fused: x = x.add(1) ×${K}, lb.eval(x)`, key: 'op-add-scalar-fused', torch: 'op-add-scalar', scalar: true, fused: true },
+    { name: `fused: x = x.add(y) ×${K}, lb.eval(x)`, key: 'op-add-tensor-fused', torch: 'op-add-tensor', scalar: false, fused: true },
   ];
   for (const v of variants) {
     progress(`  per-op overhead: ${v.name}`);
@@ -186,22 +198,27 @@ async function dispatchOverhead(ctx) {
       for (let r = 0; r < rounds; r++) {
         const s0 = lb.streamStats();
         const m0 = lb.memory();
-        spy.writes = 0;
+        if (spy.writes >= 0) spy.writes = 0;
+        spy.submitAt = NaN;
         const a = performance.now();
         for (let i = 0; i < K; i++) {
-          const z = v.scalar ? x.add(1) : x.add(y);
+          let z = v.scalar ? x.add(1) : x.add(y);
+          if (!v.fused) z = z.realize();
           x.dispose();
           x = z;
         }
         const b = performance.now();
         const held = lb.memory();
-        await lb.eval();
+        // Fused: eval(x) generates the last kernel(s) of the chain, then submits and waits.
+        await lb.eval(x);
         const c = performance.now();
         const s1 = lb.streamStats();
         const m1 = lb.memory();
         res.push({
           record: b - a, total: c - a, evalMs: c - b, encode: spy.submitAt - b, wait: c - spy.submitAt,
           dispatches: s1.dispatches - s0.dispatches, submits: s1.submits - s0.submits,
+          bindGroupHits: (s1.bindGroupHits ?? NaN) - (s0.bindGroupHits ?? NaN),
+          bindGroupMisses: (s1.bindGroupMisses ?? NaN) - (s0.bindGroupMisses ?? NaN),
           created: m1.created - m0.created, writes: spy.writes,
           heldBytes: held.liveBytes + held.pendingBytes - (m0.liveBytes + m0.pendingBytes),
         });
@@ -213,33 +230,43 @@ async function dispatchOverhead(ctx) {
     if (data[0] !== rounds * K) throw new Error(`${v.name}: expected ${rounds * K}, got ${data[0]}`);
     x.dispose();
     y.dispose();
-    const steady = res.slice(1); // round 0 compiles the pipeline and fills the pool
+    const steady = res.slice(1); // round 0 compiles the pipelines and fills the pool
     const perOp = (f) => (median(steady.map(f)) / K) * 1e3;
     const last = steady[steady.length - 1];
-    const counters = `per eval: ${last.dispatches} dispatches, ${last.submits} submit(s), ${last.writes} queue.writeBuffer, ` +
-      `${last.created} buffers created (first round ${res[0].created}); ${(last.heldBytes / 1024).toFixed(0)} KiB held by disposed intermediates until eval`;
+    const expected = v.fused ? `≈ ${fusedIdeal} (⌈${K}/${MAX_FUSED}⌉)` : `${K}`;
+    const counters = `per eval: ${last.dispatches} dispatches (ideal ${expected}), ${last.submits} submit(s), ` +
+      `${last.writes} queue.writeBuffer, ${last.created} buffers created (first round ${res[0].created}); ` +
+      `${(last.heldBytes / 1024).toFixed(0)} KiB held by disposed intermediates until eval`;
     out.push(row(FAMILY, {
-      name: `${v.name}: wall per op`, key: `${v.key}-wall`, size, metric: 'time per op',
+      name: `${v.name}: wall per op`, key: `${v.key}-wall`, torchKey: `${v.torch}-wall`, size, metric: 'time per op',
       value: perOp((r) => r.total), unit: 'µs/op', better: 'lower', baseline, note: counters,
-      detail: { rounds: steady.length, ...last },
+      detail: { rounds: steady.length, ...last, firstRound: res[0] },
     }));
     out.push(row(FAMILY, {
-      name: `${v.name}: record (CPU) per op`, key: `${v.key}-record`, size, metric: 'time per op',
+      name: `${v.name}: record (CPU) per op`, key: `${v.key}-record`, torchKey: `${v.torch}-record`, size, metric: 'time per op',
       value: perOp((r) => r.record), unit: 'µs/op', better: 'lower',
+      note: v.fused ? 'lazy nodes; a kernel is generated each time a chain passes 48 nodes' : 'fusion codegen + stream.record, one kernel per op',
     }));
     const split = Number.isFinite(last.encode);
     out.push(row(FAMILY, {
       name: `${v.name}: eval, encode until queue.submit, per op`, key: `${v.key}-encode`, size, metric: 'time per op',
-      value: split ? perOp((r) => r.encode) : NaN, unit: 'µs/op', better: 'lower', note: 'pipeline lookups, bind groups, pass encoding',
+      value: split ? perOp((r) => r.encode) : NaN, unit: 'µs/op', better: 'lower',
+      note: v.fused ? 'realizing the chain\'s last kernel, pipeline lookups, bind groups, pass encoding' : 'pipeline lookups, bind groups, pass encoding',
     }));
     out.push(row(FAMILY, {
       name: `${v.name}: eval, submit to done, per op`, key: `${v.key}-wait`, size, metric: 'time per op',
       value: split ? perOp((r) => r.wait) : NaN, unit: 'µs/op', better: 'lower', note: 'driver and GPU execution',
     }));
+    const dispatchOk = last.submits === 1 && (v.fused ? last.dispatches <= fusedIdeal : last.dispatches === K);
     out.push(row(FAMILY, {
-      name: `${v.name}: dispatches / submits per eval`, key: `${v.key}-dispatches`, size, metric: 'count',
+      name: `${v.name}: dispatches per eval`, key: `${v.key}-dispatches`, size, metric: 'count',
       value: last.dispatches, unit: 'dispatches', better: 'lower',
-      note: `${last.submits} submit(s)${last.dispatches === K && last.submits === 1 ? ' (as expected)' : ` (expected ${K} and 1)`}`,
+      note: `${last.submits} submit(s); ideal ${expected} and 1${dispatchOk ? ' (as expected)' : v.fused && last.submits === 1 ? ' (more kernels than the ideal)' : ' (NOT as expected)'}`,
+    }));
+    out.push(row(FAMILY, {
+      name: `${v.name}: bind-group cache hits per eval`, key: `${v.key}-bindgroups`, size, metric: 'count',
+      value: last.bindGroupHits, unit: 'hits',
+      note: `misses per eval: ${steady.map((r) => r.bindGroupMisses).join(', ')} (rounds 2–${rounds}); first round ${res[0].bindGroupHits} hits, ${res[0].bindGroupMisses} misses`,
     }));
   }
   return out;
@@ -303,13 +330,14 @@ async function pipelineCache(ctx) {
       value: (p.median / BATCH) * 1e6, unit: 'ns', better: 'lower', stats: p, note: 'synchronous lookup',
     }));
   }
-  // Misses: fresh elementwise variants (a new constant in the expression gives a new source).
+  // Misses: fresh elementwise variants (an extra statement in the fused body gives a new source).
   progress('  pipeline cache miss: fresh elementwise variants');
+  if (typeof ewSpec.defines?.BODY !== 'string') throw new Error('pipeline cache: the elementwise spec has no BODY define to vary');
   const missMs = [];
   const tag = Date.now() % 100000;
   for (let i = 0; i < 4; i++) {
-    const expr = `(a + b * ${(1 + (tag * 8 + i + 1) / 2 ** 30).toFixed(12)})`;
-    const spec = { ...ewSpec, label: 'bench-miss', defines: { ...ewSpec.defines, EXPR: expr } };
+    const body = `${ewSpec.defines.BODY}\n  let bench_miss = ${tag * 8 + i + 1}u;`;
+    const spec = { ...ewSpec, label: 'bench-miss', defines: { ...ewSpec.defines, BODY: body } };
     const m0 = cache.stats().misses;
     const a = performance.now();
     await cache.get(spec);
@@ -340,7 +368,8 @@ async function captureSpec(lb, dev) {
   let x, y;
   try {
     x = lb.tensor(new Float32Array(4));
-    y = x.add(1);
+    // Elementwise ops are lazy: realize() records the fused kernel into the current batch.
+    y = x.add(1).realize();
   } finally {
     delete stream.record;
   }

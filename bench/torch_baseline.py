@@ -98,7 +98,147 @@ def runtime_rows(torch, large):
     return rows
 
 
-FAMILIES = {"runtime": runtime_rows}
+def elementwise_rows(torch, large):
+    """Copy bandwidth, single kernels and the fused-chain workloads of bench/elementwise.bench.mjs.
+
+    Sizes: 2^22 and 2^26 f32 (the lbrx family picks one; LBRX_BENCH_EW_LOG2 adds another), so the
+    keys match whatever size the lbrx side ran. Bytes are counted as on the lbrx side: inputs read
+    once + output written once; eager PyTorch runs one kernel per op, so its chains move more.
+    """
+    import os
+
+    rows = []
+
+    def add(key, size, name, metric, value, unit, better="higher"):
+        rows.append(dict(family="elementwise", key=key, size=size, name=name, metric=metric,
+                         value=value, unit=unit, better=better))
+
+    def gpu_ms(fn, k, rounds=8):
+        """Median GPU time per call of fn over rounds of k calls, by CUDA events."""
+        fn()
+        torch.cuda.synchronize()
+        per = []
+        for _ in range(rounds):
+            start = torch.cuda.Event(enable_timing=True)
+            end = torch.cuda.Event(enable_timing=True)
+            start.record()
+            for _ in range(k):
+                fn()
+            end.record()
+            end.synchronize()
+            per.append(start.elapsed_time(end) / k)
+        return statistics.median(per)
+
+    logs = {22, 26}
+    if os.environ.get("LBRX_BENCH_EW_LOG2"):
+        logs.add(int(os.environ["LBRX_BENCH_EW_LOG2"]))
+    for log2 in sorted(logs):
+        n = 1 << log2
+        size = f"2^{log2} f32"
+        nb = n * 4
+        gb = lambda nbytes, ms: nbytes / (ms * 1e-3) / 1e9  # noqa: E731
+        i = torch.arange(n, device="cuda", dtype=torch.int64)
+        x = (((i * 7919) % 2048).float() / 1024 - 1).contiguous()
+        a = (((i % 13) - 6).float() / 4).contiguous()
+        b = (((i % 7) - 3).float() / 8).contiguous()
+        del i
+        y = torch.empty_like(x)
+        k = 32 if log2 >= 24 else 128
+        add("copy", size, "torch: y.copy_(x)", "bandwidth", gb(2 * nb, gpu_ms(lambda: y.copy_(x), k)), "GB/s")
+        cases = [
+            ("add-scalar", "torch: x + 1", 2 * nb, lambda: x + 1),
+            ("add-tensor", "torch: x + a", 3 * nb, lambda: x + a),
+            ("chain1", "torch eager: (x*2 + 1)*x - 3 (4 kernels)", 2 * nb, lambda: (x * 2 + 1) * x - 3),
+            ("chain1-relu", "torch eager: relu((x*2 + 1)*x - 3) (5 kernels)", 2 * nb, lambda: torch.relu((x * 2 + 1) * x - 3)),
+            ("chain3", "torch eager: (x*a + b)*x + 1 (4 kernels)", 4 * nb, lambda: (x * a + b) * x + 1),
+            ("chain3-relu", "torch eager: relu((x*a + b)*x + 1) (5 kernels)", 4 * nb, lambda: torch.relu((x * a + b) * x + 1)),
+            ("cast-f16", "torch: x.half()", nb + nb // 2, lambda: x.half()),
+            ("sum-last", "torch: x.view(-1, 1024).sum(-1)", nb + nb // 1024, lambda: x.view(-1, 1024).sum(-1)),
+        ]
+        for key, name, nbytes, fn in cases:
+            add(key, size, name, "bandwidth", gb(nbytes, gpu_ms(fn, k)), "GB/s")
+        del x, a, b, y
+        torch.cuda.empty_cache()
+
+    # GPU vs CPU reference rows: eager PyTorch per op at the same size, wall incl. launch, k per sync.
+    shape = (1024, 1024)
+    x = torch.rand(shape, device="cuda") * 2 - 1
+    y2 = torch.rand(shape, device="cuda")
+    for key, name, fn in (
+        ("vs-cpu-add", "torch: x + y", lambda: x + y2),
+        ("vs-cpu-cast-f16", "torch: x.half()", lambda: x.half()),
+        ("vs-cpu-sum-last", "torch: x.sum(-1)", lambda: x.sum(-1)),
+    ):
+        k = 32
+
+        def batch():
+            for _ in range(k):
+                fn()
+            torch.cuda.synchronize()
+
+        add(key, "[1024, 1024] f32", name, "time per op", timed(batch, 10, warmup=2) / k, "ms", "lower")
+    return rows
+
+
+def matmul_rows(torch, large):
+    """cuBLAS through torch.mm (TF32 off for f32), and the device-copy bandwidth for the M = 1 rows."""
+    rows = []
+
+    def add(key, size, name, value, unit, metric="throughput"):
+        rows.append(dict(family="matmul", key=key, size=size, name=name, metric=metric,
+                         value=value, unit=unit, better="higher"))
+
+    def cuda_ms(fn, target_ms=60.0):
+        fn()
+        torch.cuda.synchronize()
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        torch.cuda.synchronize()
+        one = max(start.elapsed_time(end), 1e-3)
+        reps = int(min(200, max(3, target_ms / one)))
+        samples = []
+        for _ in range(3):
+            start.record()
+            for _ in range(reps):
+                fn()
+            end.record()
+            torch.cuda.synchronize()
+            samples.append(start.elapsed_time(end) / reps)
+        return statistics.median(samples)
+
+    dtypes = ((torch.float32, "f32"), (torch.float16, "f16"), (torch.bfloat16, "bf16"))
+    squares = [256, 512, 1024, 2048, 4096] + ([8192] if large else [])
+    for s in squares:
+        for dt, tag in dtypes:
+            a = torch.randn(s, s, device="cuda", dtype=dt)
+            b = torch.randn(s, s, device="cuda", dtype=dt)
+            ms = cuda_ms(lambda: torch.mm(a, b))
+            add(f"mm-{tag}", f"{s}x{s}x{s}", f"torch.mm {tag} (cuBLAS)", 2 * s ** 3 / ms / 1e6, "GFLOP/s")
+            del a, b
+    # LLM shapes, M x K x N, weights as [N, K] (nn.Linear): x @ w.t().
+    for m, k, n in ((1, 4096, 4096), (1, 4096, 11008), (512, 4096, 4096), (512, 11008, 4096)):
+        for dt, tag in dtypes[:2]:
+            x = torch.randn(m, k, device="cuda", dtype=dt)
+            w = torch.randn(n, k, device="cuda", dtype=dt)
+            ms = cuda_ms(lambda: x @ w.t())
+            size = f"{m}x{k}x{n}"
+            add(f"mm-{tag}-wt", size, f"x @ w.t() {tag} (cuBLAS)", 2 * m * n * k / ms / 1e6, "GFLOP/s")
+            if m == 1:
+                nbytes = (k * n + k + n) * x.element_size()
+                add(f"mv-{tag}", size, f"x @ w.t() {tag} (cuBLAS gemv)", nbytes / (ms * 1e-3) / 1e9, "GB/s", "bandwidth")
+            del x, w
+    src = torch.empty(1 << 28, device="cuda", dtype=torch.float32)
+    dst = torch.empty_like(src)
+    ms = cuda_ms(lambda: dst.copy_(src))
+    add("hbm-copy", "1 GiB", "device copy (read + write)", 2 * src.numel() * 4 / (ms * 1e-3) / 1e9, "GB/s", "bandwidth")
+    del src, dst
+    torch.cuda.empty_cache()
+    return rows
+
+
+FAMILIES = {"runtime": runtime_rows, "elementwise": elementwise_rows, "matmul": matmul_rows}
 
 
 def main():
