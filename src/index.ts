@@ -9,6 +9,17 @@ export { Tensor, type NestedArray, type SliceArg } from './tensor/tensor.js';
 export { DTYPES, type DType } from './tensor/dtype.js';
 export { tidy, keep } from './tensor/scope.js';
 export { tensor, full, zeros, ones, add, mul, cast, contiguous, sum, type CreateOptions } from './ops/index.js';
+export { mean, max, min, argmax, argmin, variance as var, softmax, logSoftmax, type VarOptions } from './ops/index.js';
+export {
+  neg, abs, exp, log, sqrt, rsqrt, sin, cos, tanh, sigmoid, relu, silu, gelu, clamp, pow, sub, div, maximum, minimum,
+  eq, ne, lt, le, gt, ge, where, type GeluOptions,
+} from './ops/index.js';
+export {
+  arange, layerNorm, rmsNorm, rope, ropeInvFreq, gather, indexSelect, concat, rand, randn,
+  type RopeOptions, type RandomOptions,
+} from './ops/index.js';
+export { matmul, type MatmulOptions, type Activation } from './ops/index.js';
+export { tune, type TuneOptions, type TuneResult, type TuneShape, type TuneReport } from './tune/tuner.js';
 export {
   LbrxError, ShapeError, DTypeError, ShaderCompileError, GpuOutOfMemoryError, DeviceLostError,
   FormatError, NoAdapterError, GpuValidationError,

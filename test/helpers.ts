@@ -132,6 +132,8 @@ export interface CloseOptions {
   exact?: boolean;
   /** Check the sign of zero when expected is ±0. Default: true. */
   zeroSign?: boolean;
+  /** A zero where a subnormal (|expected| < 2^-126) is expected passes: the GPU flushes them. */
+  flushed?: boolean;
   /** Prefix for failure messages. */
   label?: string;
 }
@@ -151,6 +153,7 @@ function mismatch(a: number, e: number, o: Required<Omit<CloseOptions, 'label'>>
   const float = o.dtype === 'f32' || o.dtype === 'f16' || o.dtype === 'bf16';
   if (Number.isNaN(e) || Number.isNaN(a)) return Number.isNaN(e) && Number.isNaN(a) ? null : 'NaN mismatch';
   if (!Number.isFinite(e) || !Number.isFinite(a)) return a === e ? null : 'Inf mismatch';
+  if (o.flushed && a === 0 && Math.abs(e) < 2 ** -126) return null;
   if (e === 0 && a === 0) return o.zeroSign && float && Object.is(a, -0) !== Object.is(e, -0) ? 'zero sign' : null;
   if (o.exact || !float) return a === e ? null : 'not equal';
   const diff = Math.abs(a - e);
@@ -169,6 +172,7 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     ulps: opts.ulps ?? (half ? 1 : 0),
     exact: opts.exact ?? false,
     zeroSign: opts.zeroSign ?? true,
+    flushed: opts.flushed ?? false,
   };
   const where = opts.label ? `${opts.label}: ` : '';
   expect(actual.length, `${where}length`).toBe(expected.length);
@@ -200,12 +204,34 @@ export interface InputSpec {
   view?: (t: Tensor) => Tensor;
 }
 
-/** A GPU tensor and its CPU twin holding the same bits. */
-export function pair(data: RawData, shape: readonly number[], dtype: DType): { gpu: Tensor; cpu: Tensor } {
+/** A GPU tensor and its CPU twin holding the same bits (`flush`: the twin's subnormals are ±0). */
+export function pair(data: RawData, shape: readonly number[], dtype: DType, flush = false): { gpu: Tensor; cpu: Tensor } {
   return {
     gpu: lb.tensor(data, shape, { dtype, device: 'gpu' }),
-    cpu: lb.tensor(data, shape, { dtype, device: 'cpu' }),
+    cpu: lb.tensor(flush ? flushSubnormals(data, dtype) : data, shape, { dtype, device: 'cpu' }),
   };
+}
+
+/** f32 and bf16 subnormals replaced by zeros of the same sign (what a flushing GPU computes with). */
+export function flushSubnormals(data: RawData, dtype: DType): RawData {
+  if (dtype === 'f32') return Float32Array.from(data as Float32Array, (x) => (Math.abs(x) < 2 ** -126 ? x * 0 : x));
+  if (dtype === 'bf16') return Uint16Array.from(data as Uint16Array, (b) => ((b & 0x7f80) === 0 ? b & 0x8000 : b));
+  return data;
+}
+
+/**
+ * How the GPU departs from IEEE f32 arithmetic, for the tests that must allow it. `ftz`: + - *
+ * flush subnormal operands and results to zero (NVIDIA through Vulkan). `contracts`: a*b+c in one
+ * fused kernel becomes a fused multiply-add, rounded once (NVIDIA).
+ */
+export async function gpuQuirks(): Promise<{ ftz: boolean; contracts: boolean }> {
+  const tiny = lb.tensor(new Float32Array([2 ** -149]));
+  const a = lb.tensor(new Float32Array([1 + 2 ** -12]));
+  const twice = tiny.add(tiny);
+  const fused = lb.tidy(() => a.mul(a).add(-(1 + 2 ** -11)));
+  const [t, f] = [(await twice.data())[0], (await fused.data())[0]];
+  for (const x of [tiny, a, twice, fused]) x.dispose();
+  return { ftz: t === 0, contracts: f !== 0 };
 }
 
 export function sizeOf(shape: readonly number[]): number {
@@ -219,7 +245,7 @@ export function sizeOf(shape: readonly number[]): number {
 export async function checkOp(
   op: (...xs: Tensor[]) => Tensor,
   inputs: readonly InputSpec[],
-  opts: Omit<CloseOptions, 'dtype'> & { seed?: number } = {},
+  opts: Omit<CloseOptions, 'dtype'> & { seed?: number; flushSubnormals?: boolean } = {},
 ): Promise<ArrayLike<number>> {
   const rand = rng(opts.seed ?? 1);
   const made: Tensor[] = [];
@@ -228,7 +254,7 @@ export async function checkOp(
     const cpuIn: Tensor[] = [];
     for (const s of inputs) {
       const data = s.data ?? randomData(rand, s.dtype, sizeOf(s.shape), s.gen);
-      const { gpu, cpu } = pair(data, s.shape, s.dtype);
+      const { gpu, cpu } = pair(data, s.shape, s.dtype, opts.flushSubnormals);
       made.push(gpu, cpu);
       // tidy: intermediate views are disposed, the final one is kept.
       const gv = s.view ? lb.tidy(() => s.view!(gpu)) : gpu;
@@ -246,7 +272,7 @@ export async function checkOp(
     expect(got.dtype).toBe(want.dtype);
     expect(got.shape).toEqual(want.shape);
     const [g, w] = await Promise.all([got.data(), want.data()]);
-    expectClose(g, w, { ...opts, dtype: got.dtype });
+    expectClose(g, w, { ...opts, flushed: opts.flushed ?? opts.flushSubnormals, dtype: got.dtype });
     return g;
   } finally {
     for (const t of made) t.dispose();

@@ -52,14 +52,25 @@ export class LazyNode {
     this.inputs = [];
   }
 
-  /** Distinct storage buffers a fused kernel for this node would read (upper bound). */
+  /**
+   * Storage bindings a fused kernel for this node reads (upper bound): views are counted once
+   * each as fuse() deduplicates them (same storage, dtype, offset, shape and strides read the same
+   * elements at every output index, since broadcasting aligns trailing dims), shared nodes once.
+   */
   get leafCount(): number {
-    let n = 0;
-    for (const i of this.inputs) {
-      if (i.kind === 'view') n++;
-      else if (i.kind === 'node') n += i.node.realized ? 1 : i.node.leafCount;
-    }
-    return n;
+    const views = new Set<string>();
+    const seen = new Set<LazyNode>();
+    const visit = (node: LazyNode): void => {
+      if (seen.has(node)) return;
+      seen.add(node);
+      for (const i of node.inputs) {
+        if (i.kind === 'view') views.add(`${objectId(i.storage)}:${i.dtype}:${i.offset}:${i.shape}:${i.strides}`);
+        else if (i.kind === 'node' && i.node.realized) views.add(`${objectId(i.node.realized)}`);
+        else if (i.kind === 'node') visit(i.node);
+      }
+    };
+    visit(this);
+    return views.size;
   }
 
   /** Upper bound on the nodes a fused kernel for this node would hold (shared nodes count per use). */
@@ -74,4 +85,12 @@ export class LazyNode {
     if (this.weightMemo < 0) this.weightMemo = this.weight;
     return this.weightMemo;
   }
+}
+
+const objectIds = new WeakMap<object, number>();
+let nextObjectId = 0;
+function objectId(o: object): number {
+  let id = objectIds.get(o);
+  if (id === undefined) objectIds.set(o, (id = nextObjectId++));
+  return id;
 }

@@ -67,6 +67,7 @@ export function evaluate(dev: GpuDevice, input: NodeInput, label: string): Metal
       file: 'elementwise',
       label,
       defines: {
+        ELEMENT: 'value',
         ...valueDefines(body),
         OUT_BINDING: Math.max(body.leaves.length, 1) + 1,
         OUT_STORE: storeType(dtype),

@@ -97,6 +97,37 @@ export function full(shape: Shape, value: number, opts: CreateOptions = {}): Ten
 export const zeros = (shape: Shape, opts: CreateOptions = {}): Tensor => full(shape, 0, opts);
 export const ones = (shape: Shape, opts: CreateOptions = {}): Tensor => full(shape, 1, opts);
 
+/**
+ * Evenly spaced values in [start, stop) like NumPy: arange(stop), arange(start, stop, step?);
+ * options may come last. Values are start + i * step computed in f64, then stored in the dtype.
+ * Default dtype: i32 when start, stop and step are all integers, else f32.
+ */
+export function arange(stop: number, opts?: CreateOptions): Tensor;
+export function arange(start: number, stop: number, opts?: CreateOptions): Tensor;
+export function arange(start: number, stop: number, step?: number, opts?: CreateOptions): Tensor;
+export function arange(...args: (number | CreateOptions | undefined)[]): Tensor {
+  const opts = (typeof args[args.length - 1] === 'object' ? args.pop() : {}) as CreateOptions;
+  const nums = args.filter((a) => a !== undefined);
+  if (nums.length < 1 || nums.length > 3 || nums.some((a) => typeof a !== 'number' || !Number.isFinite(a))) {
+    throw new DTypeError('arange', `takes (stop), (start, stop) or (start, stop, step) as finite numbers, got (${args.map(String).join(', ')})`);
+  }
+  const [start, stop, step = 1] = (nums.length === 1 ? [0, nums[0]] : nums) as number[];
+  if (step === 0) throw new DTypeError('arange', 'step must not be 0');
+  const dtype = checkDType('arange', opts.dtype ?? ([start, stop, step].every(Number.isInteger) ? 'i32' : 'f32'));
+  const n = Math.max(0, Math.ceil((stop - start) / step));
+  if (n > 2 ** 31) throw new DTypeError('arange', `${n} elements is too many`);
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) values[i] = start + i * step;
+  if (dtype === 'i32' || dtype === 'u32') {
+    const lo = dtype === 'i32' ? -(2 ** 31) : 0;
+    const hi = dtype === 'i32' ? 2 ** 31 - 1 : 2 ** 32 - 1;
+    if (!Number.isInteger(start) || !Number.isInteger(step)) throw new DTypeError('arange', `${dtype} needs integer start and step, got ${start} and ${step}`);
+    const bad = n > 0 ? [values[0], values[n - 1]].find((v) => v < lo || v > hi) : undefined;
+    if (bad !== undefined) throw new DTypeError('arange', `value ${bad} is not representable as ${dtype}`);
+  }
+  return fromBytes(encodeElements(values, dtype), [n], dtype, pickDevice(opts));
+}
+
 /** A constant on the same device as `like`. */
 export function fullLike(value: number, shape: Shape, dtype: DType, like: Tensor): Tensor {
   return full(shape, value, { dtype, device: like.device });

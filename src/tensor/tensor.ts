@@ -164,9 +164,49 @@ export class Tensor {
   mul(other: Tensor | number): Tensor {
     return ops.mul(this, other);
   }
+  // Elementwise ops (src/ops/elementwise.ts has the dtype rules; comparisons give u32 0/1).
+  sub(other: Tensor | number): Tensor { return ops.sub(this, other); }
+  div(other: Tensor | number): Tensor { return ops.div(this, other); }
+  pow(other: Tensor | number): Tensor { return ops.pow(this, other); }
+  maximum(other: Tensor | number): Tensor { return ops.maximum(this, other); }
+  minimum(other: Tensor | number): Tensor { return ops.minimum(this, other); }
+  eq(other: Tensor | number): Tensor { return ops.eq(this, other); }
+  ne(other: Tensor | number): Tensor { return ops.ne(this, other); }
+  lt(other: Tensor | number): Tensor { return ops.lt(this, other); }
+  le(other: Tensor | number): Tensor { return ops.le(this, other); }
+  gt(other: Tensor | number): Tensor { return ops.gt(this, other); }
+  ge(other: Tensor | number): Tensor { return ops.ge(this, other); }
+  neg(): Tensor { return ops.neg(this); }
+  abs(): Tensor { return ops.abs(this); }
+  exp(): Tensor { return ops.exp(this); }
+  log(): Tensor { return ops.log(this); }
+  sqrt(): Tensor { return ops.sqrt(this); }
+  rsqrt(): Tensor { return ops.rsqrt(this); }
+  sin(): Tensor { return ops.sin(this); }
+  cos(): Tensor { return ops.cos(this); }
+  tanh(): Tensor { return ops.tanh(this); }
+  sigmoid(): Tensor { return ops.sigmoid(this); }
+  relu(): Tensor { return ops.relu(this); }
+  silu(): Tensor { return ops.silu(this); }
+  gelu(opts?: ops.GeluOptions): Tensor { return ops.gelu(this, opts); }
+  clamp(min?: Tensor | number | null, max?: Tensor | number | null): Tensor { return ops.clamp(this, min, max); }
+  /** where(cond, this, other) */
+  where(cond: Tensor, other: Tensor | number): Tensor { return ops.where(cond, this, other); }
+  /** this @ other (see lb.matmul for options: transposes, bias, activation, residual, alpha). */
+  matmul(other: Tensor, opts?: ops.MatmulOptions): Tensor { return ops.matmul(this, other, opts); }
   sum(axis?: number | readonly number[] | null, keepdims = false): Tensor {
     return ops.sum(this, axis, keepdims);
   }
+  // Reductions (src/ops/reduce.ts: dtypes, NaN, empty axes) and softmax along an axis.
+  mean(axis?: ops.Axis, keepdims = false): Tensor { return ops.mean(this, axis, keepdims); }
+  max(axis?: ops.Axis, keepdims = false): Tensor { return ops.max(this, axis, keepdims); }
+  min(axis?: ops.Axis, keepdims = false): Tensor { return ops.min(this, axis, keepdims); }
+  argmax(axis?: ops.Axis, keepdims = false): Tensor { return ops.argmax(this, axis, keepdims); }
+  argmin(axis?: ops.Axis, keepdims = false): Tensor { return ops.argmin(this, axis, keepdims); }
+  /** Variance; `keepdims` may be { keepdims, correction } (correction 1: sample variance). */
+  var(axis?: ops.Axis, keepdims: boolean | ops.VarOptions = false): Tensor { return ops.variance(this, axis, keepdims); }
+  softmax(axis = -1): Tensor { return ops.softmax(this, axis); }
+  logSoftmax(axis = -1): Tensor { return ops.logSoftmax(this, axis); }
 
   toString(): string {
     return `Tensor(${this.dtype}, [${this.shape.join(', ')}], ${this.disposed ? 'disposed' : this.device})`;

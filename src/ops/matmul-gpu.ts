@@ -1,0 +1,396 @@
+// GPU matmul: picks a kernel of wgsl/matmul.wgsl (matvec, subgroup-matrix, tiled, split-K) and a
+// config (tuned result, else the family table), packs params and records the dispatches.
+import { ShapeError } from '../errors.js';
+import type { GpuDevice } from '../runtime/device.js';
+import { MetalStorage } from '../runtime/storage.js';
+import { byteSize, type DType } from '../tensor/dtype.js';
+import { coalesce, sizeOf } from '../tensor/shape.js';
+import { familyTable, type MatvecConfig, type SgmatConfig, type TileConfig } from '../tune/table.js';
+import { shapeClass, tunedConfig, type KernelKind, type TunedConfig } from '../tune/state.js';
+import { commonDefines, SGMAT_ENABLE, tileCode, type Activation, type OperandAccess } from './matmul-wgsl.js';
+import { allowSubgroupMatrixReflection, sgmatCode, sgmatShape } from './matmul-sgmat.js';
+
+/** A tensor as the kernel sees it: element offset, batch strides over the output batch, two matrix strides. */
+export interface MatView {
+  storage: MetalStorage;
+  dtype: DType;
+  offset: number;
+  bstrides: number[];
+  /** A: (m, k); B: (k, n); bias / residual: (m, n). */
+  s0: number;
+  s1: number;
+}
+
+export interface Problem {
+  m: number;
+  n: number;
+  k: number;
+  bshape: number[];
+  a: MatView;
+  b: MatView;
+  bias?: MatView;
+  residual?: MatView;
+  act?: Activation;
+  alpha: number;
+  out: DType;
+}
+
+/** Forces a kernel and config (lb.tune() and tests); `splits` forces split-K for the tiled kernel. */
+export interface ForcedConfig extends Partial<TunedConfig> {
+  splits?: number;
+}
+
+let forced: ForcedConfig | null = null;
+
+/** Runs `fn` with every matmul it records using `cfg` (where the kernel can take it). */
+export function withConfig<T>(cfg: ForcedConfig, fn: () => T): T {
+  const prev = forced;
+  forced = cfg;
+  try {
+    return fn();
+  } finally {
+    forced = prev;
+  }
+}
+
+const MAX_BATCH_DIMS = 4;
+const GROUP = 8;
+
+const mod4 = (x: number) => x % 4 === 0;
+const allMod = (xs: readonly number[], q: number) => xs.every((x) => x % q === 0);
+
+/** Merges batch dims (and folds a shared-B batch into M); at most 4 batch dims remain. */
+export function normalize(p: Problem): Problem {
+  const ops = [p.a, p.b, p.bias, p.residual].filter((v): v is MatView => !!v);
+  const outStrides = contiguousBatchStrides(p.bshape, p.m * p.n);
+  const merged = coalesce(p.bshape, [...ops.map((v) => v.bstrides), outStrides]);
+  const q: Problem = { ...p, bshape: merged.shape };
+  const views = ops.map((v, i) => ({ ...v, bstrides: merged.strides[i] }));
+  [q.a, q.b] = views;
+  let i = 2;
+  if (p.bias) q.bias = views[i++];
+  if (p.residual) q.residual = views[i++];
+  const batch = sizeOf(q.bshape);
+  // A batch that shares B (stride 0) becomes extra rows of A when every row operand allows it.
+  if (batch > 1 && q.b.bstrides.every((s) => s === 0)) {
+    const rowOps = [q.a, q.bias, q.residual].filter((v): v is MatView => !!v);
+    const f = coalesce([...q.bshape, q.m], [...rowOps.map((v) => [...v.bstrides, v.s0]), [...contiguousBatchStrides(q.bshape, q.m * q.n), q.n]]);
+    if (f.shape.length === 1) {
+      rowOps.forEach((v, j) => (v.s0 = f.strides[j][0]));
+      for (const v of [q.a, q.b, q.bias, q.residual]) if (v) v.bstrides = [0];
+      q.m = f.shape[0];
+      q.bshape = [1];
+    }
+  }
+  if (q.bshape.length > MAX_BATCH_DIMS) {
+    throw new ShapeError('matmul', `the batch dimensions cannot be merged into ${MAX_BATCH_DIMS} or fewer; make an operand contiguous first`, [p.bshape]);
+  }
+  return q;
+}
+
+function contiguousBatchStrides(shape: readonly number[], inner: number): number[] {
+  const out = new Array<number>(shape.length);
+  let s = inner;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    out[i] = s;
+    s *= shape[i];
+  }
+  return out;
+}
+
+interface Layout {
+  /** A: k contiguous (else m); B: k contiguous (else n). */
+  kcont: boolean;
+  vec: boolean;
+  /** Loader strides: rows and columns of the contiguous orientation. */
+  rs: number;
+  cs: number;
+}
+
+/** How A (m x k) or B (k x n) is read: along k or along its other dimension; vec4 when aligned. */
+function layoutOf(v: MatView, isA: boolean, outer: number, k: number, force?: 'k' | 'outer'): Layout {
+  // A: s0 = m stride, s1 = k stride. B: s0 = k stride, s1 = n stride.
+  const kStride = isA ? v.s1 : v.s0;
+  const oStride = isA ? v.s0 : v.s1;
+  const aligned = mod4(v.offset) && allMod(v.bstrides, 4);
+  // A prefers k-contiguous and B n-contiguous; each takes the other orientation when only it is contiguous.
+  const kcont = force ? force === 'k' : isA ? kStride === 1 || oStride !== 1 : kStride === 1 && oStride !== 1;
+  if (kcont) {
+    const vec = aligned && kStride === 1 && mod4(k) && (outer === 1 || mod4(oStride));
+    return { kcont, vec, rs: oStride, cs: kStride };
+  }
+  const vec = aligned && oStride === 1 && mod4(outer) && (k === 1 || mod4(kStride));
+  return { kcont, vec, rs: kStride, cs: oStride };
+}
+
+/** Params uniform: 24 words then bshape and four batch-stride vectors (see wgsl/matmul.wgsl). */
+function packParams(p: Problem, la: Layout, lb: Layout, extra: { kchunk: number; tilesN: number; gridX: number; batch: number; z0: number; splits: number; count: number }): ArrayBuffer {
+  const w = new Uint32Array(44);
+  const f = new Float32Array(w.buffer);
+  const pad = (xs: readonly number[]) => [...new Array(MAX_BATCH_DIMS - xs.length).fill(0), ...xs];
+  const e0 = p.bias;
+  const e1 = p.residual;
+  w.set([p.m, p.n, p.k, extra.kchunk, la.rs, la.cs, lb.rs, lb.cs, p.a.offset, p.b.offset, extra.tilesN, extra.gridX]);
+  w.set([e0?.s0 ?? 0, e0?.s1 ?? 0, e1?.s0 ?? 0, e1?.s1 ?? 0, e0?.offset ?? 0, e1?.offset ?? 0, extra.batch, extra.z0], 12);
+  f[20] = p.alpha;
+  w.set([extra.splits, GROUP, extra.count], 21);
+  const bshape = [...new Array(MAX_BATCH_DIMS - p.bshape.length).fill(1), ...p.bshape];
+  w.set(bshape, 24);
+  w.set(pad(p.a.bstrides), 28);
+  w.set(pad(p.b.bstrides), 32);
+  w.set(pad(e0?.bstrides ?? []), 36);
+  w.set(pad(e1?.bstrides ?? []), 40);
+  return w.buffer;
+}
+
+function epilogueOperands(p: Problem): OperandAccess[] {
+  const ops: OperandAccess[] = [];
+  if (p.bias) ops.push({ name: 'e0', binding: 3, dtype: p.bias.dtype, vec: false });
+  if (p.residual) ops.push({ name: 'e1', binding: 4, dtype: p.residual.dtype, vec: false });
+  return ops;
+}
+
+function epilogueBuffers(p: Problem): Record<string, GPUBuffer> {
+  const out: Record<string, GPUBuffer> = {};
+  if (p.bias) out.e0 = p.bias.storage.use();
+  if (p.residual) out.e1 = p.residual.storage.use();
+  return out;
+}
+
+const isHalf = (d: DType) => d === 'f16' || d === 'bf16';
+
+/** Records the matmul of a normalized problem; returns storage holding [...batch, M, N] of `outDType`. */
+export function recordMatmul(dev: GpuDevice, p: Problem): { storage: MetalStorage; dtype: DType } {
+  const batch = sizeOf(p.bshape);
+  // 16-bit results pack two columns per word: an odd N would share words across rows (and
+  // workgroups), so such results are computed in f32 and converted by the caller.
+  const outDType: DType = isHalf(p.out) && p.n % 2 !== 0 ? 'f32' : p.out;
+  const count = batch * p.m * p.n;
+  const storage = MetalStorage.empty(dev, count * byteSize(outDType), outDType, 'matmul');
+  if (count === 0) return { storage, dtype: outDType };
+  const table = familyTable(dev.fingerprint);
+  const dtypes = `${p.a.dtype}x${p.b.dtype}`;
+  const choose = (kind: KernelKind, fallback: TunedConfig): TunedConfig => {
+    const cls = shapeClass(kind, dtypes, p.m * batch, p.n, p.k);
+    const cfg = forced?.kind === kind ? ({ ...fallback, ...forced } as TunedConfig) : forced ? fallback : (tunedConfig(dev, cls) ?? fallback);
+    plan = { kind, cls, config: cfg, table: fallback };
+    return cfg;
+  };
+
+  if (p.m === 1 && (!forced?.kind || forced.kind === 'dot' || forced.kind === 'axpy')) {
+    const kind: KernelKind = p.b.s0 === 1 && p.b.s1 !== 1 && p.n > 1 ? 'dot' : 'axpy';
+    const cfg = choose(kind, { kind, matvec: table.matvec }).matvec ?? table.matvec;
+    recordMatvec(dev, p, kind, cfg, storage, outDType, table.fillWorkgroups);
+    return { storage, dtype: outDType };
+  }
+  const sg = sgmatShape(dev, p, forced?.kind === 'sgmat' || !forced?.kind);
+  if (sg) {
+    const cfg = choose('sgmat', { kind: 'sgmat', sgmat: table.sgmat }).sgmat ?? table.sgmat;
+    if (recordSgmat(dev, p, sg, cfg, storage, outDType)) {
+      plan!.sg = sg;
+      return { storage, dtype: outDType };
+    }
+  }
+  const small = p.m < 128 || p.n < 128;
+  const cfg = choose('tile', { kind: 'tile', tile: small ? table.tileSmall : table.tile }).tile ?? table.tile;
+  recordTiled(dev, p, cfg, storage, outDType, table.fillWorkgroups);
+  return { storage, dtype: outDType };
+}
+
+/** What the last recorded matmul chose (lb.tune() reads it). */
+export interface PlanInfo {
+  kind: KernelKind;
+  cls: string;
+  config: TunedConfig;
+  /** The family table's config for this kernel kind. */
+  table: TunedConfig;
+  sg?: { size: number; m: number; n: number; k: number };
+}
+
+let plan: PlanInfo | null = null;
+
+export function lastPlan(): PlanInfo | null {
+  return plan;
+}
+
+/** Dispatches over z in chunks of the per-dimension limit; `make` gives the params per chunk. */
+function dispatchZ(dev: GpuDevice, total: number, record: (z0: number, zCount: number) => void): void {
+  const max = dev.limits.maxComputeWorkgroupsPerDimension;
+  for (let z0 = 0; z0 < total; z0 += max) record(z0, Math.min(max, total - z0));
+}
+
+function recordTiled(dev: GpuDevice, p: Problem, cfg: TileConfig, out: MetalStorage, outDType: DType, fill: number): void {
+  const batch = sizeOf(p.bshape);
+  const la = layoutOf(p.a, true, p.m, p.k);
+  const lb = layoutOf(p.b, false, p.n, p.k);
+  const tilesM = Math.ceil(p.m / cfg.bm);
+  const tilesN = Math.ceil(p.n / cfg.bn);
+  const tiles = tilesM * tilesN * batch;
+  let splits = forced?.splits ?? 1;
+  if (forced?.splits === undefined && tiles * 2 <= fill && p.k >= 1024) {
+    splits = Math.min(Math.ceil(fill / tiles), Math.floor(p.k / 256), 32);
+  }
+  const kchunk = splits > 1 ? Math.ceil(Math.ceil(p.k / splits) / cfg.bk) * cfg.bk : Math.max(p.k, 1);
+  splits = splits > 1 ? Math.ceil(p.k / kchunk) : 1;
+  const operands: OperandAccess[] = [
+    { name: 'a', binding: 1, dtype: p.a.dtype, vec: la.vec },
+    { name: 'b', binding: 2, dtype: p.b.dtype, vec: lb.vec },
+  ];
+  const split = splits > 1;
+  const partial = split ? MetalStorage.empty(dev, splits * batch * p.m * p.n * 4, 'f32', 'matmul split-K') : null;
+  const target = partial ?? out;
+  const { workgroups, gridX } = dev.stream.grid(tilesM * tilesN);
+  const defines = {
+    ...commonDefines(split ? operands : [...operands, ...epilogueOperands(p)], { dtype: split ? 'f32' : outDType, vec4: mod4(p.n) }, p.act, ''),
+    ...tileCode(cfg),
+    A_KCONT: la.kcont,
+    B_KCONT: lb.kcont,
+    SPLIT: split,
+  };
+  const buffers = { a: p.a.storage.use(), b: p.b.storage.use(), out: target.use(), ...(split ? {} : epilogueBuffers(p)) };
+  dispatchZ(dev, batch * splits, (z0, zc) => {
+    dev.stream.record({
+      kind: 'dispatch',
+      spec: { file: 'matmul', label: split ? 'matmul split-K' : 'matmul', defines },
+      buffers,
+      params: packParams(p, la, lb, { kchunk, tilesN, gridX, batch, z0, splits, count: batch * p.m * p.n }),
+      workgroups: [workgroups[0], workgroups[1], zc],
+    });
+  });
+  if (partial) {
+    recordReduce(dev, p, partial, splits, out, outDType, la, lb);
+    partial.release();
+  }
+}
+
+function recordReduce(dev: GpuDevice, p: Problem, partial: MetalStorage, splits: number, out: MetalStorage, outDType: DType, la: Layout, lb: Layout): void {
+  const batch = sizeOf(p.bshape);
+  const count = batch * p.m * p.n;
+  const { workgroups, gridX } = dev.stream.grid(Math.ceil(count / 2 / 256));
+  dev.stream.record({
+    kind: 'dispatch',
+    spec: {
+      file: 'matmul',
+      label: 'matmul split-K reduce',
+      defines: { ...commonDefines(epilogueOperands(p), { dtype: outDType, vec4: false }, p.act, ''), REDUCE: true },
+    },
+    buffers: { part: partial.use(), out: out.use(), ...epilogueBuffers(p) },
+    params: packParams(p, la, lb, { kchunk: 0, tilesN: 0, gridX, batch, z0: 0, splits, count }),
+    workgroups,
+  });
+}
+
+function recordMatvec(dev: GpuDevice, p: Problem, kind: 'dot' | 'axpy', cfg: MatvecConfig, out: MetalStorage, outDType: DType, fill: number): void {
+  const batch = sizeOf(p.bshape);
+  // A is one row: read it k-contiguously whatever its m stride.
+  const la = layoutOf(p.a, true, 1, p.k, 'k');
+  const lb = layoutOf(p.b, false, p.n, p.k, kind === 'dot' ? 'k' : 'outer');
+  const operands: OperandAccess[] = [
+    { name: 'a', binding: 1, dtype: p.a.dtype, vec: la.vec },
+    { name: 'b', binding: 2, dtype: p.b.dtype, vec: lb.vec },
+  ];
+  if (kind === 'dot') {
+    const tpr = Math.min(cfg.tpr, 256);
+    const { workgroups, gridX } = dev.stream.grid(Math.ceil(p.n / (256 / tpr)));
+    // 8 elements per load when both rows are contiguous and 8-aligned.
+    const v8 =
+      la.cs === 1 && lb.cs === 1 && p.k % 8 === 0 && p.a.offset % 8 === 0 && p.b.offset % 8 === 0 &&
+      (p.n === 1 || lb.rs % 8 === 0) && allMod(p.a.bstrides, 8) && allMod(p.b.bstrides, 8);
+    if (v8) operands.forEach((o) => ((o.vec = false), (o.vec8 = true)));
+    const defines = { ...commonDefines([...operands, ...epilogueOperands(p)], { dtype: outDType, vec4: false }, p.act, ''), MATVEC: true, MATVEC_DOT: true, TPR: tpr, V8: v8 };
+    const buffers = { a: p.a.storage.use(), b: p.b.storage.use(), out: out.use(), ...epilogueBuffers(p) };
+    dispatchZ(dev, batch, (z0, zc) =>
+      dev.stream.record({
+        kind: 'dispatch',
+        spec: { file: 'matvec', label: 'matvec', defines },
+        buffers,
+        params: packParams(p, la, lb, { kchunk: p.k, tilesN: 0, gridX, batch, z0, splits: 1, count: batch * p.n }),
+        workgroups: [workgroups[0], workgroups[1], zc],
+      }),
+    );
+    return;
+  }
+  const ct = Math.min(cfg.ct, 256);
+  const kl = 256 / ct;
+  const blocks = Math.ceil(p.n / (ct * 4));
+  let splits = forced?.splits ?? Math.max(1, Math.min(Math.ceil(fill / (blocks * batch)), Math.floor(p.k / (kl * 16)), 64));
+  const kchunk = Math.ceil(p.k / splits);
+  splits = Math.max(1, Math.ceil(p.k / Math.max(kchunk, 1)));
+  const split = splits > 1;
+  const partial = split ? MetalStorage.empty(dev, splits * batch * p.n * 4, 'f32', 'matvec split-K') : null;
+  const target = partial ?? out;
+  const { workgroups, gridX } = dev.stream.grid(blocks);
+  const defines = {
+    ...commonDefines(split ? operands : [...operands, ...epilogueOperands(p)], { dtype: split ? 'f32' : outDType, vec4: mod4(p.n) }, p.act, ''),
+    MATVEC: true,
+    CT: ct,
+    SPLIT: split,
+  };
+  const buffers = { a: p.a.storage.use(), b: p.b.storage.use(), out: target.use(), ...(split ? {} : epilogueBuffers(p)) };
+  dispatchZ(dev, batch * splits, (z0, zc) =>
+    dev.stream.record({
+      kind: 'dispatch',
+      spec: { file: 'matvec', label: 'matvec', defines },
+      buffers,
+      params: packParams(p, la, lb, { kchunk: Math.max(kchunk, 1), tilesN: 0, gridX, batch, z0, splits, count: batch * p.n }),
+      workgroups: [workgroups[0], workgroups[1], zc],
+    }),
+  );
+  if (partial) {
+    recordReduce(dev, p, partial, splits, out, outDType, la, lb);
+    partial.release();
+  }
+}
+
+function recordSgmat(dev: GpuDevice, p: Problem, sg: { size: number; m: number; n: number; k: number }, cfg: SgmatConfig, out: MetalStorage, outDType: DType): boolean {
+  const bm = cfg.sgr * cfg.fm * sg.m;
+  const bn = cfg.sgc * cfg.fn * sg.n;
+  const threads = cfg.sgr * cfg.sgc * sg.size;
+  const stage = cfg.load === 'stage';
+  const bk = stage ? (cfg.bk ?? 32) : sg.k;
+  if (p.m % bm || p.n % bn || p.k % bk || threads > dev.limits.maxComputeInvocationsPerWorkgroup) return false;
+  if (stage) {
+    const la = layoutOf(p.a, true, p.m, p.k);
+    const lb = layoutOf(p.b, false, p.n, p.k);
+    const bytes = 2 * ((la.kcont ? bm : bk) * ((la.kcont ? bk : bm) + 8) + (lb.kcont ? bn : bk) * ((lb.kcont ? bk : bn) + 8)) + 4 * cfg.sgr * cfg.sgc * sg.m * sg.n;
+    if (bytes > dev.limits.maxComputeWorkgroupStorageSize || bk % 8 || bm % 8 || bn % 8) return false;
+  }
+  allowSubgroupMatrixReflection();
+  const batch = sizeOf(p.bshape);
+  const la = layoutOf(p.a, true, p.m, p.k);
+  const lb = layoutOf(p.b, false, p.n, p.k);
+  const tilesM = p.m / bm;
+  const tilesN = p.n / bn;
+  const { workgroups, gridX } = dev.stream.grid(tilesM * tilesN);
+  const operands: OperandAccess[] = [
+    { name: 'a', binding: 1, dtype: p.a.dtype, vec: false, raw: !stage, words: stage },
+    { name: 'b', binding: 2, dtype: p.b.dtype, vec: false, raw: !stage, words: stage },
+    ...epilogueOperands(p),
+  ];
+  const defines = {
+    ...commonDefines(operands, { dtype: outDType, vec4: mod4(p.n) }, p.act, SGMAT_ENABLE),
+    SGMAT: true,
+    ...sgmatCode(cfg, la.kcont, lb.kcont, sg.size, sg),
+    SG_SIZE: sg.size,
+    SM: sg.m,
+    SN: sg.n,
+    SK: sg.k,
+    FM: cfg.fm,
+    FN: cfg.fn,
+    SGR: cfg.sgr,
+    SGC: cfg.sgc,
+    CT: p.a.dtype,
+  };
+  const buffers = { a: p.a.storage.use(), b: p.b.storage.use(), out: out.use(), ...epilogueBuffers(p) };
+  dispatchZ(dev, batch, (z0, zc) =>
+    dev.stream.record({
+      kind: 'dispatch',
+      spec: { file: 'matmul', label: 'matmul subgroup-matrix', defines },
+      buffers,
+      params: packParams(p, la, lb, { kchunk: p.k, tilesN, gridX, batch, z0, splits: 1, count: batch * p.m * p.n }),
+      workgroups: [workgroups[0], workgroups[1], zc],
+    }),
+  );
+  return true;
+}
+

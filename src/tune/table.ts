@@ -1,0 +1,160 @@
+// Matmul tile configurations per GPU family: the starting point before (or without) lb.tune().
+//
+// Apple (M1-M4, every size class): SIMD groups are 32 wide, threadgroup memory is 32 KiB, and
+// every generation has simdgroup matrices of 8x8 (f16 and f32; Dawn exposes them as
+// chromium-experimental-subgroup-matrix with M = N = K = 8). So:
+// - 256-thread workgroups (8 SIMD groups) keep enough groups resident per core; M1/M2 cores have
+//   ~208 KiB of registers per core, so 8x8 accumulators per thread (64 f32) still allow 2-3
+//   resident threadgroups, 8x4 on base chips keeps that at 3+.
+// - A 128x128 tile with BK = 8 takes 2 x 128 x 8 x 4 B = 8 KiB of threadgroup memory (16 KiB at
+//   BK = 16): well inside 32 KiB, leaving room for 2+ threadgroups per core.
+// - simdgroup matrices are 8x8: a 32x32 tile per SIMD group is 4x4 fragments, 16 accumulator
+//   matrices (2 KiB of registers per group); M3/M4's dynamic caching gives more occupancy at the
+//   same register use, so they take the larger 64x64-per-workgroup tiles.
+// - Size classes differ in core count (base 8-10, pro 14-20, max 30-40, ultra 60-80): that sets
+//   how many workgroups fill the GPU, and so when split-K pays (fillWorkgroups).
+// NVIDIA (Vulkan): warps of 32, 48 KiB of workgroup memory through Dawn, 255 registers per
+// thread, cooperative matrices of 16x16x16 f16 -> f32. AMD: wave 32/64, 64 KiB LDS. Intel: SIMD
+// 8-32, 64 KiB SLM. Software rasterizers (lavapipe, SwiftShader) run workgroups as CPU loops:
+// small tiles, few threads.
+import type { GpuFamily, GpuFingerprint, SizeClass } from '../runtime/family.js';
+
+/** Register-blocked tile: BM x BN outputs per workgroup, BK-deep k steps, TM x TN per thread. */
+export interface TileConfig {
+  bm: number;
+  bn: number;
+  bk: number;
+  tm: number;
+  tn: number;
+  /** Two workgroup-memory buffers per tile: one barrier per k step instead of two. */
+  db?: boolean;
+  /** The BK steps of the inner product unrolled in the source (longer compile, free scheduling). */
+  unroll?: boolean;
+}
+
+/**
+ * Subgroup-matrix tile: an SGR x SGC grid of subgroups, each FM x FN fragments; fragments loaded
+ * from storage each k step ('direct'), one step ahead ('prefetch'), or through BK-deep tiles in
+ * workgroup memory ('stage').
+ */
+export interface SgmatConfig {
+  sgr: number;
+  sgc: number;
+  fm: number;
+  fn: number;
+  load?: 'direct' | 'prefetch' | 'stage';
+  bk?: number;
+}
+
+/** M = 1 kernels: threads per output row (k-contiguous B) and column threads ([K, N] B). */
+export interface MatvecConfig {
+  tpr: number;
+  ct: number;
+}
+
+export interface FamilyTable {
+  /** Large outputs. */
+  tile: TileConfig;
+  /** Outputs with M or N under 128 (or few tiles). */
+  tileSmall: TileConfig;
+  sgmat: SgmatConfig;
+  matvec: MatvecConfig;
+  /** Workgroups that keep the whole GPU busy; fewer tiles than half of this try split-K. */
+  fillWorkgroups: number;
+  /** What lb.tune() tries. */
+  candidates: { tile: TileConfig[]; sgmat: SgmatConfig[]; matvec: MatvecConfig[] };
+}
+
+const t = (bm: number, bn: number, bk: number, tm: number, tn: number, db = false, unroll = false): TileConfig => ({
+  bm, bn, bk, tm, tn, ...(db ? { db } : {}), ...(unroll ? { unroll } : {}),
+});
+const s = (sgr: number, sgc: number, fm: number, fn: number, load: SgmatConfig['load'] = 'stage', bk?: number): SgmatConfig =>
+  bk ? { sgr, sgc, fm, fn, load, bk } : { sgr, sgc, fm, fn, load };
+
+const BIG_TILES = [
+  t(128, 128, 8, 8, 8), t(128, 128, 16, 8, 8), t(128, 64, 16, 8, 4), t(64, 128, 16, 4, 8), t(64, 64, 16, 4, 4), t(128, 256, 8, 8, 16),
+  t(128, 128, 8, 8, 8, true), t(128, 128, 16, 8, 8, true), t(128, 64, 16, 8, 4, true), t(64, 128, 16, 4, 8, true), t(128, 64, 8, 8, 4, true),
+  t(64, 64, 16, 4, 4, true),
+  t(128, 128, 8, 8, 8, true, true), t(128, 64, 16, 8, 4, true, true), t(128, 64, 8, 8, 4, true, true), t(64, 128, 16, 4, 8, true, true),
+  t(128, 128, 16, 8, 8, true, true), t(128, 64, 16, 8, 4, false, true),
+];
+const SMALL_TILES = [t(64, 64, 16, 4, 4), t(32, 64, 16, 4, 4), t(32, 32, 16, 4, 4), t(64, 32, 16, 4, 4)];
+const SGMATS = [
+  s(2, 2, 4, 4), s(2, 2, 4, 4, 'stage', 64), s(4, 2, 2, 4), s(2, 4, 4, 2), s(4, 2, 4, 2), s(2, 2, 2, 4), s(2, 2, 4, 2),
+  s(4, 2, 4, 4), s(2, 4, 4, 4),
+  s(2, 2, 4, 4, 'prefetch'), s(4, 2, 2, 4, 'prefetch'), s(2, 2, 4, 4, 'direct'), s(2, 2, 2, 2, 'direct'),
+];
+const MATVECS = [{ tpr: 32, ct: 64 }, { tpr: 16, ct: 32 }, { tpr: 64, ct: 128 }, { tpr: 8, ct: 64 }];
+
+const BASE: FamilyTable = {
+  tile: t(128, 128, 8, 8, 8),
+  tileSmall: t(64, 64, 16, 4, 4),
+  sgmat: s(2, 2, 4, 4),
+  matvec: { tpr: 32, ct: 64 },
+  fillWorkgroups: 256,
+  candidates: { tile: [...BIG_TILES, ...SMALL_TILES], sgmat: SGMATS, matvec: MATVECS },
+};
+
+function apple(sizeClass: SizeClass | undefined, gen: number): FamilyTable {
+  const cores = { base: 10, pro: 18, max: 38, ultra: 76 }[sizeClass ?? 'base'];
+  return {
+    ...BASE,
+    // Base chips: 8x4 per thread keeps register use at 32 accumulators (more groups per core).
+    tile: sizeClass === 'base' || sizeClass === undefined ? t(128, 64, 16, 8, 4) : t(128, 128, 16, 8, 8),
+    tileSmall: t(64, 64, 16, 4, 4),
+    // 8x8 simdgroup matrices: 4 x 4 fragments = 32 x 32 per SIMD group; 2 x 2 groups (M3/M4: 2 x 4).
+    sgmat: gen >= 3 ? s(2, 4, 4, 4) : s(2, 2, 4, 4),
+    matvec: { tpr: 32, ct: 64 },
+    fillWorkgroups: cores * 4,
+  };
+}
+
+export const FAMILY_TABLES: Readonly<Record<GpuFamily, (sizeClass?: SizeClass) => FamilyTable>> = {
+  'apple-m1': (c) => apple(c, 1),
+  'apple-m2': (c) => apple(c, 2),
+  'apple-m3': (c) => apple(c, 3),
+  'apple-m4': (c) => apple(c, 4),
+  apple: (c) => apple(c, 1),
+  // H100 (measured with lb.tune(), bench/results/matmul-notes.md): 128x64 tiles of 8x4 per thread
+  // beat 8x8 (fewer registers, more resident workgroups); subgroup matrices staged through
+  // workgroup memory beat loading fragments from storage 2-3x. 132 SMs: fill with 528 workgroups.
+  nvidia: () => ({
+    ...BASE,
+    tile: t(128, 64, 16, 8, 4),
+    tileSmall: t(64, 64, 16, 4, 4, true),
+    sgmat: s(4, 2, 4, 4),
+    matvec: { tpr: 32, ct: 32 },
+    fillWorkgroups: 528,
+  }),
+  amd: () => ({ ...BASE, tile: t(128, 128, 16, 8, 8), fillWorkgroups: 384 }),
+  intel: () => ({ ...BASE, tile: t(64, 128, 16, 4, 8), tileSmall: t(32, 64, 16, 4, 4), fillWorkgroups: 192 }),
+  qualcomm: () => ({ ...BASE, tile: t(64, 64, 16, 4, 4), tileSmall: t(32, 32, 16, 4, 4), fillWorkgroups: 64 }),
+  arm: () => ({ ...BASE, tile: t(64, 64, 16, 4, 4), tileSmall: t(32, 32, 16, 4, 4), fillWorkgroups: 64 }),
+  // Workgroups run as loops over lanes on 1-64 CPU threads: small tiles, little split-K.
+  software: () => ({
+    ...BASE,
+    tile: t(32, 32, 16, 4, 4),
+    tileSmall: t(32, 32, 16, 4, 4),
+    matvec: { tpr: 8, ct: 64 },
+    fillWorkgroups: 16,
+    candidates: { tile: [t(32, 32, 16, 4, 4), t(64, 64, 16, 4, 4), t(32, 64, 8, 4, 4)], sgmat: SGMATS, matvec: MATVECS.slice(0, 2) },
+  }),
+  generic: () => ({ ...BASE, tile: t(64, 64, 16, 4, 4), tileSmall: t(32, 32, 16, 4, 4), fillWorkgroups: 128 }),
+};
+
+export function familyTable(fp: Pick<GpuFingerprint, 'family' | 'sizeClass'>): FamilyTable {
+  return (FAMILY_TABLES[fp.family] ?? FAMILY_TABLES.generic)(fp.sizeClass);
+}
+
+/** Threads a tile config runs per workgroup. */
+export const tileThreads = (c: TileConfig): number => (c.bm / c.tm) * (c.bn / c.tn);
+
+/** Whether the kernel can be built for `c` on a device with these limits. */
+export function tileFits(c: TileConfig, maxThreads: number, maxWorkgroupBytes: number): boolean {
+  const threads = tileThreads(c);
+  return (
+    c.tm % 4 === 0 && c.tn % 4 === 0 && c.bk % 4 === 0 && c.bm % c.tm === 0 && c.bn % c.tn === 0 &&
+    (c.bm / c.tm) % 1 === 0 && threads <= maxThreads && threads >= 1 &&
+    (c.bm + c.bn) * c.bk * 4 * (c.db ? 2 : 1) <= maxWorkgroupBytes
+  );
+}

@@ -1,0 +1,187 @@
+// lb.tune(): benchmarks the candidate matmul configs of this GPU family on the current device for
+// a few shapes, keeps the fastest per shape class, and persists them (keyed by adapter
+// fingerprint, shape class and library version). A later process loads them instead of tuning.
+import { requireDevice } from '../runtime/context.js';
+import type { GpuDevice } from '../runtime/device.js';
+import type { DType } from '../tensor/dtype.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { tensor } from '../ops/create.js';
+import { matmul } from '../ops/matmul.js';
+import { lastPlan, withConfig, type PlanInfo } from '../ops/matmul-gpu.js';
+import { familyTable, tileFits, type FamilyTable } from './table.js';
+import { loadTuned, openTuneStore, recordKey, saveTuned, setTuned, tunedEntry, tuningLoaded, type TunedConfig } from './state.js';
+
+export interface TuneShape {
+  m: number;
+  k: number;
+  n: number;
+  dtype?: 'f32' | 'f16' | 'bf16';
+  /** b given as [N, K] (weights), read with transB. */
+  transB?: boolean;
+}
+
+export interface TuneOptions {
+  /** Shapes to tune; default: a few square and LLM-like shapes sized for this GPU family. */
+  shapes?: readonly TuneShape[];
+  /** Where results persist (Node: a directory); default the one lb.init() got; false: memory only. */
+  cacheDir?: string | false;
+  /** Tune again even when results for a shape class exist. */
+  force?: boolean;
+  /** Called with warnings (unreadable or stale records, candidates that failed); default console.warn. */
+  warn?: (message: string) => void;
+}
+
+export interface TuneReport {
+  class: string;
+  shape: TuneShape;
+  config: TunedConfig;
+  /** Median ms of the chosen config and of the family table's config (same run); 0 when reused. */
+  ms: number;
+  tableMs: number;
+  candidates: number;
+  /** Every candidate's median ms (this run only). */
+  timings: { config: TunedConfig; ms: number }[];
+  reused: boolean;
+}
+
+export interface TuneResult {
+  device: string;
+  /** The record's key in the store (a file name in Node), or null without a store. */
+  record: string | null;
+  entries: TuneReport[];
+  tuned: number;
+  reused: number;
+}
+
+function defaultShapes(table: FamilyTable, software: boolean): TuneShape[] {
+  if (software) return [{ m: 64, k: 64, n: 64 }, { m: 1, k: 256, n: 256, transB: true }];
+  void table;
+  return [
+    { m: 1024, k: 1024, n: 1024 },
+    { m: 4096, k: 4096, n: 4096 },
+    { m: 4096, k: 4096, n: 4096, dtype: 'f16' },
+    { m: 512, k: 4096, n: 4096 },
+    { m: 1, k: 4096, n: 4096, transB: true },
+    { m: 1, k: 4096, n: 4096, transB: true, dtype: 'f16' },
+    { m: 1, k: 4096, n: 4096 },
+  ];
+}
+
+function randomTensor(shape: number[], dtype: DType, seed: number): Tensor {
+  const n = shape.reduce((x, y) => x * y, 1);
+  const data = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    data[i] = s / 2 ** 32 - 0.5;
+  }
+  return tensor(data, shape, { dtype, device: 'gpu' });
+}
+
+/**
+ * Median GPU ms per call of `run` (a matmul whose result is disposed): batches of calls are
+ * recorded and submitted at once, and the time from submit to completion is divided by the batch
+ * size (CPU-side encoding excluded, so launch overhead does not hide differences between configs).
+ */
+async function timeIt(dev: GpuDevice, run: () => Tensor): Promise<number> {
+  const round = async (reps: number) => {
+    for (let i = 0; i < reps; i++) run().dispose();
+    await dev.stream.submit();
+    const t0 = performance.now();
+    await dev.device.queue.onSubmittedWorkDone();
+    const ms = (performance.now() - t0) / reps;
+    await dev.checkErrors();
+    return ms;
+  };
+  await round(1); // compiles, then one warm run
+  const one = await round(1);
+  const reps = Math.max(2, Math.min(50, Math.round(30 / Math.max(one, 0.01))));
+  const samples: number[] = [];
+  for (let r = 0; r < 3; r++) samples.push(await round(reps));
+  samples.sort((x, y) => x - y);
+  return samples[1];
+}
+
+function candidatesFor(dev: GpuDevice, table: FamilyTable, plan: PlanInfo, shape: TuneShape): TunedConfig[] {
+  const maxThreads = dev.limits.maxComputeInvocationsPerWorkgroup;
+  const maxBytes = dev.limits.maxComputeWorkgroupStorageSize;
+  const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
+  const list: TunedConfig[] = [plan.table];
+  const add = (c: TunedConfig) => {
+    if (!list.some((x) => same(x, c))) list.push(c);
+  };
+  if (plan.kind === 'tile') {
+    for (const tile of table.candidates.tile) if (tileFits(tile, maxThreads, maxBytes)) add({ kind: 'tile', tile });
+  } else if (plan.kind === 'sgmat' && plan.sg) {
+    const sg = plan.sg;
+    for (const c of table.candidates.sgmat) {
+      const bm = c.sgr * c.fm * sg.m;
+      const bn = c.sgc * c.fn * sg.n;
+      const bk = c.load === 'stage' ? (c.bk ?? 32) : sg.k;
+      if (shape.m % bm === 0 && shape.n % bn === 0 && shape.k % bk === 0 && c.sgr * c.sgc * sg.size <= maxThreads) add({ kind: 'sgmat', sgmat: c });
+    }
+  } else {
+    for (const matvec of table.candidates.matvec) add({ kind: plan.kind, matvec });
+  }
+  return list;
+}
+
+export async function tune(opts: TuneOptions = {}): Promise<TuneResult> {
+  const dev = requireDevice('tune');
+  const warn = opts.warn ?? ((m: string) => console.warn(m));
+  const store = openTuneStore(dev, opts.cacheDir);
+  await tuningLoaded(dev);
+  await loadTuned(dev, store, warn);
+  const table = familyTable(dev.fingerprint);
+  const shapes = opts.shapes ?? defaultShapes(table, dev.fingerprint.family === 'software');
+  const entries: TuneReport[] = [];
+  let changed = false;
+  for (const shape of shapes) {
+    const dtype = shape.dtype ?? 'f32';
+    const a = randomTensor([shape.m, shape.k], dtype, 1);
+    const b = randomTensor(shape.transB ? [shape.n, shape.k] : [shape.k, shape.n], dtype, 2);
+    try {
+      const run = () => matmul(a, b, { transB: shape.transB });
+      run().dispose();
+      const plan = lastPlan()!;
+      const known = tunedEntry(dev, plan.cls);
+      if (known && !opts.force) {
+        entries.push({ class: plan.cls, shape, config: known.config, ms: 0, tableMs: 0, candidates: 0, timings: [], reused: true });
+        continue;
+      }
+      let best: { config: TunedConfig; ms: number } | null = null;
+      let tableMs = Infinity;
+      const candidates = candidatesFor(dev, table, plan, shape);
+      const timings: { config: TunedConfig; ms: number }[] = [];
+      for (const config of candidates) {
+        let ms: number;
+        try {
+          ms = await timeIt(dev, () => withConfig(config, run));
+        } catch (e) {
+          warn(`lbrx: tune: ${plan.cls}: config ${JSON.stringify(config)} failed (${e instanceof Error ? e.message : e})`);
+          continue;
+        }
+        timings.push({ config, ms });
+        if (config === candidates[0]) tableMs = ms;
+        if (!best || ms < best.ms) best = { config, ms };
+      }
+      if (!best) continue;
+      const entry = { config: best.config, ms: best.ms, tableMs, shape: { m: shape.m, k: shape.k, n: shape.n, batch: 1, dtypes: `${dtype}x${dtype}` }, at: new Date().toISOString() };
+      setTuned(dev, plan.cls, entry);
+      changed = true;
+      entries.push({ class: plan.cls, shape, config: best.config, ms: best.ms, tableMs, candidates: candidates.length, timings, reused: false });
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  }
+  if (changed && store) {
+    try {
+      await saveTuned(dev, store);
+    } catch (e) {
+      warn(`lbrx: tune: could not save the tuning record: ${e instanceof Error ? e.message : e}`);
+    }
+  }
+  const tuned = entries.filter((e) => !e.reused).length;
+  return { device: dev.fingerprint.id, record: store ? recordKey(dev) : null, entries, tuned, reused: entries.length - tuned };
+}
