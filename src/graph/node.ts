@@ -53,24 +53,26 @@ export class LazyNode {
   }
 
   /**
-   * Storage bindings a fused kernel for this node reads (upper bound): views are counted once
-   * each as fuse() deduplicates them (same storage, dtype, offset, shape and strides read the same
-   * elements at every output index, since broadcasting aligns trailing dims), shared nodes once.
+   * Storage bindings a fused kernel for this node reads: distinct views (fuse() deduplicates
+   * views reading the same elements: same storage, dtype, offset, shape and strides) plus one
+   * per realized node. Memoized until the next realization anywhere, which can change it.
    */
   get leafCount(): number {
-    const views = new Set<string>();
-    const seen = new Set<LazyNode>();
-    const visit = (node: LazyNode): void => {
-      if (seen.has(node)) return;
-      seen.add(node);
-      for (const i of node.inputs) {
-        if (i.kind === 'view') views.add(`${objectId(i.storage)}:${i.dtype}:${i.offset}:${i.shape}:${i.strides}`);
-        else if (i.kind === 'node' && i.node.realized) views.add(`${objectId(i.node.realized)}`);
-        else if (i.kind === 'node') visit(i.node);
-      }
-    };
-    visit(this);
-    return views.size;
+    return this.leafViews().length;
+  }
+
+  private leafMemo: { epoch: number; views: LeafView[] } | null = null;
+
+  private leafViews(): LeafView[] {
+    if (this.leafMemo?.epoch === realizeEpoch) return this.leafMemo.views;
+    const views: LeafView[] = [];
+    for (const i of this.inputs) {
+      if (i.kind === 'view') addView(views, i);
+      else if (i.kind === 'node' && i.node.realized) addView(views, { storage: i.node.realized, dtype: i.node.dtype, offset: 0, shape: i.node.shape, strides: null });
+      else if (i.kind === 'node') for (const v of i.node.leafViews()) addView(views, v);
+    }
+    this.leafMemo = { epoch: realizeEpoch, views };
+    return views;
   }
 
   /** Upper bound on the nodes a fused kernel for this node would hold (shared nodes count per use). */
@@ -87,10 +89,31 @@ export class LazyNode {
   }
 }
 
-const objectIds = new WeakMap<object, number>();
-let nextObjectId = 0;
-function objectId(o: object): number {
-  let id = objectIds.get(o);
-  if (id === undefined) objectIds.set(o, (id = nextObjectId++));
-  return id;
+/** Bumped by every realization: a realized node reads as one view, so leaf counts change. */
+let realizeEpoch = 0;
+export function noteRealized(): void {
+  realizeEpoch++;
+}
+
+interface LeafView {
+  storage: object;
+  dtype: string;
+  offset: number;
+  shape: readonly number[];
+  /** null: contiguous. */
+  strides: readonly number[] | null;
+}
+
+function sameArray(a: readonly number[] | null, b: readonly number[] | null): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function addView(views: LeafView[], v: LeafView): void {
+  for (const w of views) {
+    if (w.storage === v.storage && w.dtype === v.dtype && w.offset === v.offset && sameArray(w.shape, v.shape) && sameArray(w.strides, v.strides)) return;
+  }
+  views.push(v);
 }

@@ -5,7 +5,7 @@ import { MetalStorage } from '../runtime/storage.js';
 import { byteSize } from '../tensor/dtype.js';
 import { sizeOf } from '../tensor/shape.js';
 import { fuse, inputShape, MAX_DIMS, type FusedBody } from './fuse.js';
-import type { LazyNode, NodeInput } from './node.js';
+import { noteRealized, type LazyNode, type NodeInput } from './node.js';
 
 const HEADER_WORDS = 8;
 
@@ -87,6 +87,7 @@ export function realize(node: LazyNode): MetalStorage {
   if (node.realized) return node.realized;
   if (node.released) throw new Error('internal: realizing a released node');
   node.realized = evaluate(node.dev, { kind: 'node', node }, node.op);
+  noteRealized();
   node.dropInputs();
   return node.realized;
 }
