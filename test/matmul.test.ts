@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
 import type { DType, Tensor } from '../src/index.js';
 import { lastPlan, withConfig, type ForcedConfig } from '../src/ops/matmul-gpu.js';
-import { sanitizeSubgroupMatrix, sgmatShape } from '../src/ops/matmul-sgmat.js';
+import { sgmatShape } from '../src/ops/matmul-sgmat.js';
+import { sanitizeSubgroupMatrix } from '../src/kernels/layout.js';
 import { FAMILY_TABLES, tileFits } from '../src/tune/table.js';
 import { checkOp, type InputSpec } from './helpers.js';
 

@@ -37,7 +37,7 @@ export interface EntryLayout {
 
 /** Reflects `entryPoint` of `code`: the bindings it (or anything it calls) uses, sorted by group and binding. */
 export function reflectEntry(code: string, entryPoint: string, constants: Readonly<Record<string, number>> = {}): EntryLayout {
-  const reflect = new WgslReflect(code);
+  const reflect = new WgslReflect(code.includes('subgroup_matrix') ? sanitizeSubgroupMatrix(code) : code);
   const fn = reflect.entry.compute.find((f) => f.name === entryPoint);
   if (!fn) {
     const names = reflect.entry.compute.map((f) => f.name).join(', ') || '(none)';
@@ -150,4 +150,17 @@ export function createBindGroup(
     return { binding: b.binding, resource: { buffer, offset, size: bytes } };
   });
   return device.createBindGroup({ label: kernel, layout: layout as GPUBindGroupLayout, entries });
+}
+
+/**
+ * wgsl_reflect cannot parse subgroup-matrix types. Bindings do not depend on them, so
+ * reflection reads the source with those types replaced by a plain one (Dawn compiles the real one).
+ */
+export function sanitizeSubgroupMatrix(code: string): string {
+  return code
+    // Dawn checks that a binding holds at least one fragment (16 x 16 f16 = 512 bytes): a
+    // stride of 512 makes the reflected minimum binding size match.
+    .replace(/(var<storage,\s*read>\s+\w+\s*:\s*)array<f16>/g, '$1array<array<vec4<f32>, 32>>')
+    .replace(/subgroup_matrix_(left|right|result)<[^<>]*>/g, 'vec4<f32>')
+    .replace(/(subgroupMatrix\w+)<[^<>()]*>\s*\(/g, '$1(');
 }

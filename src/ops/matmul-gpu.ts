@@ -8,7 +8,7 @@ import { coalesce, sizeOf } from '../tensor/shape.js';
 import { familyTable, type MatvecConfig, type SgmatConfig, type TileConfig } from '../tune/table.js';
 import { shapeClass, tunedConfig, type KernelKind, type TunedConfig } from '../tune/state.js';
 import { commonDefines, SGMAT_ENABLE, tileCode, type Activation, type OperandAccess } from './matmul-wgsl.js';
-import { allowSubgroupMatrixReflection, sgmatCode, sgmatShape } from './matmul-sgmat.js';
+import { sgmatCode, sgmatShape } from './matmul-sgmat.js';
 
 /** A tensor as the kernel sees it: element offset, batch strides over the output batch, two matrix strides. */
 export interface MatView {
@@ -355,7 +355,6 @@ function recordSgmat(dev: GpuDevice, p: Problem, sg: { size: number; m: number; 
     const bytes = 2 * ((la.kcont ? bm : bk) * ((la.kcont ? bk : bm) + 8) + (lb.kcont ? bn : bk) * ((lb.kcont ? bk : bn) + 8)) + 4 * cfg.sgr * cfg.sgc * sg.m * sg.n;
     if (bytes > dev.limits.maxComputeWorkgroupStorageSize || bk % 8 || bm % 8 || bn % 8) return false;
   }
-  allowSubgroupMatrixReflection();
   const batch = sizeOf(p.bshape);
   const la = layoutOf(p.a, true, p.m, p.k);
   const lb = layoutOf(p.b, false, p.n, p.k);

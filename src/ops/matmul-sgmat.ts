@@ -1,8 +1,6 @@
 // When the subgroup-matrix kernel applies: f16 operands, an adapter configuration f16 -> f32,
 // a fixed subgroup size, and operands contiguous along one matrix dimension with 16-byte
 // aligned strides and offsets (subgroupMatrixLoad reads them straight from storage).
-// @ts-expect-error -- see src/kernels/layout.ts: the ESM build has no .d.ts next to it.
-import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import type { GpuDevice } from '../runtime/device.js';
 import type { MatView, Problem } from './matmul-gpu.js';
 
@@ -51,34 +49,6 @@ export function sgmatShape(dev: GpuDevice, p: Problem, allowed: boolean): { size
   // 8 f16 = 16 bytes: the alignment cooperative-matrix loads want for their stride and pointer.
   if (!contiguousAligned(p.a, 8) || !contiguousAligned(p.b, 8)) return null;
   return { size, m: c.M, n: c.N, k: c.K };
-}
-
-let patched = false;
-
-/**
- * wgsl_reflect (used by the pipeline cache to lay out bindings) cannot parse subgroup-matrix
- * types. Bindings do not depend on them, so reflection gets the source with those types
- * replaced by a plain one; Dawn still compiles the real source.
- * TODO(kernels owner): move this into src/kernels/layout.ts's reflectEntry().
- */
-export function allowSubgroupMatrixReflection(): void {
-  if (patched) return;
-  patched = true;
-  const proto = (WgslReflect as { prototype: { update(code: string): void } }).prototype;
-  const update = proto.update;
-  proto.update = function (this: unknown, code: string) {
-    const plain = code.includes('subgroup_matrix') ? sanitizeSubgroupMatrix(code) : code;
-    return update.call(this, plain);
-  };
-}
-
-export function sanitizeSubgroupMatrix(code: string): string {
-  return code
-    // Dawn checks that a binding holds at least one fragment (16 x 16 f16 = 512 bytes): a
-    // stride of 512 makes the reflected minimum binding size match.
-    .replace(/(var<storage,\s*read>\s+\w+\s*:\s*)array<f16>/g, '$1array<array<vec4<f32>, 32>>')
-    .replace(/subgroup_matrix_(left|right|result)<[^<>]*>/g, 'vec4<f32>')
-    .replace(/(subgroupMatrix\w+)<[^<>()]*>\s*\(/g, '$1(');
 }
 
 export type SgmatLoad = 'direct' | 'prefetch' | 'stage';
