@@ -314,11 +314,22 @@ async function versusCpu(ctx, shape, opt) {
   const gy = lb.tensor(ys, shape);
   const cx = lb.tensor(xs, shape, { device: 'cpu' });
   const cy = lb.tensor(ys, shape, { device: 'cpu' });
+  const idList = Array.from({ length: 256 }, (_, i) => (i * 97) % shape[0]);
+  const gids = lb.tensor(idList, [256], { dtype: 'i32' });
+  const cids = lb.tensor(idList, [256], { dtype: 'i32', device: 'cpu' });
   await lb.eval();
   const ops = [
     { name: 'add x + y', key: 'vs-cpu-add', bytes: 3 * B, gpu: () => gx.add(gy), cpu: () => cx.add(cy) },
     { name: 'cast f32 → f16', key: 'vs-cpu-cast-f16', bytes: B + B / 2, gpu: () => gx.cast('f16'), cpu: () => cx.cast('f16') },
     { name: 'sum over the last axis', key: 'vs-cpu-sum-last', bytes: B + shape[0] * 4, gpu: () => gx.sum(-1), cpu: () => cx.sum(-1) },
+    // One row per op family: transcendental, reduction, softmax, norms, gather, matmul.
+    { name: 'exp', key: 'vs-cpu-exp', bytes: 2 * B, gpu: () => gx.exp(), cpu: () => cx.exp() },
+    { name: 'max over the last axis', key: 'vs-cpu-max-last', bytes: B + shape[0] * 4, gpu: () => gx.max(-1), cpu: () => cx.max(-1) },
+    { name: 'softmax over the last axis', key: 'vs-cpu-softmax', bytes: 2 * B, gpu: () => gx.softmax(-1), cpu: () => cx.softmax(-1) },
+    { name: 'layerNorm (no affine)', key: 'vs-cpu-layernorm', bytes: 2 * B, gpu: () => lb.layerNorm(gx), cpu: () => lb.layerNorm(cx) },
+    { name: 'rmsNorm (no weight)', key: 'vs-cpu-rmsnorm', bytes: 2 * B, gpu: () => lb.rmsNorm(gx), cpu: () => lb.rmsNorm(cx) },
+    { name: 'gather 256 rows', key: 'vs-cpu-gather', bytes: 2 * 256 * shape[1] * 4, gpu: () => lb.gather(gx, gids), cpu: () => lb.gather(cx, cids) },
+    { name: 'matmul [128, K] x [K, 128]', key: 'vs-cpu-matmul', bytes: (128 * shape[1] * 2 + 128 * 128) * 4, gpu: () => lb.matmul(gx.slice([0, 128]), gy.slice([0, 128]).transpose()), cpu: () => lb.matmul(cx.slice([0, 128]), cy.slice([0, 128]).transpose()) },
   ];
   const k = opt.software ? 8 : 32;
   try {
@@ -364,7 +375,7 @@ async function versusCpu(ctx, shape, opt) {
       }));
     }
   } finally {
-    for (const t of [gx, gy, cx, cy]) t.dispose();
+    for (const t of [gx, gy, cx, cy, gids, cids]) t.dispose();
   }
   return out;
 }
