@@ -254,6 +254,11 @@ describe('var', () => {
     const cols = m.var(0);
     const want = Array.from({ length: 100 }, (_, j) => exact(values, j, n, 100));
     expectClose(await cols.data(), want, { dtype: 'f32', rtol: 1e-5 });
+    const tall = x.reshape([250, 40]);
+    const tallVar = tall.var(0);
+    expectClose(await tallVar.data(), Array.from({ length: 40 }, (_, j) => exact(values, j, n, 40)), { dtype: 'f32', rtol: 1e-5 });
+    tall.dispose();
+    tallVar.dispose();
     const big = lb.tensor(Float32Array.from({ length: 50000 }, () => 1e4 + (rand() * 2 - 1)), [50000]);
     const bigVar = big.var();
     const bigData = await big.data();

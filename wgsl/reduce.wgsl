@@ -5,8 +5,9 @@
 // State: scalar { v } (sum/mean/max/min), ARG { v, i } (argmax/argmin: NaN first, then the
 // extreme, then the lower index; floats compare as ford() orderings of the bits, exact where
 // subnormals flush, with -0 == +0), MOMENTS { n, mean, m2 } (var). Moments of the input (TWO_PASS)
-// are exact-ish per chunk: its mean first, then the squared deviations from it (a second read);
-// chunks' moments then merge with Chan's formula, which is stable.
+// are of x - x[row, 0] (every chunk of a row shifts by the same value, so means stay small and
+// their differences precise), per chunk: its mean first, then the squared deviations from it (a
+// second read); chunks' moments then merge with Chan's formula.
 // Workgroup mode: workgroup w = (row = w / chunks, chunk = w % chunks), WG threads fold the chunk.
 // COLUMN mode: thread t = (row = t % rows, chunk = t / rows) folds its chunk alone: adjacent
 // threads read adjacent rows (reductions over leading axes, or short rows); WG = 256.
@@ -146,24 +147,37 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let end = min(params.cols, start + params.chunk);
   let base = row * params.cols;
 #if TWO_PASS
+  let shift = value_at(base, 0u);
   var sum = 0.0;
   for (var k = start; k < end; k = k + 1u) {
-    sum = sum + value_at(base, k);
+    sum = sum + (value_at(base, k) - shift);
   }
   let mu = sum / f32(end - start);
   var c = 0.0;
   var q = 0.0;
   for (var k = start; k < end; k = k + 1u) {
-    let d = value_at(base, k) - mu;
+    let d = (value_at(base, k) - shift) - mu;
     c = c + d;
     q = q + d * d;
   }
   let acc = moments(end - start, mu, c, q);
 #else
-  var acc = identity();
-  for (var k = start; k < end; k = k + 1u) {
-    acc = combine(acc, load(base, k));
+  // Four independent folds: loads overlap instead of waiting on one chain.
+  var a0 = identity();
+  var a1 = identity();
+  var a2 = identity();
+  var a3 = identity();
+  var k = start;
+  for (; k + 3u < end; k = k + 4u) {
+    a0 = combine(a0, load(base, k));
+    a1 = combine(a1, load(base, k + 1u));
+    a2 = combine(a2, load(base, k + 2u));
+    a3 = combine(a3, load(base, k + 3u));
   }
+  for (; k < end; k = k + 1u) {
+    a0 = combine(a0, load(base, k));
+  }
+  let acc = combine(combine(a0, a1), combine(a2, a3));
 #endif
   store(row * params.chunks + chunk, acc);
 }
@@ -214,26 +228,39 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let end = select(start, min(params.cols, start + params.chunk), valid);
   let base = row * params.cols;
 #if TWO_PASS
+  var shift = 0.0;
+  if (valid) { shift = value_at(base, 0u); }
   var sum = 0.0;
   for (var k = start + lid; k < end; k = k + WG) {
-    sum = sum + value_at(base, k);
+    sum = sum + (value_at(base, k) - shift);
   }
   let mu = wg_add(State(0u, sum, 0.0), lid).mean / f32(end - start);
   var c = 0.0;
   var q = 0.0;
   for (var k = start + lid; k < end; k = k + WG) {
-    let d = value_at(base, k) - mu;
+    let d = (value_at(base, k) - shift) - mu;
     c = c + d;
     q = q + d * d;
   }
   let cq = wg_add(State(0u, c, q), lid);
   let acc = moments(end - start, mu, cq.mean, cq.m2);
 #else
-  var acc = identity();
-  for (var k = start + lid; k < end; k = k + WG) {
-    acc = combine(acc, load(base, k));
+  // Four independent folds per thread: loads overlap instead of waiting on one chain.
+  var a0 = identity();
+  var a1 = identity();
+  var a2 = identity();
+  var a3 = identity();
+  var k = start + lid;
+  for (; k + 3u * WG < end; k = k + 4u * WG) {
+    a0 = combine(a0, load(base, k));
+    a1 = combine(a1, load(base, k + WG));
+    a2 = combine(a2, load(base, k + 2u * WG));
+    a3 = combine(a3, load(base, k + 3u * WG));
   }
-  acc = wg_combine(acc, lid);
+  for (; k < end; k = k + WG) {
+    a0 = combine(a0, load(base, k));
+  }
+  let acc = wg_combine(combine(combine(a0, a1), combine(a2, a3)), lid);
 #endif
   if (lid == 0u && valid) {
     store(w, acc);

@@ -70,31 +70,50 @@ fn stored(r: f32) -> $OUT_STORE {
   return $STORE;
 }
 
+#if SPLIT
+// Long rows, not enough of them to fill the GPU: each row is cut into `chunks` chunks, one
+// workgroup each. Pass 1 (SPLIT_STATS) writes every chunk's (max, sum) to `part`; pass 2
+// (SPLIT_WRITE) merges the row's chunks and writes its own chunk.
+@group(0) @binding($PART_BINDING) var<storage, read_write> part: array<vec2<f32>>;
+#endif
+
 #if TILED
 // TILED (rows along a non-last axis): a workgroup takes 32 consecutive rows, 8 threads per row
-// (lane = row within the tile, part = which of every 8 columns). At a fixed column the 32 lanes
+// (lane = row within the tile, slot = which of every 8 columns). At a fixed column the 32 lanes
 // read neighbouring elements, so loads and stores coalesce where a thread per row could not.
+// Workgroup w: tile w / chunks, columns [k0, k1) of chunk w % chunks.
 const LANES: u32 = 32u;
 const PARTS: u32 = WG / LANES;
 
 @compute @workgroup_size($WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let lane = lid % LANES;
-  let part = lid / LANES;
-  let row = (wid.x + wid.y * params.grid_x) * LANES + lane;
+  let slot = lid / LANES;
+  let w = wid.x + wid.y * params.grid_x;
+  let row = (w / params.chunks) * LANES + lane;
   let cols = params.cols;
+  let valid = row < params.rows;
   // Rows past the end fold nothing but still reach every barrier.
-  let end = select(0u, cols, row < params.rows);
+  let k0 = (w % params.chunks) * params.chunk;
+  let k1 = select(k0, min(cols, k0 + params.chunk), valid);
   let base = row * cols;
   var st = vec2<f32>(inf_f32(true), 0.0);
-  for (var k = part; k < end; k = k + PARTS) {
+#if SPLIT_WRITE
+  if (valid) {
+    for (var j = slot; j < params.chunks; j = j + PARTS) {
+      st = merge(st, part[row * params.chunks + j]);
+    }
+  }
+#else
+  for (var k = k0 + slot; k < k1; k = k + PARTS) {
     st = push(st, load(base + k));
   }
+#endif
   red_m[lid] = st.x;
   red_s[lid] = st.y;
   workgroupBarrier();
   for (var h = PARTS / 2u; h > 0u; h = h >> 1u) {
-    if (part < h) {
+    if (slot < h) {
       let r = merge(vec2<f32>(red_m[lid], red_s[lid]), vec2<f32>(red_m[lid + h * LANES], red_s[lid + h * LANES]));
       red_m[lid] = r.x;
       red_s[lid] = r.y;
@@ -103,11 +122,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   let m = red_m[lane];
   let s = red_s[lane];
+#if SPLIT_STATS
+  if (slot == 0u && valid) { part[row * params.chunks + w % params.chunks] = vec2<f32>(m, s); }
+#else
   let bad = (bitcast<u32>(m) & 0x7f800000u) == 0x7f800000u;
   let log_s = log_f32(s);
   let inner = params.pad0;
   let o0 = (row / inner) * cols * inner + row % inner;
-  for (var k = part; k < end; k = k + PARTS) {
+  for (var k = k0 + slot; k < k1; k = k + PARTS) {
     let o = o0 + k * inner;
     let r = result(load(base + k), m, s, log_s, bad);
 #if OUT_HALF
@@ -118,14 +140,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     out[o] = stored(r);
 #endif
   }
+#endif
 }
 #else
-#if SPLIT
-// Long rows, few of them: pass 1 (SPLIT_STATS) writes each chunk's (max, sum) to `part`;
-// pass 2 (SPLIT_WRITE) merges the row's chunks and writes its own chunk.
-@group(0) @binding($PART_BINDING) var<storage, read_write> part: array<vec2<f32>>;
-#endif
-
 // The running (max, sum) of every thread folded into one; every thread gets it.
 fn wg_merge(st: vec2<f32>, lid: u32) -> vec2<f32> {
   red_m[lid] = st.x;
@@ -140,6 +157,12 @@ fn wg_merge(st: vec2<f32>, lid: u32) -> vec2<f32> {
     workgroupBarrier();
   }
   return vec2<f32>(red_m[0], red_s[0]);
+}
+
+// Column k of the row starting at `base`, read again for the write pass: the GPU caches mostly
+// still hold it (keeping rows in workgroup memory instead measured slower on an H100).
+fn again(base: u32, k: u32) -> f32 {
+  return load(base + k);
 }
 
 // Workgroup w: row w / chunks, columns [k0, k1) of chunk w % chunks (one chunk: the whole row).
@@ -186,11 +209,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var bits = 0u;
     var mask = 0u;
     if (e >= first) {
-      bits = stored(result(load(e), m, s, log_s, bad));
+      bits = stored(result(again(base, e - base), m, s, log_s, bad));
       mask = 0xffffu;
     }
     if (e + 1u < end) {
-      bits = bits | (stored(result(load(e + 1u), m, s, log_s, bad)) << 16u);
+      bits = bits | (stored(result(again(base, e + 1u - base), m, s, log_s, bad)) << 16u);
       mask = mask | 0xffff0000u;
     }
     if (mask == 0xffffffffu) {
@@ -205,21 +228,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let o = o0 + k * inner;
     let shift = (o & 1u) * 16u;
     atomicAnd(&out[o >> 1u], ~(0xffffu << shift));
-    atomicOr(&out[o >> 1u], stored(result(load(base + k), m, s, log_s, bad)) << shift);
+    atomicOr(&out[o >> 1u], stored(result(again(base, k), m, s, log_s, bad)) << shift);
   }
 #endif
 #elif OUT_HALF
   // CONTIG with an even row length (and even chunks): word j holds columns 2j and 2j + 1.
   for (var k = k0 + lid * 2u; k < k1; k = k + WG * 2u) {
-    out[(base + k) >> 1u] = stored(result(load(base + k), m, s, log_s, bad)) |
-      (stored(result(load(base + k + 1u), m, s, log_s, bad)) << 16u);
+    out[(base + k) >> 1u] = stored(result(again(base, k), m, s, log_s, bad)) |
+      (stored(result(again(base, k + 1u), m, s, log_s, bad)) << 16u);
   }
 #else
   for (var k = k0 + lid; k < k1; k = k + WG) {
 #if CONTIG
-    out[o0 + k] = stored(result(load(base + k), m, s, log_s, bad));
+    out[o0 + k] = stored(result(again(base, k), m, s, log_s, bad));
 #else
-    out[o0 + k * inner] = stored(result(load(base + k), m, s, log_s, bad));
+    out[o0 + k * inner] = stored(result(again(base, k), m, s, log_s, bad));
 #endif
   }
 #endif

@@ -8,7 +8,8 @@ import type { GpuDevice } from '../runtime/device.js';
 import { MetalStorage } from '../runtime/storage.js';
 import { isFloat, type DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
-import { asInput, lazyElementwise } from './gpu-elementwise.js';
+import { lazyElementwise } from './gpu-elementwise.js';
+import { prologueInput, releaseInput } from './prologue.js';
 import { convertValue } from './wgsl-types.js';
 
 export type ReduceOp = 'sum' | 'mean' | 'max' | 'min' | 'argmax' | 'argmin' | 'var';
@@ -17,9 +18,11 @@ export type ReduceOp = 'sum' | 'mean' | 'max' | 'min' | 'argmax' | 'argmin' | 'v
 const CHUNK = 4096;
 /** Elements one thread folds in column mode. */
 const COL_CHUNK = 64;
-/** Column mode (a thread per row) once there are this many rows and the rows are short or strided. */
+/** Column mode (a thread per row): for rows of at most COL_SHORT elements once there are
+ * COL_MIN_ROWS rows, or for strided rows (a kept axis closer in memory) once a warp has a row each. */
 const COL_MIN_ROWS = 256;
 const COL_SHORT = 64;
+const COL_STRIDED_ROWS = 32;
 
 type Acc = 'f32' | 'i32' | 'u32';
 
@@ -152,13 +155,14 @@ export function reduceAxes(
   const header: [number, number] = [cols >>> 0, new Uint32Array(new Float32Array([opts.correction ?? 0]).buffer)[0]];
   // A thread per row when rows are many and short, or when a kept axis is closer in memory than
   // every reduced one (reducing over leading axes: adjacent threads then read adjacent elements).
-  const column = rows >= COL_MIN_ROWS && (cols <= COL_SHORT || innerStride(x, kept) < innerStride(x, axes));
-  const input = asInput(x);
+  const column = (rows >= COL_MIN_ROWS && cols <= COL_SHORT) ||
+    (rows >= COL_STRIDED_ROWS && innerStride(x, kept) < innerStride(x, axes));
+  const input = prologueInput(dev, x, 1);
   let res: PassResult;
   try {
     res = pass(dev, { kind: 'input', input, perm }, spec, rows, cols, column, header, op);
   } finally {
-    release(input);
+    releaseInput(input);
   }
   while (res.chunks > 1) {
     const partials = res.out;
@@ -180,9 +184,4 @@ function innerStride(x: Tensor, axes: readonly number[]): number {
   let best = Infinity;
   for (const a of axes) if (x.shape[a] > 1) best = Math.min(best, Math.abs(x.strides[a]));
   return best;
-}
-
-function release(input: NodeInput): void {
-  if (input.kind === 'node') input.node.release();
-  else if (input.kind === 'view') input.storage.release();
 }

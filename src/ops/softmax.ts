@@ -13,7 +13,7 @@ import { normalizeAxis } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { fuse } from '../graph/fuse.js';
 import * as cpu from '../cpu/softmax.js';
-import { asInput } from './gpu-elementwise.js';
+import { prologueInput, releaseInput } from './prologue.js';
 import { convertValue, isHalf, storeType, storeValue } from './wgsl-types.js';
 
 /** exp(x - max) / sum(exp(x - max)) along `axis` (default the last). */
@@ -39,11 +39,11 @@ function run(op: string, x: Tensor, axisIn: number, log: boolean): Tensor {
   return gpuSoftmax(dev, op, x, shape, axis, cols, inner, log);
 }
 
-/** Rows (along a non-last axis) from which a workgroup takes 32 rows at a time. */
-const TILED_MIN_ROWS = 256;
-/** Rows are split over workgroups of SPLIT_CHUNK columns when fewer than SPLIT_MAX_ROWS and longer. */
-const SPLIT_MAX_ROWS = 128;
+/** Rows are split over workgroups (of SPLIT_CHUNK columns, TILED: 32 rows x SPLIT_CHUNK_TILED)
+ * when they would fill fewer than SPLIT_BELOW workgroups. */
+const SPLIT_BELOW = 256;
 const SPLIT_CHUNK = 4096;
+const SPLIT_CHUNK_TILED = 512;
 
 /** Threads per row: enough for ~4 elements each, 32 to 256. */
 function workgroupSize(cols: number): number {
@@ -60,22 +60,24 @@ function gpuSoftmax(
   const out = MetalStorage.empty(dev, bytes, x.dtype, op);
   if (x.size === 0) return new Tensor(out, [...x.shape], x.dtype);
   const rows = x.size / cols;
+  const half = isHalf(x.dtype);
+  const contig = inner === 1;
+  // Strided rows, enough of them: 32 rows per workgroup so neighbouring threads read neighbours.
+  const tiled = !contig && rows >= 32;
+  const groups = tiled ? Math.ceil(rows / 32) : rows;
+  // Too few workgroups for long rows: split the rows over workgroups (a stats pass, then a write pass).
+  const splitChunk = tiled ? SPLIT_CHUNK_TILED : SPLIT_CHUNK;
+  const chunks = groups < SPLIT_BELOW && cols > splitChunk ? Math.ceil(cols / splitChunk) : 1;
+  const chunk = chunks > 1 ? splitChunk : cols;
   // Rows along `axis`: the other axes first, then `axis`, read through strides.
   const perm = [...shape.keys()].filter((i) => i !== axis).concat(axis);
-  const input = asInput(x);
+  const input = prologueInput(dev, x, chunks > 1 ? 2 : 1);
   try {
     const map = x.ndim === 0 ? () => [0] : (s: readonly number[]) => perm.map((p) => s[p]);
     // The prologue computes f16 values in f32, rounded at every node like the CPU reference:
     // a driver may keep native f16 intermediates wider (NVIDIA does), changing fused results.
     const body = fuse(input, false, { shape: perm.map((p) => shape[p]), map });
-    const half = isHalf(x.dtype);
-    const contig = inner === 1;
-    // Strided rows, many of them: 32 rows per workgroup so neighbouring threads read neighbours.
-    const tiled = !contig && rows >= TILED_MIN_ROWS;
-    // Few long rows: split each over workgroups (a stats pass, then a write pass).
-    const chunks = !tiled && rows < SPLIT_MAX_ROWS && cols > SPLIT_CHUNK ? Math.ceil(cols / SPLIT_CHUNK) : 1;
-    const chunk = chunks > 1 ? SPLIT_CHUNK : cols;
-    const { workgroups, gridX } = dev.stream.grid(tiled ? Math.ceil(rows / 32) : rows * chunks);
+    const { workgroups, gridX } = dev.stream.grid(groups * chunks);
     const defines = {
       ...valueDefines(body),
       OUT_BINDING: Math.max(body.leaves.length, 1) + 1,
@@ -111,8 +113,7 @@ function gpuSoftmax(
     dev.stream.record({ kind: 'dispatch', spec: { file: 'softmax', label: op, defines }, buffers, params, workgroups });
     part?.release();
   } finally {
-    if (input.kind === 'node') input.node.release();
-    else if (input.kind === 'view') input.storage.release();
+    releaseInput(input);
   }
   return new Tensor(out, [...x.shape], x.dtype);
 }
