@@ -1,24 +1,12 @@
 // Creation: arange (NumPy semantics, dtype inference) and seeded rand/randn generated on the
 // GPU by a counter-based generator that the CPU reproduces.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
 import type { DType } from '../src/index.js';
-import { expectClose } from './helpers.js';
+import { expectClose, useGpu } from './helpers.js';
 import { threefry2x32 } from '../src/cpu/random.js';
 
-beforeAll(async () => {
-  await lb.init({ cacheDir: false });
-});
-afterAll(async () => {
-  await lb.shutdown();
-});
-let liveBefore = 0;
-beforeEach(() => {
-  liveBefore = lb.memory().buffers;
-});
-afterEach(() => {
-  expect(lb.memory().buffers, 'live buffers after the case').toBe(liveBefore);
-});
+useGpu();
 
 async function values(t: lb.Tensor): Promise<number[]> {
   try {

@@ -15,32 +15,22 @@
 // On a GPU that flushes subnormals (gpuQuirks().ftz: NVIDIA through Vulkan), + - * see and give
 // zeros for them: there the reference's f32/bf16 subnormal inputs are flushed too. There any
 // subnormal result may be a zero; every other op reads subnormal operands exactly (on the bits).
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
 import type { DType, Tensor } from '../src/index.js';
-import { checkOp, encodeRaw, expectClose, gpuQuirks, seedOf, specialValues, type CloseOptions, type GenOptions, type InputSpec } from './helpers.js';
+import { checkOp, encodeRaw, expectClose, seedOf, useGpu, specialValues, type CloseOptions, type GenOptions, type InputSpec } from './helpers.js';
 
 const DT = lb.DTYPES;
 const isInt = (d: DType) => d === 'i32' || d === 'u32';
 const FLT_MIN = 2 ** -126;
 
 let ftz = false;
-beforeAll(async () => {
-  await lb.init({ cacheDir: false });
-  ftz = (await gpuQuirks()).ftz;
+const gpu = useGpu();
+beforeAll(() => {
+  ftz = gpu.quirks.ftz;
 });
 /** Ops whose GPU arithmetic flushes subnormals where the GPU does. */
 const FLUSHING = new Set(['add', 'sub', 'mul']);
-afterAll(async () => {
-  await lb.shutdown();
-});
-let liveBefore = 0;
-beforeEach(() => {
-  liveBefore = lb.memory().buffers;
-});
-afterEach(() => {
-  expect(lb.memory().buffers, 'live buffers after the case').toBe(liveBefore);
-});
 
 type Tol = Omit<CloseOptions, 'dtype'>;
 const EXACT: Tol = { exact: true };

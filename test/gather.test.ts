@@ -1,24 +1,12 @@
 // gather / indexSelect / concat: GPU kernels vs. the CPU reference over every dtype, ids of both
 // integer dtypes and any shape (out-of-range and negative ids give zero rows), odd sizes that
 // make 16-bit outputs share words, views and lazy inputs, size 0; errors at the call.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
 import type { DType, Tensor } from '../src/index.js';
-import { checkOp, encodeRaw, expectClose, seedOf, type InputSpec } from './helpers.js';
+import { checkOp, encodeRaw, expectClose, seedOf, type InputSpec, useGpu } from './helpers.js';
 
-beforeAll(async () => {
-  await lb.init({ cacheDir: false });
-});
-afterAll(async () => {
-  await lb.shutdown();
-});
-let liveBefore = 0;
-beforeEach(() => {
-  liveBefore = lb.memory().buffers;
-});
-afterEach(() => {
-  expect(lb.memory().buffers, 'live buffers after the case').toBe(liveBefore);
-});
+useGpu();
 
 const DT = lb.DTYPES;
 const EXACT = { exact: true };

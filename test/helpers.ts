@@ -1,6 +1,6 @@
 // Test helpers: a seeded RNG, random data per dtype (with special values), an element-wise
 // comparison with per-dtype tolerances, and a differential runner (GPU op vs. its CPU twin).
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import * as lb from '../src/index.js';
 import type { DType, Tensor } from '../src/index.js';
 import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../src/tensor/half.js';
@@ -285,4 +285,27 @@ export async function gcFunction(): Promise<() => void> {
   const vm = await import('node:vm');
   v8.setFlagsFromString('--expose-gc');
   return vm.runInNewContext('gc') as () => void;
+}
+
+/**
+ * One GPU device for the test file (init before, shutdown after) and, per case, a check that
+ * the case disposed everything it made: no buffer may stay live. `quirks` is filled after init.
+ */
+export function useGpu(): { quirks: { ftz: boolean; contracts: boolean } } {
+  const state = { quirks: { ftz: false, contracts: false } };
+  let liveBefore = 0;
+  beforeAll(async () => {
+    await lb.init({ cacheDir: false });
+    state.quirks = await gpuQuirks();
+  });
+  afterAll(async () => {
+    await lb.shutdown();
+  });
+  beforeEach(() => {
+    liveBefore = lb.memory().buffers;
+  });
+  afterEach(() => {
+    expect(lb.memory().buffers, 'live buffers after the case').toBe(liveBefore);
+  });
+  return state;
 }

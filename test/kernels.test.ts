@@ -1,10 +1,10 @@
 // Differential kernel tests: every GPU op against the CPU reference on the same bits, over
 // dtypes, odd sizes, broadcasting, non-contiguous and offset views, special values and size 0.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
 import type { DType, Tensor } from '../src/index.js';
 import {
-  FLOATS, INTS, checkOp, gpuQuirks, decodeRaw, encodeRaw, expectClose, pair, randomData, rng, seedOf, sizeOf, specialValues,
+  FLOATS, INTS, checkOp, useGpu, decodeRaw, encodeRaw, expectClose, pair, randomData, rng, seedOf, sizeOf, specialValues,
   type GenOptions, type InputSpec,
 } from './helpers.js';
 
@@ -13,21 +13,10 @@ const isInt = (d: DType) => d === 'i32' || d === 'u32';
 
 // GPUs that flush subnormals in + and * (NVIDIA through Vulkan): the CPU twin gets flushed
 // inputs and a zero passes for a subnormal result (see gpuQuirks in helpers.ts).
+const gpu = useGpu();
 let ftz = false;
-beforeAll(async () => {
-  await lb.init({ cacheDir: false });
-  ({ ftz } = await gpuQuirks());
-});
-afterAll(async () => {
-  await lb.shutdown();
-});
-let liveBefore = 0;
-beforeEach(() => {
-  liveBefore = lb.memory().buffers;
-});
-afterEach(() => {
-  // Every case disposes what it made: no buffer may stay live.
-  expect(lb.memory().buffers, 'live buffers after the case').toBe(liveBefore);
+beforeAll(() => {
+  ftz = gpu.quirks.ftz;
 });
 
 type Side = Omit<InputSpec, 'dtype'>;

@@ -1,24 +1,12 @@
 // layerNorm / rmsNorm: GPU kernel vs. the CPU reference over dtypes, row lengths (1 to 300,
 // odd ones exercising the shared-word 16-bit path), weight/bias variants, views, lazy inputs,
 // special values and size 0; errors at the call.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
 import type { DType, Tensor } from '../src/index.js';
-import { FLOATS, checkOp, encodeRaw, expectClose, seedOf, type InputSpec } from './helpers.js';
+import { FLOATS, checkOp, encodeRaw, expectClose, seedOf, type InputSpec, useGpu } from './helpers.js';
 
-beforeAll(async () => {
-  await lb.init({ cacheDir: false });
-});
-afterAll(async () => {
-  await lb.shutdown();
-});
-let liveBefore = 0;
-beforeEach(() => {
-  liveBefore = lb.memory().buffers;
-});
-afterEach(() => {
-  expect(lb.memory().buffers, 'live buffers after the case').toBe(liveBefore);
-});
+useGpu();
 
 /** f32 within 1e-5 (relative and absolute); 16-bit within one ulp of the f64 reference. */
 const TOL = { rtol: 1e-5, atol: 1e-5, zeroSign: false };

@@ -1,9 +1,9 @@
 // Reductions (sum, mean, max, min, argmax, argmin, var): GPU against the CPU reference over
 // dtypes, shapes, every axis subset, keepdims, views, lazy inputs, special values and size 0.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
 import type { DType, Tensor } from '../src/index.js';
-import { checkOp, encodeRaw, expectClose, pair, rng, seedOf, sizeOf, type CloseOptions, type GenOptions } from './helpers.js';
+import { checkOp, encodeRaw, expectClose, pair, rng, seedOf, sizeOf, type CloseOptions, type GenOptions, useGpu } from './helpers.js';
 
 const DT = lb.DTYPES;
 const isInt = (d: DType) => d === 'i32' || d === 'u32';
@@ -11,19 +11,7 @@ type Op = 'sum' | 'mean' | 'max' | 'min' | 'argmax' | 'argmin' | 'var';
 const OPS: readonly Op[] = ['sum', 'mean', 'max', 'min', 'argmax', 'argmin', 'var'];
 type AxisArg = number | number[] | null;
 
-beforeAll(async () => {
-  await lb.init({ cacheDir: false });
-});
-afterAll(async () => {
-  await lb.shutdown();
-});
-let liveBefore = 0;
-beforeEach(() => {
-  liveBefore = lb.memory().buffers;
-});
-afterEach(() => {
-  expect(lb.memory().buffers, 'live buffers after the case').toBe(liveBefore);
-});
+useGpu();
 
 function apply(op: Op, x: Tensor, axis: AxisArg, keepdims = false): Tensor {
   return op === 'var' ? x.var(axis, keepdims) : x[op](axis, keepdims);

@@ -1,24 +1,12 @@
 // rope: GPU kernel vs. the CPU reference over dtypes, both layouts, head dims (2 to 128),
 // partial rotary dims, given/omitted positions (i32, u32, views), offsets, views and lazy x,
 // size 0; the f32 frequency table; errors at the call.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
 import type { Tensor } from '../src/index.js';
-import { FLOATS, checkOp, encodeRaw, expectClose, seedOf, type InputSpec } from './helpers.js';
+import { FLOATS, checkOp, encodeRaw, expectClose, seedOf, type InputSpec, useGpu } from './helpers.js';
 
-beforeAll(async () => {
-  await lb.init({ cacheDir: false });
-});
-afterAll(async () => {
-  await lb.shutdown();
-});
-let liveBefore = 0;
-beforeEach(() => {
-  liveBefore = lb.memory().buffers;
-});
-afterEach(() => {
-  expect(lb.memory().buffers, 'live buffers after the case').toBe(liveBefore);
-});
+useGpu();
 
 /** GPU cos/sin after range reduction vs. exact ones: ~1e-6 on values of magnitude ~2. */
 const TOL = { rtol: 1e-5, atol: 2e-5, zeroSign: false };

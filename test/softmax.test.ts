@@ -1,23 +1,11 @@
 // softmax / logSoftmax: GPU against the CPU reference over float dtypes, row lengths, axes,
 // views, lazy inputs and special values; one dispatch per call.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
 import type { Tensor } from '../src/index.js';
-import { checkOp, encodeRaw, expectClose, FLOATS, seedOf, type CloseOptions } from './helpers.js';
+import { checkOp, encodeRaw, expectClose, FLOATS, seedOf, type CloseOptions, useGpu } from './helpers.js';
 
-beforeAll(async () => {
-  await lb.init({ cacheDir: false });
-});
-afterAll(async () => {
-  await lb.shutdown();
-});
-let liveBefore = 0;
-beforeEach(() => {
-  liveBefore = lb.memory().buffers;
-});
-afterEach(() => {
-  expect(lb.memory().buffers, 'live buffers after the case').toBe(liveBefore);
-});
+useGpu();
 
 type Fn = 'softmax' | 'logSoftmax';
 const FNS: readonly Fn[] = ['softmax', 'logSoftmax'];
