@@ -58,7 +58,7 @@ const WARM_RUNS = 5;
 
 /**
  * One case: `build(inputs)` records ops on tensors of one device and returns the result tensor.
- * GPU: first call (compiles pipelines) and warm calls timed to completion with lb.eval();
+ * GPU: first call (compiles pipelines) and warm calls timed to completion with lb.eval(out);
  * CPU: the same build on { device: 'cpu' } tensors. Then results are compared.
  */
 async function runCase({ name, shape, dtype, inputs, build, minBytes, tol }) {
@@ -69,7 +69,7 @@ async function runCase({ name, shape, dtype, inputs, build, minBytes, tol }) {
   const p0 = lb.pipelineStats();
   let t = now();
   let out = build(gpuIn);
-  await lb.eval();
+  await lb.eval(out); // ops are lazy: eval(out) computes out (one fused kernel per chain) and waits
   const firstMs = now() - t;
   const compiled = lb.pipelineStats().misses - p0.misses;
   out.dispose();
@@ -81,7 +81,7 @@ async function runCase({ name, shape, dtype, inputs, build, minBytes, tol }) {
     s0 = lb.streamStats();
     t = now();
     out = build(gpuIn);
-    await lb.eval();
+    await lb.eval(out);
     warm.push(now() - t);
     s1 = lb.streamStats();
     if (i < WARM_RUNS - 1) out.dispose();
@@ -158,7 +158,7 @@ console.log(line(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const row of table) console.log(line(row));
 console.log(
-  `\nfirst ms: first call, including compiling the pipelines it needs (the 'pipelines' column); warm ms: median of ${WARM_RUNS}, record to GPU done (lb.eval()).` +
+  `\nfirst ms: first call, including compiling the pipelines it needs (the 'pipelines' column); warm ms: median of ${WARM_RUNS}, record to GPU done (lb.eval(out)).` +
     `\nGB/s: minimum bytes the op must move (inputs read once, output written once) / warm time.`,
 );
 
