@@ -5,6 +5,7 @@ export type { GpuFingerprint, GpuFamily, SizeClass } from './runtime/family.js';
 export { fingerprint } from './runtime/family.js';
 export { memory, pipelineStats, streamStats, type MemoryStats } from './runtime/stats.js';
 export { eval_ as eval } from './runtime/sync.js';
+export { profile, profiler, type ProfileReport, type ProfileOptions, type KernelRecord, type KernelSummary, type TimingMode } from './runtime/profiler.js';
 export { Tensor, type NestedArray, type SliceArg } from './tensor/tensor.js';
 export { DTYPES, type DType } from './tensor/dtype.js';
 export { tidy, keep } from './tensor/scope.js';
@@ -19,6 +20,10 @@ export {
   type RopeOptions, type RandomOptions,
 } from './ops/index.js';
 export { matmul, type MatmulOptions, type Activation } from './ops/index.js';
+export {
+  loadSafetensors, saveSafetensors,
+  type Safetensors, type SafetensorsSource, type SafetensorsLoadOptions, type SafetensorsSaveOptions,
+} from './formats/safetensors.js';
 export { tune, type TuneOptions, type TuneResult, type TuneShape, type TuneReport } from './tune/tuner.js';
 export {
   LbrxError, ShapeError, DTypeError, ShaderCompileError, GpuOutOfMemoryError, DeviceLostError,

@@ -78,6 +78,8 @@ export function evaluate(dev: GpuDevice, input: NodeInput, label: string): Metal
     buffers: { ...leafBuffers(body), out: storage.use() },
     params: valueParams(body, [n, gridX * 256]),
     workgroups,
+    // Declared traffic for the profiler: each leaf read once (at most n elements), the output written.
+    bytes: n * byteSize(dtype) + body.leaves.reduce((s, l) => s + Math.min(l.storage.byteLength, n * byteSize(l.dtype)), 0),
   });
   return storage;
 }

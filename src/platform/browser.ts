@@ -44,4 +44,5 @@ export const platform: Platform = {
   noAdapterHelp() {
     return 'This browser exposes no WebGPU adapter: use Chrome/Edge 113+, Safari 26+ on macOS, or Firefox with WebGPU enabled.';
   },
+  files: null,
 };

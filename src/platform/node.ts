@@ -1,8 +1,8 @@
 // Node host: Dawn's bindings (npm `webgpu`), a cache directory on disk.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { GpuRequest, Platform, TextStore } from './types.js';
+import type { FileAccess, GpuRequest, Platform, TextStore } from './types.js';
 
 interface DawnModule {
   create(flags: string[]): GPU;
@@ -42,6 +42,40 @@ function fileStore(dir: string): TextStore {
   };
 }
 
+const files: FileAccess = {
+  async openRead(path) {
+    const fh = await open(path, 'r');
+    const { size } = await fh.stat().catch(async (e: unknown) => {
+      await fh.close();
+      throw e;
+    });
+    return {
+      size,
+      async read(into, position) {
+        let done = 0;
+        while (done < into.byteLength) {
+          const { bytesRead } = await fh.read(into, done, into.byteLength - done, position + done);
+          if (bytesRead === 0) break;
+          done += bytesRead;
+        }
+        return done;
+      },
+      close: () => fh.close(),
+    };
+  },
+  async openWrite(path) {
+    const fh = await open(path, 'w');
+    return {
+      async write(bytes) {
+        let done = 0;
+        while (done < bytes.byteLength) done += (await fh.write(bytes, done, bytes.byteLength - done)).bytesWritten;
+      },
+      close: () => fh.close(),
+    };
+  },
+  readText: (path) => readFile(path, 'utf8'),
+};
+
 export const platform: Platform = {
   name: 'node',
   async getGpu(request: GpuRequest) {
@@ -66,4 +100,5 @@ export const platform: Platform = {
     if (process.platform === 'darwin') return 'Dawn found no Metal adapter; lbrx needs macOS 13+ on Apple Silicon or a Metal GPU.';
     return 'Dawn found no GPU adapter; install a current GPU driver (D3D12 or Vulkan).';
   },
+  files,
 };

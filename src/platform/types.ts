@@ -12,6 +12,27 @@ export interface TextStore {
   save(key: string, text: string): Promise<void>;
 }
 
+/** A file opened for positioned reads (Node). */
+export interface ReadableFile {
+  readonly size: number;
+  /** Reads into `into` from `position`; returns the bytes read (fewer only at the end of the file). */
+  read(into: Uint8Array, position: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** A file opened for sequential writes (Node). */
+export interface WritableFile {
+  write(bytes: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** File access by path: Node only; a browser has none. */
+export interface FileAccess {
+  openRead(path: string): Promise<ReadableFile>;
+  openWrite(path: string): Promise<WritableFile>;
+  readText(path: string): Promise<string>;
+}
+
 export interface Platform {
   readonly name: 'node' | 'browser';
   /** The GPU entry object. The caller must keep it reachable while any device made from it lives. */
@@ -20,4 +41,6 @@ export interface Platform {
   openStore(cacheDir?: string): TextStore | null;
   /** What to tell the user when no adapter is found. */
   noAdapterHelp(): string;
+  /** File access by path, or null where there is none (browsers). */
+  readonly files: FileAccess | null;
 }

@@ -15,6 +15,9 @@ export interface DispatchCommand {
   /** Uniform parameters, bound as `params` (binding 0) from one per-batch arena. */
   params?: ArrayBuffer;
   workgroups: readonly [number, number, number];
+  /** Declared work, for the profiler's GFLOP/s and GB/s (optional). */
+  flops?: number;
+  bytes?: number;
 }
 
 export interface CopyCommand {
@@ -27,6 +30,21 @@ export interface CopyCommand {
 }
 
 type Command = DispatchCommand | CopyCommand;
+
+/** Installed by the profiler (src/runtime/profiler.ts) while a profile runs; null costs nothing. */
+export interface StreamProfiler {
+  batch(encoder: GPUCommandEncoder, fence: number, commands: readonly (DispatchCommand | CopyCommand)[]): BatchProfiler;
+}
+export interface BatchProfiler {
+  /** Before dispatch `index` is encoded: its own pass's descriptor (timestampWrites), or null to share a pass. */
+  pass(index: number, kernel: CompiledKernel): GPUComputePassDescriptor | null;
+  /** After the dispatch (its pass already ended when timed). */
+  dispatched(index: number): void;
+  /** Before finish(): resolve and copy the batch's queries. */
+  finish(encoder: GPUCommandEncoder): void;
+  /** Right after queue.submit(). */
+  submitted(): void;
+}
 
 export interface StreamStats {
   dispatches: number;
@@ -46,6 +64,8 @@ export class Stream {
   private readonly counters: StreamStats = { dispatches: 0, copies: 0, submits: 0 };
 
   private readonly bindGroups: BindGroupCache;
+  /** Set by the profiler while profiling; when null the encode path is the plain one. */
+  profiler: StreamProfiler | null = null;
 
   constructor(private readonly dev: GpuDevice) {
     this.bindGroups = new BindGroupCache(dev.device);
@@ -120,6 +140,7 @@ export class Stream {
     const encoder = device.createCommandEncoder({ label: `lbrx batch ${fence}` });
     let pass: GPUComputePassEncoder | null = null;
     let pipeline: GPUComputePipeline | null = null;
+    const prof = this.profiler?.batch(encoder, fence, commands) ?? null;
     commands.forEach((c, i) => {
       if (c.kind === 'copy') {
         pass?.end();
@@ -129,9 +150,15 @@ export class Stream {
         return;
       }
       const kernel = kernels[i]!;
+      const timed = prof ? prof.pass(i, kernel) : null;
       const buffers = c.params ? { ...c.buffers, params: { buffer: arena!.buffer, offset: 0, size: c.params.byteLength } } : c.buffers;
       const group = this.bindGroups.get(kernel, buffers);
-      if (!pass) {
+      if (timed) {
+        // Profiling: each dispatch in its own pass, timed by the pass's timestampWrites.
+        pass?.end();
+        pass = encoder.beginComputePass(timed);
+        pipeline = null;
+      } else if (!pass) {
         pass = encoder.beginComputePass();
         pipeline = null;
       }
@@ -141,11 +168,18 @@ export class Stream {
       else pass.setBindGroup(0, group);
       pass.dispatchWorkgroups(c.workgroups[0], c.workgroups[1], c.workgroups[2]);
       this.counters.dispatches++;
+      if (timed) {
+        pass.end();
+        pass = null;
+      }
+      prof?.dispatched(i);
     });
     (pass as GPUComputePassEncoder | null)?.end();
     extra?.(encoder);
+    prof?.finish(encoder);
     device.queue.submit([encoder.finish()]);
     this.counters.submits++;
+    prof?.submitted();
     if (arena) dev.pool.release(arena.lease, fence);
     void device.queue.onSubmittedWorkDone().then(() => this.complete(fence), () => {});
     return fence;

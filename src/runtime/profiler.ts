@@ -1,0 +1,397 @@
+// Profiling: per-dispatch GPU time from timestamp queries (or submit-to-done wall time without
+// 'timestamp-query'), CPU encode time, declared FLOPs/bytes, a summary per kernel, a Chrome trace.
+// While a profile runs every dispatch gets its own compute pass with timestampWrites (one pass per
+// dispatch, so timings include a pass boundary each). One QuerySet per device, reused by every
+// submit; each batch resolves into a pooled buffer that is read back once the batch is done.
+import type { CompiledKernel } from '../kernels/cache.js';
+import { currentDevice, requireDevice } from './context.js';
+import type { GpuDevice } from './device.js';
+import type { BatchProfiler, CopyCommand, DispatchCommand, StreamProfiler } from './stream.js';
+
+export type TimingMode = 'gpu-timestamps' | 'wall-per-submit';
+
+export interface ProfileOptions {
+  /** Force a timing mode; 'gpu-timestamps' is used only where the device has 'timestamp-query'. */
+  timing?: TimingMode;
+}
+
+export interface KernelRecord {
+  /** The kernel's label (op name), else its WGSL file. */
+  name: string;
+  file: string;
+  hash: string;
+  /** The submit (stream fence) this dispatch went out in. */
+  submit: number;
+  workgroups: readonly [number, number, number];
+  /** GPU time; in 'wall-per-submit' mode the batch's wall time split evenly over its dispatches. */
+  gpuMs: number;
+  cpuEncodeMs: number;
+  /** Start on the profile's timeline (ms since start), GPU clock aligned to the first submit. */
+  startMs: number;
+  flops?: number;
+  bytes?: number;
+  gflops?: number;
+  gbps?: number;
+}
+
+export interface KernelSummary {
+  name: string;
+  count: number;
+  totalMs: number;
+  meanMs: number;
+  minMs: number;
+  maxMs: number;
+  bytes: number;
+  flops: number;
+  gbps?: number;
+  gflops?: number;
+}
+
+export interface SubmitRecord {
+  fence: number;
+  dispatches: number;
+  timing: TimingMode;
+  /** Encode start and submit, ms since the profile started (CPU clock). */
+  encodeStartMs: number;
+  submitMs: number;
+  /** Submit to done (wall mode) or sum of the batch's dispatch times (timestamp mode). */
+  gpuMs: number;
+  liveBytes: number;
+  pooledBytes: number;
+}
+
+export interface TraceEvent {
+  name: string;
+  ph: 'X' | 'C' | 'M';
+  pid: number;
+  tid: number;
+  ts: number;
+  dur?: number;
+  cat?: string;
+  args?: Record<string, unknown>;
+}
+
+export interface ProfileReport {
+  timing: TimingMode;
+  device: string;
+  kernels: KernelRecord[];
+  summary: KernelSummary[];
+  submits: SubmitRecord[];
+  totalGpuMs: number;
+  wallMs: number;
+  notes: string[];
+  toTrace(): { traceEvents: TraceEvent[]; displayTimeUnit: 'ms' };
+  toTable(): string;
+}
+
+/** Counters for tests: profiling off must leave them unchanged. */
+export const profilerCounters = { querySetsCreated: 0, querySetsDestroyed: 0, timestampWrites: 0, timedPasses: 0 };
+
+const QUERIES = 4096; // the WebGPU maximum per QuerySet: 2048 dispatches per resolve chunk
+const CHUNK_BYTES = QUERIES * 8;
+const QUERY_RESOLVE = 0x200, COPY_SRC = 0x04, COPY_DST = 0x08, MAP_READ = 0x01;
+const FREE_KEPT = 4;
+const now = () => performance.now();
+
+interface Readback { resolve: GPUBuffer; read: GPUBuffer; bytes: number }
+
+class Session {
+  readonly t0 = now();
+  readonly kernels: KernelRecord[] = [];
+  readonly submits: SubmitRecord[] = [];
+  anchor: { ns: bigint; ms: number } | null = null;
+  constructor(readonly dev: GpuDevice, readonly timing: TimingMode) {}
+}
+
+/** Per device: the stream hook, its one QuerySet and the readback pool. */
+class DeviceTimer implements StreamProfiler {
+  readonly sessions: Session[] = [];
+  private querySet: GPUQuerySet | null = null;
+  private readonly free: Readback[] = [];
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(private readonly dev: GpuDevice) {}
+
+  batch(encoder: GPUCommandEncoder, fence: number, commands: readonly (DispatchCommand | CopyCommand)[]): BatchProfiler {
+    const sessions = [...this.sessions];
+    const timing: TimingMode = this.dev.features.timestamps && sessions.every((s) => s.timing === 'gpu-timestamps') ? 'gpu-timestamps' : 'wall-per-submit';
+    const tEncode = now();
+    const slot = new Map<number, number>(); // command index -> dispatch index in this batch
+    const records: KernelRecord[] = [];
+    commands.forEach((c, i) => {
+      if (c.kind !== 'dispatch') return;
+      slot.set(i, records.length);
+      const name = c.spec.label ?? c.spec.file;
+      records.push({ name, file: c.spec.file, hash: '', submit: fence, workgroups: c.workgroups, gpuMs: 0, cpuEncodeMs: 0, startMs: 0, flops: c.flops, bytes: c.bytes });
+    });
+    // Records go in now, so every session lists dispatches in encode order whatever resolves first.
+    for (const s of sessions) s.kernels.push(...records);
+    const n = records.length;
+    const qs = timing === 'gpu-timestamps' && n > 0 ? this.ensureQuerySet() : null;
+    const rb = qs ? this.takeReadback(n * 16) : null;
+    let started = 0;
+    let used = 0; // queries written in the current chunk
+    const resolveChunk = (e: GPUCommandEncoder, chunk: number) => {
+      if (used > 0) e.resolveQuerySet(qs!, 0, used, rb!.resolve, chunk * CHUNK_BYTES);
+      used = 0;
+    };
+    const dev = this.dev;
+    const timer = this;
+    return {
+      pass(index: number, kernel: CompiledKernel) {
+        const k = slot.get(index)!;
+        records[k].hash = kernel.hash;
+        started = now();
+        if (!qs) return null;
+        if (used === QUERIES) resolveChunk(encoder, (2 * k) / QUERIES - 1);
+        const at = used;
+        used += 2;
+        profilerCounters.timestampWrites += 2;
+        profilerCounters.timedPasses++;
+        return { label: records[k].name, timestampWrites: { querySet: qs, beginningOfPassWriteIndex: at, endOfPassWriteIndex: at + 1 } };
+      },
+      dispatched(index: number) {
+        records[slot.get(index)!].cpuEncodeMs = now() - started;
+      },
+      finish(e: GPUCommandEncoder) {
+        if (!qs) return;
+        resolveChunk(e, Math.floor((2 * (n - 1)) / QUERIES));
+        e.copyBufferToBuffer(rb!.resolve, 0, rb!.read, 0, n * 16);
+      },
+      submitted() {
+        const tSubmit = now();
+        const mem = dev.pool.stats();
+        const subs = sessions.map((s) => {
+          const sub: SubmitRecord = {
+            fence, dispatches: n, timing, encodeStartMs: tEncode - s.t0, submitMs: tSubmit - s.t0, gpuMs: 0,
+            liveBytes: mem.liveBytes, pooledBytes: mem.pooledBytes,
+          };
+          s.submits.push(sub);
+          return sub;
+        });
+        const done = qs
+          ? rb!.read.mapAsync(MAP_READ, 0, n * 16).then(() => {
+              const t = new BigUint64Array(rb!.read.getMappedRange(0, n * 16).slice(0));
+              rb!.read.unmap();
+              timer.giveBack(rb!);
+              records.forEach((r, k) => (r.gpuMs = t[2 * k + 1] > t[2 * k] ? Number(t[2 * k + 1] - t[2 * k]) / 1e6 : 0));
+              records.forEach((r, k) => beginNs.set(r, t[2 * k]));
+              sessions.forEach((s, j) => {
+                s.anchor ??= { ns: t[0], ms: tSubmit - s.t0 };
+                subs[j].gpuMs = records.reduce((a, r) => a + r.gpuMs, 0);
+              });
+            })
+          : dev.device.queue.onSubmittedWorkDone().then(() => {
+              const wall = now() - tSubmit;
+              subs.forEach((sub) => (sub.gpuMs = wall));
+              records.forEach((r) => (r.gpuMs = wall / n));
+            });
+        const p = done.catch(() => { if (rb) timer.dropReadback(rb); });
+        timer.pending.add(p);
+        void p.then(() => timer.pending.delete(p));
+      },
+    };
+  }
+
+  async drain(): Promise<void> {
+    while (this.pending.size) await Promise.all([...this.pending]);
+  }
+
+  private ensureQuerySet(): GPUQuerySet {
+    if (!this.querySet) {
+      this.querySet = this.dev.device.createQuerySet({ type: 'timestamp', count: QUERIES, label: 'lbrx profiler' });
+      profilerCounters.querySetsCreated++;
+    }
+    return this.querySet;
+  }
+
+  private takeReadback(bytes: number): Readback {
+    const i = this.free.findIndex((r) => r.bytes >= bytes);
+    if (i >= 0) return this.free.splice(i, 1)[0];
+    // Chunk c resolves at c * CHUNK_BYTES, so n dispatches end exactly at n * 16 bytes.
+    let size = 4096;
+    while (size < bytes) size *= 2;
+    const d = this.dev.device;
+    return {
+      bytes: size,
+      resolve: d.createBuffer({ size, usage: QUERY_RESOLVE | COPY_SRC, label: 'lbrx profiler resolve' }),
+      read: d.createBuffer({ size, usage: MAP_READ | COPY_DST, label: 'lbrx profiler readback' }),
+    };
+  }
+
+  private giveBack(rb: Readback): void {
+    this.free.push(rb);
+    if (this.free.length > FREE_KEPT) this.dropReadback(this.free.shift()!);
+  }
+
+  private dropReadback(rb: Readback): void {
+    rb.resolve.destroy();
+    rb.read.destroy();
+  }
+}
+
+const timers = new WeakMap<GpuDevice, DeviceTimer>();
+/** Raw GPU begin timestamps; each session places them on its own timeline. */
+const beginNs = new WeakMap<KernelRecord, bigint>();
+const started: { dev: GpuDevice; session: Session }[] = [];
+
+function timerFor(dev: GpuDevice): DeviceTimer {
+  let t = timers.get(dev);
+  if (!t) timers.set(dev, (t = new DeviceTimer(dev)));
+  return t;
+}
+
+function open(options: ProfileOptions): { dev: GpuDevice; session: Session } {
+  const dev = requireDevice('profiler.start');
+  const want = options.timing ?? 'gpu-timestamps';
+  const session = new Session(dev, dev.features.timestamps ? want : 'wall-per-submit');
+  const timer = timerFor(dev);
+  timer.sessions.push(session);
+  dev.stream.profiler = timer;
+  return { dev, session };
+}
+
+function detach(dev: GpuDevice, session: Session): void {
+  const timer = timerFor(dev);
+  const i = timer.sessions.indexOf(session);
+  if (i >= 0) timer.sessions.splice(i, 1);
+  if (timer.sessions.length === 0 && dev.stream.profiler === timer) dev.stream.profiler = null;
+}
+
+/** Submits what is recorded, waits for every profiled batch to be read back, then ends the session. */
+async function close(dev: GpuDevice, session: Session): Promise<ProfileReport> {
+  try {
+    await dev.stream.submit();
+    await dev.stream.idle();
+    await timerFor(dev).drain();
+  } finally {
+    detach(dev, session);
+  }
+  return buildReport(dev, session, now() - session.t0);
+}
+
+/** Runs `fn` (awaited), then a sync point, profiling every dispatch submitted meanwhile. */
+export async function profile(fn: () => unknown, options: ProfileOptions = {}): Promise<ProfileReport> {
+  const dev = requireDevice('profile');
+  await dev.stream.submit(); // work recorded before the profile is not counted
+  const { session } = open(options);
+  try {
+    await fn();
+  } catch (e) {
+    await dev.stream.idle().catch(() => {});
+    detach(dev, session);
+    throw e;
+  }
+  return close(dev, session);
+}
+
+export const profiler = {
+  /** Starts a profile; work already recorded but not yet submitted is included. */
+  start(options: ProfileOptions = {}): void {
+    started.push(open(options));
+  },
+  /** Ends the most recently started profile and returns its report. */
+  async stop(): Promise<ProfileReport> {
+    const s = started.pop();
+    if (!s) throw new Error('lb.profiler.stop(): no profile is running; call lb.profiler.start() first');
+    return close(s.dev, s.session);
+  },
+  get active(): boolean {
+    const dev = currentDevice();
+    return !!dev && dev.stream.profiler !== null;
+  },
+};
+
+function rate(amount: number | undefined, ms: number): number | undefined {
+  return amount !== undefined && ms > 0 ? amount / (ms * 1e6) : undefined; // per ms*1e6 = per second / 1e9
+}
+
+function buildReport(dev: GpuDevice, s: Session, wallMs: number): ProfileReport {
+  const timing: TimingMode = s.submits.every((b) => b.timing === 'gpu-timestamps') ? 'gpu-timestamps' : 'wall-per-submit';
+  const place = (k: KernelRecord) => {
+    const ns = beginNs.get(k);
+    return s.anchor && ns !== undefined ? s.anchor.ms + Number(ns - s.anchor.ns) / 1e6 : k.startMs;
+  };
+  const kernels = s.kernels.map((k) => ({ ...k, startMs: place(k), gflops: rate(k.flops, k.gpuMs), gbps: rate(k.bytes, k.gpuMs) }));
+  const by = new Map<string, KernelSummary>();
+  for (const k of kernels) {
+    let e = by.get(k.name);
+    if (!e) by.set(k.name, (e = { name: k.name, count: 0, totalMs: 0, meanMs: 0, minMs: Infinity, maxMs: 0, bytes: 0, flops: 0 }));
+    e.count++;
+    e.totalMs += k.gpuMs;
+    e.minMs = Math.min(e.minMs, k.gpuMs);
+    e.maxMs = Math.max(e.maxMs, k.gpuMs);
+    e.bytes += k.bytes ?? 0;
+    e.flops += k.flops ?? 0;
+  }
+  const summary = [...by.values()].map((e) => ({
+    ...e, meanMs: e.totalMs / e.count,
+    gbps: e.bytes ? rate(e.bytes, e.totalMs) : undefined, gflops: e.flops ? rate(e.flops, e.totalMs) : undefined,
+  }));
+  summary.sort((a, b) => b.totalMs - a.totalMs);
+  const notes = [
+    timing === 'gpu-timestamps'
+      ? 'GPU times from timestamp queries; while profiling each dispatch runs in its own compute pass.'
+      : `No timestamp queries${dev.features.timestamps ? ' (wall mode asked for)' : " (device lacks 'timestamp-query')"}: each kernel's time is its submit's submit-to-done wall time split evenly over its dispatches.`,
+  ];
+  const info = dev.adapter.info;
+  const report: ProfileReport = {
+    timing, device: [info?.vendor, info?.device || info?.architecture, info?.description].filter(Boolean).join(' ') || 'unknown',
+    kernels, summary, submits: s.submits.map((b) => ({ ...b })), wallMs, notes,
+    totalGpuMs: timing === 'gpu-timestamps' ? kernels.reduce((a, k) => a + k.gpuMs, 0) : s.submits.reduce((a, b) => a + b.gpuMs, 0),
+    toTrace: () => toTrace(report, s),
+    toTable: () => toTable(report),
+  };
+  return report;
+}
+
+const PID = 1, GPU_TID = 1, CPU_TID = 2;
+
+function toTrace(r: ProfileReport, s: Session): { traceEvents: TraceEvent[]; displayTimeUnit: 'ms' } {
+  const ev: TraceEvent[] = [
+    { name: 'process_name', ph: 'M', pid: PID, tid: 0, ts: 0, args: { name: `lbrx (${r.device})` } },
+    { name: 'thread_name', ph: 'M', pid: PID, tid: GPU_TID, ts: 0, args: { name: `GPU (${r.timing})` } },
+    { name: 'thread_name', ph: 'M', pid: PID, tid: CPU_TID, ts: 0, args: { name: 'CPU encode + submit' } },
+  ];
+  const us = (ms: number) => Math.max(0, Math.round(ms * 1000 * 1000) / 1000);
+  let last = 0;
+  const perSubmit = new Map<number, number>();
+  for (const k of r.kernels) {
+    let start: number;
+    if (r.timing === 'gpu-timestamps' && s.anchor) start = k.startMs;
+    else {
+      const sub = r.submits.find((b) => b.fence === k.submit);
+      start = Math.max(perSubmit.get(k.submit) ?? sub?.submitMs ?? 0, last);
+      perSubmit.set(k.submit, start + k.gpuMs);
+    }
+    const ts = Math.max(us(start), last);
+    last = ts + us(k.gpuMs);
+    const args: Record<string, unknown> = { file: k.file, hash: k.hash, submit: k.submit, workgroups: k.workgroups.join('x'), cpuEncodeMs: k.cpuEncodeMs };
+    for (const key of ['flops', 'bytes', 'gflops', 'gbps'] as const) if (k[key] !== undefined) args[key] = k[key];
+    ev.push({ name: k.name, cat: 'kernel', ph: 'X', pid: PID, tid: GPU_TID, ts, dur: us(k.gpuMs), args });
+  }
+  let lastCpu = 0;
+  for (const b of r.submits) {
+    const ts = Math.max(us(b.encodeStartMs), lastCpu);
+    lastCpu = ts;
+    ev.push({ name: `submit ${b.fence}`, cat: 'submit', ph: 'X', pid: PID, tid: CPU_TID, ts, dur: Math.max(0, us(b.submitMs) - ts), args: { dispatches: b.dispatches, gpuMs: b.gpuMs } });
+  }
+  let lastMem = 0;
+  for (const b of r.submits) {
+    const ts = Math.max(us(b.submitMs), lastMem);
+    lastMem = ts;
+    ev.push({ name: 'memory', cat: 'memory', ph: 'C', pid: PID, tid: 0, ts, args: { liveBytes: b.liveBytes, pooledBytes: b.pooledBytes } });
+  }
+  return { traceEvents: ev, displayTimeUnit: 'ms' };
+}
+
+function toTable(r: ProfileReport): string {
+  const f = (x: number | undefined, d = 3) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
+  const rows = [['kernel', 'count', 'total ms', 'mean ms', 'min ms', 'max ms', 'GB/s', 'GFLOP/s']];
+  for (const e of r.summary) rows.push([e.name, String(e.count), f(e.totalMs), f(e.meanMs), f(e.minMs), f(e.maxMs), f(e.gbps, 2), f(e.gflops, 2)]);
+  rows.push(['total', String(r.kernels.length), f(r.totalGpuMs), '', '', '', '', '']);
+  const w = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
+  const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(w[c]) : cell.padStart(w[c]))).join('  ').trimEnd();
+  return [`lbrx profile on ${r.device}: ${r.timing}, ${r.submits.length} submits, wall ${f(r.wallMs, 1)} ms`, ...r.notes, '',
+    line(rows[0]), w.map((x) => '-'.repeat(x)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
