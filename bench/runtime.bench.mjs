@@ -64,7 +64,7 @@ async function transfers(ctx, bytes) {
   let s1 = lb.streamStats();
   const pooledRuns = (s1.submits - s0.submits) || 1;
   out.push(row(FAMILY, {
-    name: 'upload, pooled buffer (writeBuffer) + eval', key: 'upload-pooled', size, metric: 'bandwidth',
+    name: 'upload into a pooled buffer + eval (staging ring from 256 KiB, else writeBuffer)', key: 'upload-pooled', size, metric: 'bandwidth',
     value: gbps(bytes, pooled.median), unit: 'GB/s', baseline, stats: pooled,
     note: `lb.tensor() itself ${median(pooledSync).toFixed(2)} ms of ${pooled.median.toFixed(2)}; ${m1.created - m0.created} buffers created in ${pooledRuns} uploads`,
     detail: { tensorCallMs: median(pooledSync), totalMs: pooled.median },
@@ -91,7 +91,7 @@ async function transfers(ctx, bytes) {
   const freshRuns = s1.submits - s0.submits;
   const createSync = median(syncMs);
   out.push(row(FAMILY, {
-    name: 'upload, new buffer (mappedAtCreation) + eval', key: 'upload-fresh', size, metric: 'bandwidth',
+    name: 'upload into a new buffer + eval (staging ring from 256 KiB, else mapped at creation)', key: 'upload-fresh', size, metric: 'bandwidth',
     value: gbps(bytes, fresh.median), unit: 'GB/s', baseline, stats: fresh,
     note: `lb.tensor() itself ${createSync.toFixed(2)} ms of ${fresh.median.toFixed(2)}; ${m1.created - m0.created} buffers created in ${freshRuns} uploads`,
     detail: { tensorCallMs: createSync, totalMs: fresh.median },
