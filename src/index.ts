@@ -20,10 +20,15 @@ export {
   type RopeOptions, type RandomOptions,
 } from './ops/index.js';
 export { matmul, type MatmulOptions, type Activation } from './ops/index.js';
+export { attention, type AttentionOptions } from './ops/index.js';
 export {
   loadSafetensors, saveSafetensors,
   type Safetensors, type SafetensorsSource, type SafetensorsLoadOptions, type SafetensorsSaveOptions,
 } from './formats/safetensors.js';
+export {
+  loadGguf, GGUF_TYPE, type Gguf, type GgufSource, type GgufLoadOptions, type GgufValue, type GgufTensorInfo,
+} from './formats/gguf.js';
+export { QuantizedTensor, dequantize, type QuantType } from './formats/quant.js';
 export { tune, type TuneOptions, type TuneResult, type TuneShape, type TuneReport } from './tune/tuner.js';
 export {
   LbrxError, ShapeError, DTypeError, ShaderCompileError, GpuOutOfMemoryError, DeviceLostError,

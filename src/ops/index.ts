@@ -15,3 +15,4 @@ export { gather, indexSelect } from './gather.js';
 export { concat } from './concat.js';
 export { rand, randn, type RandomOptions } from './random.js';
 export { matmul, type MatmulOptions, type Activation } from './matmul.js';
+export { attention, type AttentionOptions } from './attention.js';
