@@ -4,7 +4,7 @@
 import { convertValue, loadValue, roundValue, scalarValue, scalarWord, storeType, valueType, type ValueType } from '../ops/wgsl-types.js';
 import type { MetalStorage } from '../runtime/storage.js';
 import type { DType } from '../tensor/dtype.js';
-import { broadcastStrides, coalesce } from '../tensor/shape.js';
+import { broadcastStrides, coalesce, contiguousStrides, sameArray } from '../tensor/shape.js';
 import { opDef } from './ops.js';
 import type { LazyNode, NodeInput } from './node.js';
 
@@ -65,12 +65,12 @@ export function fuse(root: NodeInput, f16: boolean, view?: RootView): FusedBody 
     if (input.kind === 'view' || input.node.realized) {
       const view = input.kind === 'view'
         ? input
-        : { storage: input.node.realized!, dtype: input.node.dtype, shape: input.node.shape, strides: contiguous(input.node.shape), offset: 0 };
+        : { storage: input.node.realized!, dtype: input.node.dtype, shape: input.node.shape, strides: contiguousStrides(input.node.shape), offset: 0 };
       const strides = stridesIn(broadcastStrides(view.shape, view.strides, inShape));
       const key = `v:${leafKey(view.storage, view.offset, strides, view.dtype)}`;
       const hit = memo.get(key);
       if (hit) return { name: hit, dtype: view.dtype };
-      let k = leaves.findIndex((l) => l.storage === view.storage && l.dtype === view.dtype && l.offset === view.offset && sameArr(l.strides, strides));
+      let k = leaves.findIndex((l) => l.storage === view.storage && l.dtype === view.dtype && l.offset === view.offset && sameArray(l.strides, strides));
       if (k < 0) {
         k = leaves.length;
         leaves.push({ storage: view.storage, dtype: view.dtype, offset: view.offset, strides });
@@ -85,7 +85,7 @@ export function fuse(root: NodeInput, f16: boolean, view?: RootView): FusedBody 
     const node = input.node;
     // A node's identity plus how it is broadcast decides its value at an output index.
     const mapStrides = (s: readonly number[]) => stridesIn(broadcastStrides(node.shape, s, inShape));
-    const probe = mapStrides(contiguous(node.shape)).join(',');
+    const probe = mapStrides(contiguousStrides(node.shape)).join(',');
     const key = `n:${nodeId(node)}:${probe}`;
     const hit = memo.get(key);
     if (hit) return { name: hit, dtype: node.dtype };
@@ -133,16 +133,4 @@ function leafKey(s: MetalStorage, offset: number, strides: readonly number[], dt
   return `${id}:${dtype}:${offset}:${strides.join(',')}`;
 }
 
-function contiguous(shape: readonly number[]): number[] {
-  const out = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    out[i] = s;
-    s *= shape[i];
-  }
-  return out;
-}
 
-function sameArr(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}

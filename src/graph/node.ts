@@ -4,6 +4,7 @@
 import type { MetalStorage } from '../runtime/storage.js';
 import type { GpuDevice } from '../runtime/device.js';
 import type { DType } from '../tensor/dtype.js';
+import { sameArray } from '../tensor/shape.js';
 
 /** An operand of a node: a strided view of realized storage, another node, or a scalar. */
 export type NodeInput =
@@ -104,12 +105,6 @@ interface LeafView {
   strides: readonly number[] | null;
 }
 
-function sameArray(a: readonly number[] | null, b: readonly number[] | null): boolean {
-  if (a === b) return true;
-  if (!a || !b || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 function addView(views: LeafView[], v: LeafView): void {
   for (const w of views) {

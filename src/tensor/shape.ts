@@ -19,6 +19,14 @@ export function contiguousStrides(shape: Shape): number[] {
   return strides;
 }
 
+/** Element-wise equality of two index arrays (null equals only null). */
+export function sameArray(a: readonly number[] | null, b: readonly number[] | null): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export function isContiguous(shape: Shape, strides: Shape): boolean {
   let s = 1;
   for (let i = shape.length - 1; i >= 0; i--) {
