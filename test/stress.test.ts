@@ -5,6 +5,7 @@
 // pipelines, and a re-init. Every result is checked.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
+import { heldDeviceCount } from '../src/runtime/context.js';
 import type { DType, Tensor } from '../src/index.js';
 import { decodeRaw, encodeRaw, expectClose, flushSubnormals, gcFunction, gpuQuirks, randomData, rng } from './helpers.js';
 
@@ -185,5 +186,21 @@ describe('GC while the device works', () => {
     expect(Array.from(await s.data())).toEqual([6]);
     z.dispose();
     s.dispose();
+  });
+
+  it('a lost device is let go once init() replaces it (no process-long leak), and nothing crashes', async () => {
+    await initAndForget({});
+    const t = lb.tensor(new Float32Array(1024).fill(1));
+    lb.device()!.device.destroy();
+    await expect(t.data()).rejects.toBeInstanceOf(lb.DeviceLostError);
+    t.dispose();
+    await initAndForget({});
+    // The library drops the lost device once Dawn has settled its in-flight callbacks.
+    for (let i = 0; i < 50 && heldDeviceCount() > 1; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(heldDeviceCount()).toBe(1);
+    gc();
+    const y = lb.tensor([1, 2, 3]).add(1);
+    expect(Array.from(await y.data())).toEqual([2, 3, 4]);
+    y.dispose();
   });
 });

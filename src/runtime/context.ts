@@ -15,6 +15,7 @@ export async function init(options: InitOptions = {}): Promise<GpuDevice> {
     try {
       const dev = await GpuDevice.create(options);
       if (current && !current.lost) await shutdown();
+      else if (current) forgetWhenSettled(current);
       alive.add(dev);
       current = dev;
       return dev;
@@ -23,6 +24,16 @@ export async function init(options: InitOptions = {}): Promise<GpuDevice> {
     }
   })();
   return pending;
+}
+
+/** A lost device is let go once Dawn has settled what was in flight on it (callbacks reject). */
+function forgetWhenSettled(lost: GpuDevice): void {
+  void lost.stream.idle().catch(() => {}).finally(() => alive.delete(lost));
+}
+
+/** Devices the library still holds (for tests: lost ones must be let go). */
+export function heldDeviceCount(): number {
+  return alive.size;
 }
 
 /** The current device, or null when init() has not run (or the device was lost and not replaced). */
