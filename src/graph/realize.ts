@@ -44,6 +44,11 @@ export function valueParams(body: FusedBody, header: readonly number[]): ArrayBu
   return p.buffer;
 }
 
+/** Bytes a kernel reads through a fused body over `n` logical elements: each leaf once (for the profiler). */
+export function leafBytes(body: FusedBody, n: number): number {
+  return body.leaves.reduce((s, l) => s + Math.min(l.storage.byteLength, n * byteSize(l.dtype)), 0);
+}
+
 /** Leaf buffers of a fused body as bind-group entries; marks them used by this batch. */
 export function leafBuffers(body: FusedBody): Record<string, GPUBuffer> {
   const out: Record<string, GPUBuffer> = {};
@@ -79,7 +84,7 @@ export function evaluate(dev: GpuDevice, input: NodeInput, label: string): Metal
     params: valueParams(body, [n, gridX * 256]),
     workgroups,
     // Declared traffic for the profiler: each leaf read once (at most n elements), the output written.
-    bytes: n * byteSize(dtype) + body.leaves.reduce((s, l) => s + Math.min(l.storage.byteLength, n * byteSize(l.dtype)), 0),
+    bytes: n * byteSize(dtype) + leafBytes(body, n),
   });
   return storage;
 }

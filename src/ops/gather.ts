@@ -74,6 +74,7 @@ function gpuSelect(dev: GpuDevice, op: string, x: Tensor, ids: Tensor, g: cpu.Se
       const { workgroups, gridX } = dev.stream.grid(Math.ceil(n / (half ? 2 : 1) / 256));
       dev.stream.record({
         kind: 'dispatch',
+        bytes: 2 * n * byteSize(x.dtype),
         spec: {
           file: 'gather',
           label: op,

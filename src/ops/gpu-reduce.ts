@@ -3,7 +3,7 @@
 // row into one state (a value, a (value, index) pair, or (count, mean, m2) moments).
 import { fuse } from '../graph/fuse.js';
 import type { NodeInput } from '../graph/node.js';
-import { leafBuffers, valueDefines, valueParams } from '../graph/realize.js';
+import { leafBuffers, valueDefines, valueParams, leafBytes } from '../graph/realize.js';
 import type { GpuDevice } from '../runtime/device.js';
 import { MetalStorage } from '../runtime/storage.js';
 import { isFloat, type DType } from '../tensor/dtype.js';
@@ -116,6 +116,7 @@ function pass(
   const body = fuse(input, false, { shape: perm.map((p) => shape[p]), map: (s) => perm.map((p) => s[p]) });
   dev.stream.record({
     kind: 'dispatch',
+    bytes: leafBytes(body, rows * cols),
     spec: {
       file: 'reduce',
       label,

@@ -7,7 +7,7 @@ import { byteSize, type DType } from '../tensor/dtype.js';
 import { coalesce, sizeOf } from '../tensor/shape.js';
 import { familyTable, type MatvecConfig, type SgmatConfig, type TileConfig } from '../tune/table.js';
 import { shapeClass, tunedConfig, type KernelKind, type TunedConfig } from '../tune/state.js';
-import { commonDefines, SGMAT_ENABLE, tileCode, type Activation, type OperandAccess } from './matmul-wgsl.js';
+import { commonDefines, matmulWork, SGMAT_ENABLE, tileCode, type Activation, type OperandAccess } from './matmul-wgsl.js';
 import { sgmatCode, sgmatShape } from './matmul-sgmat.js';
 
 /** A tensor as the kernel sees it: element offset, batch strides over the output batch, two matrix strides. */
@@ -254,7 +254,7 @@ function recordTiled(dev: GpuDevice, p: Problem, cfg: TileConfig, out: MetalStor
       spec: { file: 'matmul', label: split ? 'matmul split-K' : 'matmul', defines },
       buffers,
       params: packParams(p, la, lb, { kchunk, tilesN, gridX, batch, z0, splits, count: batch * p.m * p.n }),
-      workgroups: [workgroups[0], workgroups[1], zc],
+      workgroups: [workgroups[0], workgroups[1], zc], ...matmulWork(p, zc / (batch * splits)),
     });
   });
   if (partial) {
@@ -333,7 +333,7 @@ function recordMatvec(dev: GpuDevice, p: Problem, kind: 'dot' | 'axpy', cfg: Mat
       spec: { file: 'matvec', label: 'matvec', defines },
       buffers,
       params: packParams(p, la, lb, { kchunk: Math.max(kchunk, 1), tilesN: 0, gridX, batch, z0, splits, count: batch * p.n }),
-      workgroups: [workgroups[0], workgroups[1], zc],
+      workgroups: [workgroups[0], workgroups[1], zc], ...matmulWork(p, zc / (batch * splits)),
     }),
   );
   if (partial) {
@@ -387,7 +387,7 @@ function recordSgmat(dev: GpuDevice, p: Problem, sg: { size: number; m: number; 
       spec: { file: 'matmul', label: 'matmul subgroup-matrix', defines },
       buffers,
       params: packParams(p, la, lb, { kchunk: p.k, tilesN, gridX, batch, z0, splits: 1, count: batch * p.m * p.n }),
-      workgroups: [workgroups[0], workgroups[1], zc],
+      workgroups: [workgroups[0], workgroups[1], zc], ...matmulWork(p, zc / batch),
     }),
   );
   return true;

@@ -198,3 +198,17 @@ export function tileCode(c: { bm: number; bn: number; bk: number; tm: number; tn
       : `for (var kk = 0u; kk < BK; kk = kk + 1u) {\n      ${mac.join('\n      ')}\n    }`,
   };
 }
+
+/**
+ * The work a matmul dispatch declares to the profiler: `fraction` of the whole problem (a
+ * dispatch may cover part of the batch or of the split-K slices); each operand read once.
+ */
+export function matmulWork(
+  p: { m: number; n: number; k: number; bshape: readonly number[]; a: { dtype: DType }; b: { dtype: DType }; out: DType },
+  fraction: number,
+): { flops: number; bytes: number } {
+  const batch = p.bshape.reduce((x, y) => x * y, 1) * fraction;
+  const size = (d: DType) => (d === 'f16' || d === 'bf16' ? 2 : 4);
+  const bytes = (p.m * p.k * size(p.a.dtype) + p.k * p.n * size(p.b.dtype) + p.m * p.n * size(p.out)) * batch;
+  return { flops: 2 * p.m * p.n * p.k * batch, bytes };
+}

@@ -2,7 +2,7 @@
 // that reads x through the fused prologue; CPU: src/cpu/norm.ts. Math in f32 on the GPU (f64 on
 // the CPU), inputs and output in x's dtype; weight and bias may be any float dtype.
 import { DTypeError, ShapeError } from '../errors.js';
-import { leafBuffers, valueDefines, valueParams } from '../graph/realize.js';
+import { leafBuffers, valueDefines, valueParams, leafBytes } from '../graph/realize.js';
 import { requireDevice } from '../runtime/context.js';
 import type { GpuDevice } from '../runtime/device.js';
 import { MetalStorage } from '../runtime/storage.js';
@@ -73,6 +73,7 @@ function gpuNorm(dev: GpuDevice, op: string, x: Tensor, w: Tensor | null, b: Ten
       if (bv) buffers.bias = bv.storage.use();
       dev.stream.record({
         kind: 'dispatch',
+        bytes: leafBytes(body, x.size) + bytes,
         spec: {
           file: 'norm',
           label: op,

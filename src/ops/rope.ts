@@ -1,7 +1,7 @@
 // Rotary position embedding. GPU: wgsl/rope.wgsl (x read through the fused prologue);
 // CPU: src/cpu/rope.ts. Both use the same inv_freq table, computed here in f32.
 import { DTypeError, ShapeError } from '../errors.js';
-import { leafBuffers, valueDefines, valueParams } from '../graph/realize.js';
+import { leafBuffers, valueDefines, valueParams, leafBytes } from '../graph/realize.js';
 import { requireDevice } from '../runtime/context.js';
 import type { GpuDevice } from '../runtime/device.js';
 import { MetalStorage } from '../runtime/storage.js';
@@ -105,6 +105,7 @@ function gpuRope(dev: GpuDevice, x: Tensor, pos: Tensor | null, a: RopeArgs): Te
       if (pv) buffers.pos = pv.storage.use();
       dev.stream.record({
         kind: 'dispatch',
+        bytes: leafBytes(body, n) + bytes,
         spec: {
           file: 'rope',
           label: 'rope',

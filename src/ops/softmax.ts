@@ -4,7 +4,7 @@
 // Math in f32 (f64 on the CPU reference). A row with a NaN, a +Inf, or only -Inf entries gives
 // NaN everywhere (PyTorch's answer); integer inputs are rejected (cast first).
 import { DTypeError } from '../errors.js';
-import { leafBuffers, valueDefines, valueParams } from '../graph/realize.js';
+import { leafBuffers, valueDefines, valueParams, leafBytes } from '../graph/realize.js';
 import { requireDevice } from '../runtime/context.js';
 import type { GpuDevice } from '../runtime/device.js';
 import { MetalStorage } from '../runtime/storage.js';
@@ -110,7 +110,8 @@ function gpuSoftmax(
       });
       buffers.part = part.use();
     }
-    dev.stream.record({ kind: 'dispatch', spec: { file: 'softmax', label: op, defines }, buffers, params, workgroups });
+    const n = rows * cols;
+    dev.stream.record({ kind: 'dispatch', spec: { file: 'softmax', label: op, defines }, buffers, params, workgroups, bytes: leafBytes(body, n) + n * byteSize(x.dtype) });
     part?.release();
   } finally {
     releaseInput(input);
