@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
 import type { DType, Tensor } from '../src/index.js';
+import { attentionSplits } from '../src/ops/attention.js';
 import { checkOp, FLOATS, seedOf, useGpu, type InputSpec } from './helpers.js';
 
 useGpu();
@@ -156,6 +157,73 @@ describe('long decode', () => {
       { dtype: 'f16', shape: [1, 1, 4096, 64], gen },
     ], { ...TOL.f16, seed: 15 });
   }, 120_000);
+});
+
+describe('split-K decode', () => {
+  // Blocks here are few (B·Hq·ceil(L/BQ) < 512), so splits = min(ceil(S / 256), 64, ...) with
+  // chunks rounded to the 64-key tile: S <= 256 single pass, 257 -> 2, 1000 -> 4, 4096 -> 16.
+  const T = 120_000;
+  it('split rule', () => {
+    expect(attentionSplits(4, 256, 64).splits).toBe(1);
+    expect(attentionSplits(4, 257, 64)).toEqual({ splits: 2, chunk: 192 });
+    expect(attentionSplits(4, 1000, 64)).toEqual({ splits: 4, chunk: 256 });
+    expect(attentionSplits(4, 32768, 64)).toEqual({ splits: 64, chunk: 512 });
+    expect(attentionSplits(512, 32768, 64).splits).toBe(1); // enough query blocks already
+    expect(attentionSplits(100, 32768, 64).splits).toBe(6); // ceil(512 / 100)
+  });
+  for (const S of [1, 2, 255, 256, 257, 1000, 4096]) {
+    it(`L=1 S=${S} GQA 4/2`, async () => run({ name: `sk${S}`, Hq: 4, Hkv: 2, L: 1, S, D: 64 }), T);
+    it(`L=1 S=${S} causal D=128`, async () => run({ name: `skc${S}`, L: 1, S, D: 128, causal: true }), T);
+  }
+  it('causal L=200 S=1000 (later chunks partly hidden from early rows)', async () => run({ name: 'skc200', L: 200, S: 1000, D: 32, causal: true }), T);
+  it('causal L=400 S=300 (first 100 rows fully masked -> 0)', async () => run({ name: 'skc400', Hq: 1, L: 400, S: 300, D: 16, causal: true }), T);
+  it('MQA 8/1 S=1000 custom scale', async () => run({ name: 'skmqa', Hq: 8, Hkv: 1, L: 1, S: 1000, D: 80, scale: 0.3 }), T);
+  {
+    const L = 3;
+    const S = 1000;
+    // Row 0 fully masked; row 1 hides keys 0..511 (whole chunks); row 2 scattered -Inf.
+    const data = new Float32Array(L * S).map((_, e) => {
+      const i = Math.floor(e / S);
+      const j = e % S;
+      if (i === 0 || (i === 1 && j < 512)) return -Infinity;
+      return j % 5 === 0 ? -Infinity : (j % 7) * 0.25 - 0.5;
+    });
+    const mask: InputSpec = { dtype: 'f32', shape: [L, S], gen: { scale: 1 }, data };
+    it('-Inf mask, a fully masked row, masked whole chunks', async () => run({ name: 'skm', Hq: 2, L, S, D: 64, mask }), T);
+    it('-Inf mask with causal', async () => run({ name: 'skmc', Hq: 2, L, S, D: 64, mask, causal: true }), T);
+  }
+  for (const dtype of ['f16', 'bf16'] as const) {
+    it(`${dtype} GQA S=1000`, async () => run({ name: `skd${dtype}`, Hq: 4, Hkv: 2, L: 1, S: 1000, D: 128, dtype, causal: true }), T);
+    it(`${dtype} odd D=5 S=700`, async () => run({ name: `sko${dtype}`, Hq: 3, L: 1, S: 700, D: 5, dtype }), T);
+  }
+  it('f16 KV cache [1, 2, 2048, 64] sliced to 1000, GQA', async () => {
+    const slice = (t: Tensor) => t.slice(null, null, [0, 1000]);
+    await checkOp((q, k, v) => lb.attention(q, k, v, { causal: true }), [
+      { dtype: 'f16', shape: [1, 4, 1, 64], gen },
+      { dtype: 'f16', shape: [1, 2, 2048, 64], gen, view: slice },
+      { dtype: 'f16', shape: [1, 2, 2048, 64], gen, view: slice },
+    ], { ...TOL.f16, seed: 21 });
+  }, T);
+  it('L=1 S=32768 f16', async () => {
+    await checkOp((q, k, v) => lb.attention(q, k, v), [
+      { dtype: 'f16', shape: [1, 1, 1, 64], gen },
+      { dtype: 'f16', shape: [1, 1, 32768, 64], gen },
+      { dtype: 'f16', shape: [1, 1, 32768, 64], gen },
+    ], { ...TOL.f16, seed: 22 });
+  }, T);
+  it('two dispatches on the split path, one otherwise', async () => {
+    for (const [S, n] of [[1000, 2], [256, 1]] as const) {
+      const q = lb.ones([1, 2, 1, 16]);
+      const k = lb.ones([1, 2, S, 16]);
+      await Promise.all([q.data(), k.data()]);
+      const before = lb.streamStats().dispatches;
+      const o = lb.attention(q, k, k);
+      const got = await o.data();
+      expect(lb.streamStats().dispatches - before, `S=${S}`).toBe(n);
+      expect(Array.from(got).every((x) => Math.abs(x - 1) < 1e-6)).toBe(true);
+      for (const t of [q, k, o]) t.dispose();
+    }
+  });
 });
 
 describe('errors', () => {

@@ -10,8 +10,13 @@
 // q, k, v and mask are read through offsets and strides (element units; mask strides broadcast
 // to [B, Hq, L, S]); out is contiguous [B, Hq, L, D] in q's dtype (OUT_HALF: packed 2 per word;
 // ATOMIC for odd D, where neighbouring rows share a word).
-// Bindings: params (uniform) 0, q 1, k 2, v 3, out 4, mask 5 (HAS_MASK).
+// Bindings: params (uniform) 0, q 1, k 2, v 3, out 4, mask 5 (HAS_MASK), part 6 (SPLIT).
 // Dispatch: B * Hq * ceil(L / BQ) workgroups folded into x/y.
+// SPLIT (split-K, for decode / few query blocks over long S): main runs B * Hq * qblocks * splits
+// workgroups, split sp taking keys [sp * chunk, (sp + 1) * chunk); it writes no output but, per
+// query row and split, (m, l, unnormalized output row of D) in f32 to part
+// [B * Hq * L, splits, D + 2]. Entry point `combine` (compiled alone with COMBINE, which drops
+// main and the q/k/v/mask bindings; one workgroup per output row, params.pad = B * Hq * L) merges the splits by log-sum-exp rescaling and writes out; an all -Inf row -> 0.
 #include "_half"
 #include "_math"
 
@@ -22,20 +27,26 @@ struct Params {
   v_sb: u32, v_sh: u32, v_ss: u32, v_sd: u32,
   m_sb: u32, m_sh: u32, m_sl: u32, m_ss: u32,
   hq: u32, l: u32, s: u32, group: u32,
-  qblocks: u32, grid_x: u32, scale: f32, pad: u32, // pad: workgroups (B * Hq * qblocks)
+  qblocks: u32, grid_x: u32, scale: f32, pad: u32, // pad: workgroups of this dispatch
+  splits: u32, chunk: u32, pad1: u32, pad2: u32, // SPLIT: splits and keys per split (else 1, S)
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
+#if !COMBINE
 @group(0) @binding(1) var<storage, read> q: array<$Q_STORE>;
 @group(0) @binding(2) var<storage, read> k: array<$K_STORE>;
 @group(0) @binding(3) var<storage, read> v: array<$V_STORE>;
+#if HAS_MASK
+@group(0) @binding(5) var<storage, read> mask: array<$M_STORE>;
+#endif
+#endif
 #if ATOMIC
 @group(0) @binding(4) var<storage, read_write> out: array<atomic<u32>>;
 #else
 @group(0) @binding(4) var<storage, read_write> out: array<$OUT_STORE>;
 #endif
-#if HAS_MASK
-@group(0) @binding(5) var<storage, read> mask: array<$M_STORE>;
+#if SPLIT
+@group(0) @binding(6) var<storage, read_write> part: array<f32>;
 #endif
 
 const D: u32 = $Du;
@@ -45,6 +56,7 @@ const TPQ: u32 = $TPQu;
 const WG: u32 = BQ * TPQ;
 const DR: u32 = $DRu;
 
+#if !COMBINE
 var<workgroup> qs: array<f32, BQ * D>;
 var<workgroup> kv: array<f32, TK * D>;
 var<workgroup> sc: array<f32, BQ * TK>;
@@ -54,6 +66,7 @@ fn load_k(i: u32) -> f32 { return $K_LOAD; }
 fn load_v(i: u32) -> f32 { return $V_LOAD; }
 #if HAS_MASK
 fn load_m(i: u32) -> f32 { return $M_LOAD; }
+#endif
 #endif
 
 fn stored(r: f32) -> $OUT_STORE {
@@ -76,13 +89,21 @@ fn put(o: u32, r: f32) {
 #endif
 }
 
+#if !COMBINE
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wid.x + wid.y * params.grid_x;
   // Every thread of a workgroup takes the same branch: the barriers below stay uniform.
   if (w >= params.pad) { return; }
-  let qb = w % params.qblocks;
-  let bh = w / params.qblocks;
+#if SPLIT
+  let sp = w % params.splits;
+  let wq = w / params.splits;
+#else
+  let sp = 0u;
+  let wq = w;
+#endif
+  let qb = wq % params.qblocks;
+  let bh = wq / params.qblocks;
   let b = bh / params.hq;
   let h = bh % params.hq;
   let hk = h / params.group;
@@ -107,11 +128,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let mbase = params.m_off + b * params.m_sb + h * params.m_sh;
 #endif
 
-  // Keys [0, kend): causal blocks stop after the last key their last query sees.
-  var kend = S;
+  // Keys [kbeg, kend): this split's chunk (all keys without SPLIT); causal blocks stop after the
+  // last key their last query sees (a chunk wholly past it visits nothing: m = -Inf, l = 0).
+  let kbeg = sp * params.chunk;
+  var kend = min(S, kbeg + params.chunk);
 #if CAUSAL
   let last = i32(min(q0 + BQ, L)) - 1 + i32(S) - i32(L);
-  kend = u32(clamp(last + 1, 0, i32(S)));
+  kend = min(kend, u32(clamp(last + 1, 0, i32(S))));
 #endif
 
   var m = inf_f32(true);
@@ -119,7 +142,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var acc: array<vec2<f32>, DR>;
   for (var r = 0u; r < DR; r = r + 1u) { acc[r] = vec2<f32>(0.0); }
 
-  for (var j0 = 0u; j0 < kend; j0 = j0 + TK) {
+  for (var j0 = kbeg; j0 < kend; j0 = j0 + TK) {
     let tn = min(TK, kend - j0);
     workgroupBarrier();
     for (var e = lid; e < TK * D; e = e + WG) {
@@ -183,6 +206,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
 
   if (!valid) { return; }
+#if SPLIT
+  let pbase = ((bh * L + row) * params.splits + sp) * (D + 2u);
+  if (lane == 0u) {
+    part[pbase] = m;
+    part[pbase + 1u] = lsum;
+  }
+  for (var r = 0u; r < DR; r = r + 1u) {
+    let d = 2u * (lane + TPQ * r);
+    if (d < D) {
+      part[pbase + 2u + d] = acc[r].x;
+      if (d + 1u < D) { part[pbase + 3u + d] = acc[r].y; }
+    }
+  }
+#else
   let inv = select(1.0 / lsum, 0.0, lsum == 0.0);
   let obase = (bh * L + row) * D;
   for (var r = 0u; r < DR; r = r + 1u) {
@@ -197,4 +234,47 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #endif
     }
   }
+#endif
 }
+#endif
+
+#if COMBINE
+const CWG: u32 = 64u;
+
+// One workgroup per output row w = (b * Hq + h) * L + i: o = sum_s e^(m_s - M) acc_s / sum_s
+// e^(m_s - M) l_s with M = max_s m_s; splits that saw no key (m_s = -Inf) drop out; none -> 0.
+@compute @workgroup_size(CWG)
+fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let w = wid.x + wid.y * params.grid_x;
+  if (w >= params.pad) { return; }
+  let ns = params.splits;
+  let base = w * ns * (D + 2u);
+  var mx = inf_f32(true);
+  for (var s = 0u; s < ns; s = s + 1u) { mx = max(mx, part[base + s * (D + 2u)]); }
+  var lsum = 0.0;
+  for (var s = 0u; s < ns; s = s + 1u) {
+    let ms = part[base + s * (D + 2u)];
+    if (!is_neg_inf(ms)) { lsum = lsum + part[base + s * (D + 2u) + 1u] * exp_f32(ms - mx); }
+  }
+  let inv = select(1.0 / lsum, 0.0, lsum == 0.0);
+  let obase = w * D;
+  for (var d = 2u * lid; d < D; d = d + 2u * CWG) {
+    var o = vec2<f32>(0.0);
+    for (var s = 0u; s < ns; s = s + 1u) {
+      let pb = base + s * (D + 2u);
+      let ms = part[pb];
+      if (is_neg_inf(ms)) { continue; }
+      let f = exp_f32(ms - mx);
+      o.x = o.x + part[pb + 2u + d] * f;
+      if (d + 1u < D) { o.y = o.y + part[pb + 3u + d] * f; }
+    }
+    o = o * inv;
+#if HALF_WORDS
+    out[(obase + d) >> 1u] = stored(o.x) | (stored(o.y) << 16u);
+#else
+    put(obase + d, o.x);
+    if (d + 1u < D) { put(obase + d + 1u, o.y); }
+#endif
+  }
+}
+#endif

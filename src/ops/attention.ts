@@ -9,6 +9,15 @@
 // causal keeps key j for query i iff j <= i + S - L (the queries aligned to the end of the keys,
 // as in decode with a KV cache); mask is additive and broadcasts to [B, Hq, L, S]. A query whose
 // every key is masked (-Inf) gives zeros, not NaN. The L x S scores are never materialized.
+//
+// Split-K (decode): when the query blocks alone, B * Hq * ceil(L / BQ) workgroups, are fewer than
+// attentionTuning.fill (512: ~4 per compute unit on a 132-SM H100; WebGPU does not report the
+// count) and S is long, the keys are split across workgroups:
+//   splits = min(ceil(S / keysPerSplit = 256), maxSplits = 64, ceil(fill / blocks)),
+// each split a chunk of ceil(S / splits) keys rounded up to the key tile TK. Pass 1 writes, per
+// query row and split, (max, sum, unnormalized output row) in f32 to a scratch buffer of
+// B·Hq·L·splits·(D + 2) floats; pass 2 (entry point `combine`) merges them with log-sum-exp
+// rescaling into q's dtype. Two dispatches per call; one when splits = 1.
 import { DTypeError, GpuValidationError, LbrxError, ShapeError } from '../errors.js';
 import { requireDevice } from '../runtime/context.js';
 import type { GpuDevice } from '../runtime/device.js';
@@ -99,6 +108,18 @@ export function attentionConfig(dev: GpuDevice, L: number, D: number): { bq: num
   return { bq, tpq, tk };
 }
 
+/** Split-K tuning (see the header); mutable for tests and benchmarks. */
+export const attentionTuning = { fill: 512, keysPerSplit: 256, maxSplits: 64 };
+
+/** Key splits and keys per split for `blocks` query-block workgroups over S keys (tiles of tk). */
+export function attentionSplits(blocks: number, S: number, tk: number): { splits: number; chunk: number } {
+  const { fill, keysPerSplit, maxSplits } = attentionTuning;
+  const want = blocks >= fill ? 1 : Math.min(Math.ceil(S / keysPerSplit), maxSplits, Math.ceil(fill / blocks));
+  if (want <= 1) return { splits: 1, chunk: S };
+  const chunk = Math.ceil(Math.ceil(S / want) / tk) * tk;
+  return { splits: Math.ceil(S / chunk), chunk };
+}
+
 function gpuAttention(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | undefined, causal: boolean, scale: number, d: Dims): Tensor {
   const { B, Hq, Hkv, L, S, D } = d;
   const outShape = [B, Hq, L, D];
@@ -116,44 +137,69 @@ function gpuAttention(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Ten
   const ms = mask ? (mask.storage as MetalStorage) : undefined;
   const mStrides = mask ? broadcastStrides(mask.shape, mask.strides, [B, Hq, L, S]) : [0, 0, 0, 0];
   const qblocks = Math.ceil(L / cfg.bq);
-  const groups = B * Hq * qblocks;
+  const blocks = B * Hq * qblocks;
+  const { splits, chunk } = attentionSplits(blocks, S, cfg.tk);
+  const split = splits > 1;
+  const groups = blocks * splits;
   const { workgroups, gridX } = dev.stream.grid(groups);
   const half = isHalf(dtype);
-  const words = [
-    q.offset, k.offset, v.offset, mask?.offset ?? 0,
-    ...q.strides, ...k.strides, ...v.strides, ...mStrides,
-    Hq, L, S, Hq / Hkv,
-    qblocks, gridX, f32Bits(scale), groups,
-  ];
-  if (words.some((w) => w < 0 || w > 0xffffffff)) throw new ShapeError(OP, 'negative strides or offsets beyond 2^32 are not supported', [q.shape, k.shape]);
-  const params = new Uint32Array(words).buffer;
-  const buffers: Record<string, GPUBuffer> = { q: qs.use(), k: ks.use(), v: vs.use(), out: out.use() };
+  const paramsFor = (gx: number, n: number): ArrayBuffer => {
+    const words = [
+      q.offset, k.offset, v.offset, mask?.offset ?? 0,
+      ...q.strides, ...k.strides, ...v.strides, ...mStrides,
+      Hq, L, S, Hq / Hkv,
+      qblocks, gx, f32Bits(scale), n,
+      splits, chunk, 0, 0,
+    ];
+    if (words.some((w) => w < 0 || w > 0xffffffff)) throw new ShapeError(OP, 'negative strides or offsets beyond 2^32 are not supported', [q.shape, k.shape]);
+    return new Uint32Array(words).buffer;
+  };
+  const params = paramsFor(gridX, groups);
+  const buffers: Record<string, GPUBuffer> = { q: qs.use(), k: ks.use(), v: vs.use() };
   if (ms) buffers.mask = ms.use();
-  dev.stream.record({
-    kind: 'dispatch',
-    spec: {
-      file: 'attention',
-      label: OP,
-      defines: {
-        D, BQ: cfg.bq, TK: cfg.tk, TPQ: cfg.tpq, DR: Math.ceil(D / (2 * cfg.tpq)),
-        Q_STORE: storeType(q.dtype), K_STORE: storeType(k.dtype), V_STORE: storeType(v.dtype),
-        M_STORE: mask ? storeType(mask.dtype) : 'f32',
-        Q_LOAD: loadValue('q', q.dtype, 'f32', 'i'),
-        K_LOAD: loadValue('k', k.dtype, 'f32', 'i'),
-        V_LOAD: loadValue('v', v.dtype, 'f32', 'i'),
-        M_LOAD: mask ? loadValue('mask', mask.dtype, 'f32', 'i') : '0.0',
-        HAS_MASK: !!mask,
-        CAUSAL: causal,
-        OUT_HALF: half,
-        HALF_WORDS: half && D % 2 === 0,
-        ATOMIC: half && D % 2 === 1,
-        OUT_STORE: storeType(dtype),
-        STORE: storeValue(dtype, 'f32'),
-      },
+  let part: MetalStorage | null = null;
+  if (split) {
+    const partBytes = B * Hq * L * splits * (D + 2) * 4;
+    dev.checkAllocatable(partBytes);
+    part = MetalStorage.empty(dev, partBytes, 'f32', `${OP} partials`);
+    buffers.part = part.use();
+  } else {
+    buffers.out = out.use();
+  }
+  const spec = {
+    file: 'attention',
+    label: split ? `${OP} split` : OP,
+    defines: {
+      D, BQ: cfg.bq, TK: cfg.tk, TPQ: cfg.tpq, DR: Math.ceil(D / (2 * cfg.tpq)),
+      Q_STORE: storeType(q.dtype), K_STORE: storeType(k.dtype), V_STORE: storeType(v.dtype),
+      M_STORE: mask ? storeType(mask.dtype) : 'f32',
+      Q_LOAD: loadValue('q', q.dtype, 'f32', 'i'),
+      K_LOAD: loadValue('k', k.dtype, 'f32', 'i'),
+      V_LOAD: loadValue('v', v.dtype, 'f32', 'i'),
+      M_LOAD: mask ? loadValue('mask', mask.dtype, 'f32', 'i') : '0.0',
+      HAS_MASK: !!mask,
+      CAUSAL: causal,
+      OUT_HALF: half,
+      HALF_WORDS: half && D % 2 === 0,
+      ATOMIC: half && D % 2 === 1,
+      OUT_STORE: storeType(dtype),
+      STORE: storeValue(dtype, 'f32'),
+      SPLIT: split,
+      COMBINE: false,
     },
-    buffers,
-    params,
-    workgroups,
-  });
+  };
+  dev.stream.record({ kind: 'dispatch', spec, buffers, params, workgroups });
+  if (part) {
+    const rows = B * Hq * L;
+    const g = dev.stream.grid(rows);
+    dev.stream.record({
+      kind: 'dispatch',
+      spec: { ...spec, label: `${OP} combine`, entryPoint: 'combine', defines: { ...spec.defines, COMBINE: true } },
+      buffers: { part: part.use(), out: out.use() },
+      params: paramsFor(g.gridX, rows),
+      workgroups: g.workgroups,
+    });
+    part.release();
+  }
   return new Tensor(out, outShape, dtype);
 }
