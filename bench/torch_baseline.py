@@ -238,7 +238,56 @@ def matmul_rows(torch, large):
     return rows
 
 
-FAMILIES = {"runtime": runtime_rows, "elementwise": elementwise_rows, "matmul": matmul_rows}
+def attention_rows(torch, large):
+    """SDPA (CUDA, f16): causal prefill TFLOP/s, decode (L = 1) GB/s over K and V, and the device copy of the same bytes."""
+    import torch.nn.functional as F
+    rows = []
+
+    def add(key, size, name, value, unit, metric):
+        rows.append(dict(family="attention", key=key, size=size, name=name, metric=metric,
+                         value=value, unit=unit, better="higher"))
+
+    def cuda_ms(fn, reps):
+        fn()
+        torch.cuda.synchronize()
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < 1.0:  # clocks ramp up
+            fn()
+        torch.cuda.synchronize()
+        samples = []
+        for _ in range(5):
+            start.record()
+            for _ in range(reps):
+                fn()
+            end.record()
+            end.synchronize()
+            samples.append(start.elapsed_time(end) / reps)
+        return statistics.median(samples)
+
+    B, H, D, L = 1, 32, 128, 4096
+    q, k, v = (torch.randn(B, H, L, D, device="cuda", dtype=torch.float16) for _ in range(3))
+    ms = cuda_ms(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True), 8)
+    flops = 2 * 2 * B * H * L * L * D / 2
+    add("causal", f"B={B} H={H} L={L} S={L} D={D} f16", "torch SDPA f16, is_causal", flops / (ms * 1e-3) / 1e12, "TFLOP/s", "throughput")
+    del q, k, v
+    S = 8192
+    q = torch.randn(B, H, 1, D, device="cuda", dtype=torch.float16)
+    k, v = (torch.randn(B, H, S, D, device="cuda", dtype=torch.float16) for _ in range(2))
+    nbytes = 2 * B * H * S * D * 2
+    # L = 1 with is_causal would mask all but key 0 (top-left alignment in torch): no mask, every key visible.
+    ms = cuda_ms(lambda: F.scaled_dot_product_attention(q, k, v), 32)
+    add("decode", f"B={B} H={H} L=1 S={S} D={D} f16", "torch SDPA f16 decode (K and V read once)", nbytes / (ms * 1e-3) / 1e9, "GB/s", "bandwidth")
+    src = torch.empty(nbytes, device="cuda", dtype=torch.uint8)
+    dst = torch.empty_like(src)
+    ms = cuda_ms(lambda: dst.copy_(src), 32)
+    add("hbm-copy", f"{nbytes // MIB} MiB", "torch: dst.copy_(src) (read + write)", 2 * nbytes / (ms * 1e-3) / 1e9, "GB/s", "bandwidth")
+    del q, k, v, src, dst
+    torch.cuda.empty_cache()
+    return rows
+
+
+FAMILIES = {"runtime": runtime_rows, "elementwise": elementwise_rows, "matmul": matmul_rows, "attention": attention_rows}
 
 
 def main():

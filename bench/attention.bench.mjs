@@ -1,0 +1,230 @@
+// Attention family: lbrx's fused attention (prefill, causal) against the same attention composed of
+// lbrx ops (matmul + additive causal mask + softmax + matmul) in the same run and PyTorch SDPA;
+// decode (L = 1) bandwidth against the device copy bandwidth measured in the same run.
+// Issue 5 targets (B=1, H=32, D=128, S=L=4096, causal f16): >= 40% of PyTorch, >= 4x composed;
+// decode L=1, S=8192: >= 60% of the copy bandwidth.
+import { gbps, median, progress, row } from './lib.mjs';
+
+export const title = 'Attention: fused vs composed lbrx ops vs PyTorch SDPA; decode vs device copy bandwidth';
+export const baselines =
+  'Prefill rows: TFLOP/s with causal flops = 2·2·B·H·L·S·D / 2; baseline = the same attention composed of lbrx ops in the same run ' +
+  '(`matmul(q, k, {transB, alpha: scale})` + additive causal mask tensor + `softmax` + `matmul(p, v)`), ratio = composed time / fused time. ' +
+  'Decode rows (L = 1): GB/s counting K and V read once; baseline = the device copy bandwidth (read + write; the better of ' +
+  '`copyBufferToBuffer` and a WGSL vec4 copy kernel) over the same byte size, measured in the same run. ' +
+  'GPU time = submit to done of K evaluations recorded into one batch, divided by K, after 1 s of the same work untimed. ' +
+  'PyTorch: `torch.nn.functional.scaled_dot_product_attention` (CUDA, same dtype, is_causal) by CUDA events, `dst.copy_(src)` for the copy.';
+
+const FAMILY = 'attention';
+const COPY_SRC = 0x4;
+const COPY_DST = 0x8;
+const STORAGE = 0x80;
+const WARM_MS = 1000;
+
+/** Times `record()` (records one evaluation, returns tensors to dispose) K per batch: submit to done / K. */
+export async function timeBatches(lb, record, k, rounds, warmMs = WARM_MS) {
+  const per = [];
+  let info = null;
+  const w0 = performance.now();
+  do {
+    const outs = [];
+    for (let i = 0; i < k; i++) outs.push(record());
+    await lb.eval();
+    for (const o of outs.flat()) o.dispose();
+  } while (performance.now() - w0 < warmMs);
+  for (let r = 1; r <= rounds; r++) {
+    const s0 = lb.streamStats();
+    const outs = [];
+    for (let i = 0; i < k; i++) outs.push(record());
+    const a = performance.now();
+    await lb.eval();
+    const ms = performance.now() - a;
+    const s1 = lb.streamStats();
+    for (const o of outs.flat()) o.dispose();
+    per.push(ms / k);
+    info = { dispatchesPerEval: (s1.dispatches - s0.dispatches) / k };
+  }
+  return { ms: median(per), min: Math.min(...per), max: Math.max(...per), samples: per.length, k, rme: 0, ...info };
+}
+
+/**
+ * The device's copy bandwidth over `bytes` (read + write, GB/s): the better of copyBufferToBuffer
+ * and a WGSL vec4 copy kernel, raw WebGPU on lbrx's device, K per command buffer, submit to done.
+ */
+export async function deviceCopy(dev, bytes, rounds, warmMs = WARM_MS) {
+  const device = dev.device;
+  const src = device.createBuffer({ size: bytes, usage: STORAGE | COPY_SRC | COPY_DST, label: 'bench copy src' });
+  const dst = device.createBuffer({ size: bytes, usage: STORAGE | COPY_SRC | COPY_DST, label: 'bench copy dst' });
+  const k = Math.max(4, Math.min(64, Math.floor((4 * 1024 ** 3) / bytes)));
+  const vecs = bytes / 16;
+  const module = device.createShaderModule({
+    label: 'bench copy kernel',
+    code: `@group(0) @binding(0) var<storage, read> a: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read_write> o: array<vec4<u32>>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+  let i = g.x + g.y * nw.x * 256u;
+  if (i < ${vecs}u) { o[i] = a[i]; }
+}`,
+  });
+  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+  const group = device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }],
+  });
+  const { workgroups } = dev.stream.grid(Math.ceil(vecs / 256));
+  const encoders = {
+    copyBufferToBuffer: (enc) => enc.copyBufferToBuffer(src, 0, dst, 0, bytes),
+    'WGSL vec4 copy kernel': (enc) => {
+      const pass = enc.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
+      pass.end();
+    },
+  };
+  const results = {};
+  try {
+    for (const [name, encode] of Object.entries(encoders)) {
+      const per = [];
+      const w0 = performance.now();
+      for (let r = 0; r <= rounds; r++) {
+        const enc = device.createCommandEncoder({ label: 'bench copy' });
+        for (let i = 0; i < k; i++) encode(enc);
+        const cb = enc.finish();
+        const a = performance.now();
+        device.queue.submit([cb]);
+        await device.queue.onSubmittedWorkDone();
+        if (r === 0 && performance.now() - w0 < warmMs) r--;
+        else if (r > 0) per.push((performance.now() - a) / k);
+      }
+      results[name] = { ms: median(per), min: Math.min(...per), max: Math.max(...per), samples: per.length, k, rme: 0 };
+    }
+  } finally {
+    src.destroy();
+    dst.destroy();
+  }
+  const [best, t] = Object.entries(results).sort((a, b) => a[1].ms - b[1].ms)[0];
+  return { name: best, gbs: gbps(2 * bytes, t.ms), stats: t, all: results };
+}
+
+export async function run(ctx) {
+  const { lb, dev, software } = ctx;
+  const f16 = dev.device.features.has('shader-f16');
+  const dtype = f16 ? 'f16' : 'f32';
+  const esize = f16 ? 2 : 4;
+  const B = 1;
+  const H = software ? 2 : 32;
+  const D = software ? 64 : 128;
+  const L = software ? 256 : 4096;
+  const Sdec = software ? 1024 : 8192;
+  const rounds = software ? 3 : 5;
+  const warmMs = software ? 0 : WARM_MS;
+  const rows = [];
+  const scale = 1 / Math.sqrt(D);
+
+  // ---- prefill, causal ----
+  const size = `B=${B} H=${H} L=${L} S=${L} D=${D} ${dtype}`;
+  progress(`  ${size}: inputs`);
+  const q = lb.randn([B, H, L, D], { dtype, seed: 1 });
+  const k = lb.randn([B, H, L, D], { dtype, seed: 2 });
+  const v = lb.randn([B, H, L, D], { dtype, seed: 3 });
+  const m = new Float32Array(L * L);
+  for (let i = 0; i < L; i++) for (let j = i + 1; j < L; j++) m[i * L + j] = -Infinity;
+  const mask = lb.tensor(m, [L, L], { dtype });
+  await lb.eval();
+  const fused = () => lb.attention(q, k, v, { causal: true, scale }).realize();
+  const composed = () => lb.tidy(() =>
+    lb.matmul(lb.softmax(lb.matmul(q, k, { transB: true, alpha: scale }).add(mask), -1), v).realize());
+  try {
+    progress(`  ${size}: check fused vs composed`);
+    await check(lb, fused, composed, [B, H, L, D], dtype);
+    const flops = (2 * 2 * B * H * L * L * D) / 2;
+    progress(`  ${size}: fused`);
+    const tf = await timeBatches(lb, () => [fused()], software ? 2 : 8, rounds, warmMs);
+    progress(`  ${size}: composed`);
+    const tc = await timeBatches(lb, () => [composed()], 2, rounds, warmMs);
+    const tflops = (ms) => flops / (ms * 1e-3) / 1e12;
+    rows.push(row(FAMILY, {
+      name: 'fused lb.attention, causal', key: 'causal', size, metric: 'throughput', value: tflops(tf.ms), unit: 'TFLOP/s',
+      baseline: { name: 'composed lbrx ops (matmul + mask + softmax + matmul), same run', value: tflops(tc.ms) }, stats: tf,
+      note: `${tf.ms.toFixed(3)} ms per attention, ${tf.dispatchesPerEval} dispatch(es); composed ${tc.ms.toFixed(3)} ms, ` +
+        `${tc.dispatchesPerEval} dispatch(es); targets: ≥ 4× composed, ≥ 40% of PyTorch SDPA (the PyTorch ratio ≥ 0.4)`,
+      detail: { fusedMs: tf.ms, composedMs: tc.ms, flops },
+    }));
+    rows.push(row(FAMILY, {
+      name: 'composed lbrx ops: matmul(q,kᵀ)·scale + causal mask + softmax + matmul(p,v)', key: 'causal-composed', torchKey: 'causal',
+      size, metric: 'throughput', value: tflops(tc.ms), unit: 'TFLOP/s', stats: tc,
+      note: `${tc.ms.toFixed(3)} ms; materialises the ${L}×${L} scores per head`,
+    }));
+    rows.push(row(FAMILY, {
+      name: 'target: fused / composed speedup', key: 'target-composed', size, metric: 'ratio', value: tc.ms / tf.ms, unit: '×',
+      note: `target ≥ 4×: ${tc.ms / tf.ms >= 4 ? 'met' : 'NOT met'}${software ? ' (software adapter, reduced shape)' : ''}`,
+    }));
+  } finally {
+    for (const t of [q, k, v, mask]) t.dispose();
+  }
+
+  // ---- decode: L = 1 over S keys ----
+  const dsize = `B=${B} H=${H} L=1 S=${Sdec} D=${D} ${dtype}`;
+  const kvBytes = 2 * B * H * Sdec * D * esize;
+  progress(`  ${dsize}: device copy of ${(kvBytes / 2 ** 20).toFixed(0)} MiB`);
+  const copy = await deviceCopy(dev, kvBytes, software ? 3 : 8, warmMs);
+  const copySize = `${(kvBytes / 2 ** 20).toFixed(0)} MiB`;
+  rows.push(row(FAMILY, {
+    name: `device copy (${copy.name}; read + write)`, key: 'hbm-copy', size: copySize, metric: 'bandwidth', value: copy.gbs, unit: 'GB/s',
+    stats: copy.stats, note: Object.entries(copy.all).map(([n, t]) => `${n}: ${gbps(2 * kvBytes, t.ms).toFixed(1)} GB/s`).join('; '),
+  }));
+  const dq = lb.randn([B, H, 1, D], { dtype, seed: 4 });
+  const dk = lb.randn([B, H, Sdec, D], { dtype, seed: 5 });
+  const dv = lb.randn([B, H, Sdec, D], { dtype, seed: 6 });
+  await lb.eval();
+  try {
+    const dfused = () => lb.attention(dq, dk, dv, { causal: true, scale }).realize();
+    const dcomposed = () => lb.tidy(() => lb.matmul(lb.softmax(lb.matmul(dq, dk, { transB: true, alpha: scale }), -1), dv).realize());
+    progress(`  ${dsize}: check fused vs composed`);
+    await check(lb, dfused, dcomposed, [B, H, 1, D], dtype);
+    progress(`  ${dsize}: fused`);
+    const td = await timeBatches(lb, () => [dfused()], software ? 4 : 32, rounds, warmMs);
+    progress(`  ${dsize}: composed`);
+    const tdc = await timeBatches(lb, () => [dcomposed()], software ? 4 : 32, rounds, warmMs);
+    const value = gbps(kvBytes, td.ms);
+    rows.push(row(FAMILY, {
+      name: 'decode: fused lb.attention, L = 1 (K and V read once)', key: 'decode', size: dsize, metric: 'bandwidth', value, unit: 'GB/s',
+      baseline: { name: `device copy (${copy.name}), ${copySize}, same run`, value: copy.gbs }, stats: td,
+      note: `${td.ms.toFixed(4)} ms per decode, ${td.dispatchesPerEval} dispatch(es); target ≥ 60% of copy: ` +
+        `${value / copy.gbs >= 0.6 ? 'met' : 'NOT met'} (${((value / copy.gbs) * 100).toFixed(0)}%)`,
+      detail: { ms: td.ms, bytes: kvBytes },
+    }));
+    rows.push(row(FAMILY, {
+      name: 'decode: composed lbrx ops (matmul + softmax + matmul)', key: 'decode-composed', torchKey: 'decode', size: dsize,
+      metric: 'bandwidth', value: gbps(kvBytes, tdc.ms), unit: 'GB/s',
+      baseline: { name: `device copy (${copy.name}), ${copySize}, same run`, value: copy.gbs }, stats: tdc,
+      note: `${tdc.ms.toFixed(4)} ms, ${tdc.dispatchesPerEval} dispatch(es)`,
+    }));
+  } finally {
+    for (const t of [dq, dk, dv]) t.dispose();
+  }
+  return rows;
+}
+
+/** Fused vs composed on a strided sample of elements (f16 tolerance). */
+async function check(lb, fused, composed, shape, dtype) {
+  const a = fused();
+  const b = composed();
+  try {
+    const [x, y] = await Promise.all([a.cast('f32').data(), b.cast('f32').data()]);
+    const n = x.length;
+    const step = Math.max(1, Math.floor(n / 4099));
+    const tol = dtype === 'f16' ? 2e-2 : 1e-4;
+    let worst = 0;
+    for (let i = 0; i < n; i += step) {
+      const d = Math.abs(x[i] - y[i]);
+      if (!(d <= tol * Math.max(1, Math.abs(y[i])))) throw new Error(`attention [${shape}] ${dtype}: element ${i} fused ${x[i]} vs composed ${y[i]}`);
+      worst = Math.max(worst, d);
+    }
+    progress(`    ok: ${Math.ceil(n / step)} elements, max |diff| ${worst.toExponential(2)}`);
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
+}
