@@ -49,6 +49,10 @@ export function tidy<T>(fn: () => T): T {
   let result: T;
   try {
     result = fn();
+  } catch (e) {
+    // What fn made before it threw is disposed too: nothing of a failed scope stays alive.
+    for (const t of scope) t.dispose();
+    throw e;
   } finally {
     scopes.pop();
   }
