@@ -3,6 +3,7 @@
 // decode (L = 1) bandwidth against the device copy bandwidth measured in the same run.
 // Issue 5 targets (B=1, H=32, D=128, S=L=4096, causal f16): >= 40% of PyTorch, >= 4x composed;
 // decode L=1, S=8192: >= 60% of the copy bandwidth.
+import { deviceCopy, timeBatches, WARM_MS } from './gpu-timing.mjs';
 import { gbps, median, progress, row } from './lib.mjs';
 
 export const title = 'Attention: fused vs composed lbrx ops vs PyTorch SDPA; decode vs device copy bandwidth';
@@ -15,97 +16,8 @@ export const baselines =
   'PyTorch: `torch.nn.functional.scaled_dot_product_attention` (CUDA, same dtype, is_causal) by CUDA events, `dst.copy_(src)` for the copy.';
 
 const FAMILY = 'attention';
-const COPY_SRC = 0x4;
-const COPY_DST = 0x8;
-const STORAGE = 0x80;
-const WARM_MS = 1000;
 
-/** Times `record()` (records one evaluation, returns tensors to dispose) K per batch: submit to done / K. */
-export async function timeBatches(lb, record, k, rounds, warmMs = WARM_MS) {
-  const per = [];
-  let info = null;
-  const w0 = performance.now();
-  do {
-    const outs = [];
-    for (let i = 0; i < k; i++) outs.push(record());
-    await lb.eval();
-    for (const o of outs.flat()) o.dispose();
-  } while (performance.now() - w0 < warmMs);
-  for (let r = 1; r <= rounds; r++) {
-    const s0 = lb.streamStats();
-    const outs = [];
-    for (let i = 0; i < k; i++) outs.push(record());
-    const a = performance.now();
-    await lb.eval();
-    const ms = performance.now() - a;
-    const s1 = lb.streamStats();
-    for (const o of outs.flat()) o.dispose();
-    per.push(ms / k);
-    info = { dispatchesPerEval: (s1.dispatches - s0.dispatches) / k };
-  }
-  return { ms: median(per), min: Math.min(...per), max: Math.max(...per), samples: per.length, k, rme: 0, ...info };
-}
 
-/**
- * The device's copy bandwidth over `bytes` (read + write, GB/s): the better of copyBufferToBuffer
- * and a WGSL vec4 copy kernel, raw WebGPU on lbrx's device, K per command buffer, submit to done.
- */
-export async function deviceCopy(dev, bytes, rounds, warmMs = WARM_MS) {
-  const device = dev.device;
-  const src = device.createBuffer({ size: bytes, usage: STORAGE | COPY_SRC | COPY_DST, label: 'bench copy src' });
-  const dst = device.createBuffer({ size: bytes, usage: STORAGE | COPY_SRC | COPY_DST, label: 'bench copy dst' });
-  const k = Math.max(4, Math.min(64, Math.floor((4 * 1024 ** 3) / bytes)));
-  const vecs = bytes / 16;
-  const module = device.createShaderModule({
-    label: 'bench copy kernel',
-    code: `@group(0) @binding(0) var<storage, read> a: array<vec4<u32>>;
-@group(0) @binding(1) var<storage, read_write> o: array<vec4<u32>>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let i = g.x + g.y * nw.x * 256u;
-  if (i < ${vecs}u) { o[i] = a[i]; }
-}`,
-  });
-  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-  const group = device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }],
-  });
-  const { workgroups } = dev.stream.grid(Math.ceil(vecs / 256));
-  const encoders = {
-    copyBufferToBuffer: (enc) => enc.copyBufferToBuffer(src, 0, dst, 0, bytes),
-    'WGSL vec4 copy kernel': (enc) => {
-      const pass = enc.beginComputePass();
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, group);
-      pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
-      pass.end();
-    },
-  };
-  const results = {};
-  try {
-    for (const [name, encode] of Object.entries(encoders)) {
-      const per = [];
-      const w0 = performance.now();
-      for (let r = 0; r <= rounds; r++) {
-        const enc = device.createCommandEncoder({ label: 'bench copy' });
-        for (let i = 0; i < k; i++) encode(enc);
-        const cb = enc.finish();
-        const a = performance.now();
-        device.queue.submit([cb]);
-        await device.queue.onSubmittedWorkDone();
-        if (r === 0 && performance.now() - w0 < warmMs) r--;
-        else if (r > 0) per.push((performance.now() - a) / k);
-      }
-      results[name] = { ms: median(per), min: Math.min(...per), max: Math.max(...per), samples: per.length, k, rme: 0 };
-    }
-  } finally {
-    src.destroy();
-    dst.destroy();
-  }
-  const [best, t] = Object.entries(results).sort((a, b) => a[1].ms - b[1].ms)[0];
-  return { name: best, gbs: gbps(2 * bytes, t.ms), stats: t, all: results };
-}
 
 export async function run(ctx) {
   const { lb, dev, software } = ctx;

@@ -1,6 +1,7 @@
 // Elementwise family: fused elementwise chains against the device's own buffer-copy bandwidth
 // (measured in the same run), single-kernel bandwidth of add/cast/sum, and GPU vs the CPU
 // reference at a moderate size. Issue target: a fused chain over 2^26 f32 reaches >= 80% of copy.
+import { copyBandwidth, timeBatches, WARM_MS } from './gpu-timing.mjs';
 import { gbps, median, progress, row } from './lib.mjs';
 
 export const title = 'Elementwise: fused chains vs device copy bandwidth; GPU vs CPU reference';
@@ -14,9 +15,6 @@ export const baselines =
   'PyTorch: eager CUDA (one kernel per op, so its chains pay for intermediates), `y.copy_(x)` for the copy.';
 
 const FAMILY = 'elementwise';
-const COPY_SRC = 0x4;
-const COPY_DST = 0x8;
-const STORAGE = 0x80;
 /** Bytes one timed batch may allocate for outputs (they stay live until the batch completes). */
 const BATCH_BYTES = 2 * 1024 ** 3;
 const TARGET = 0.8;
@@ -41,97 +39,6 @@ export async function run(ctx) {
 /** Ops whose helpers exist in this build (other ops land over time; a chain uses relu only if present). */
 function hasRelu(x) {
   return typeof x.relu === 'function';
-}
-
-/**
- * GPU clocks drop when the device idles for a second or so and ramp back up over a second or more
- * of bursty work (an H100 went from 345 to 1980 MHz in ~1.5 s), which doubled kernel times in
- * early runs. So a measurement first repeats its own work for WARM_MS of wall time, untimed.
- */
-const WARM_MS = 1000;
-
-/** Times `record()` (which records one evaluation and returns what to dispose) K per batch, GPU side. */
-async function timeBatches(lb, record, k, rounds, warmMs = WARM_MS) {
-  const per = [];
-  let info = null;
-  const w0 = performance.now();
-  do {
-    const outs = [];
-    for (let i = 0; i < k; i++) outs.push(record());
-    await lb.eval();
-    for (const o of outs.flat()) o.dispose();
-  } while (performance.now() - w0 < warmMs);
-  for (let r = 1; r <= rounds; r++) {
-    const s0 = lb.streamStats();
-    const m0 = lb.memory();
-    const outs = [];
-    for (let i = 0; i < k; i++) outs.push(record());
-    const a = performance.now();
-    await lb.eval();
-    const ms = performance.now() - a;
-    const s1 = lb.streamStats();
-    const m1 = lb.memory();
-    for (const o of outs.flat()) o.dispose();
-    per.push(ms / k);
-    info = { dispatchesPerEval: (s1.dispatches - s0.dispatches) / k, submits: s1.submits - s0.submits, created: m1.created - m0.created };
-  }
-  return { ms: median(per), min: Math.min(...per), max: Math.max(...per), samples: per.length, k, ...info };
-}
-
-/**
- * Raw device copy of `bytes`, K per command buffer, submit to done: `copyBufferToBuffer`, or
- * (`kernel`) a hand-written WGSL copy, one vec4 per thread, through the same WebGPU device.
- */
-async function copyBandwidth(dev, bytes, rounds, kernel = false, warmMs = WARM_MS) {
-  const device = dev.device;
-  const src = device.createBuffer({ size: bytes, usage: STORAGE | COPY_SRC | COPY_DST, label: 'bench copy src' });
-  const dst = device.createBuffer({ size: bytes, usage: STORAGE | COPY_SRC | COPY_DST, label: 'bench copy dst' });
-  const k = Math.max(4, Math.min(64, Math.floor((4 * 1024 ** 3) / bytes)));
-  let encode = (enc) => enc.copyBufferToBuffer(src, 0, dst, 0, bytes);
-  if (kernel) {
-    const vecs = bytes / 16;
-    const module = device.createShaderModule({
-      label: 'bench copy kernel',
-      code: `@group(0) @binding(0) var<storage, read> a: array<vec4<u32>>;
-@group(0) @binding(1) var<storage, read_write> o: array<vec4<u32>>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let i = g.x + g.y * nw.x * 256u;
-  if (i < ${vecs}u) { o[i] = a[i]; }
-}`,
-    });
-    const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-    const group = device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }],
-    });
-    const { workgroups } = dev.stream.grid(Math.ceil(vecs / 256));
-    encode = (enc) => {
-      const pass = enc.beginComputePass();
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, group);
-      pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
-      pass.end();
-    };
-  }
-  const per = [];
-  try {
-    const w0 = performance.now();
-    for (let r = 0; r <= rounds; r++) {
-      const enc = device.createCommandEncoder({ label: 'bench copy' });
-      for (let i = 0; i < k; i++) encode(enc);
-      const cb = enc.finish();
-      const a = performance.now();
-      device.queue.submit([cb]);
-      await device.queue.onSubmittedWorkDone();
-      if (r === 0 && performance.now() - w0 < warmMs) r--; // warm-up, untimed (see WARM_MS)
-      else if (r > 0) per.push((performance.now() - a) / k);
-    }
-  } finally {
-    src.destroy();
-    dst.destroy();
-  }
-  return { ms: median(per), min: Math.min(...per), max: Math.max(...per), samples: per.length, k };
 }
 
 /** f32 reference of the chains, for spot checks. */

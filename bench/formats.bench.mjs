@@ -5,7 +5,7 @@ import { open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { deviceCopy, timeBatches } from './attention.bench.mjs';
+import { deviceCopy, timeBatches } from './gpu-timing.mjs';
 import { gbps, median, MiB, progress, row } from './lib.mjs';
 
 export const title = 'Formats: safetensors disk → GPU load vs fs.readFile; GGUF dequantization vs device copy';
