@@ -89,6 +89,16 @@ fn put(o: u32, r: f32) {
 #endif
 }
 
+// Output elements d and d + 1 (d even) of the row at `obase`; the second only when d + 1 < D.
+fn put_pair(obase: u32, d: u32, o: vec2<f32>) {
+#if HALF_WORDS
+  out[(obase + d) >> 1u] = stored(o.x) | (stored(o.y) << 16u);
+#else
+  put(obase + d, o.x);
+  if (d + 1u < D) { put(obase + d + 1u, o.y); }
+#endif
+}
+
 #if !COMBINE
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -225,13 +235,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var r = 0u; r < DR; r = r + 1u) {
     let d = 2u * (lane + TPQ * r);
     if (d < D) {
-      let o = acc[r] * inv;
-#if HALF_WORDS
-      out[(obase + d) >> 1u] = stored(o.x) | (stored(o.y) << 16u);
-#else
-      put(obase + d, o.x);
-      if (d + 1u < D) { put(obase + d + 1u, o.y); }
-#endif
+      put_pair(obase, d, acc[r] * inv);
     }
   }
 #endif
@@ -268,13 +272,7 @@ fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
       o.x = o.x + part[pb + 2u + d] * f;
       if (d + 1u < D) { o.y = o.y + part[pb + 3u + d] * f; }
     }
-    o = o * inv;
-#if HALF_WORDS
-    out[(obase + d) >> 1u] = stored(o.x) | (stored(o.y) << 16u);
-#else
-    put(obase + d, o.x);
-    if (d + 1u < D) { put(obase + d + 1u, o.y); }
-#endif
+    put_pair(obase, d, o * inv);
   }
 }
 #endif
