@@ -21,6 +21,7 @@ export {
 } from './ops/index.js';
 export { matmul, type MatmulOptions, type Activation } from './ops/index.js';
 export { attention, type AttentionOptions } from './ops/index.js';
+export { assign } from './ops/index.js';
 export {
   loadSafetensors, saveSafetensors,
   type Safetensors, type SafetensorsSource, type SafetensorsLoadOptions, type SafetensorsSaveOptions,

@@ -16,3 +16,4 @@ export { concat } from './concat.js';
 export { rand, randn, type RandomOptions } from './random.js';
 export { matmul, type MatmulOptions, type Activation } from './matmul.js';
 export { attention, type AttentionOptions } from './attention.js';
+export { assign } from './assign.js';
