@@ -48,8 +48,12 @@ export class GpuOutOfMemoryError extends LbrxError {
 /** The GPU device was lost (driver reset, destroy(), out of memory in the driver). */
 export class DeviceLostError extends LbrxError {
   override name = 'DeviceLostError';
-  constructor(readonly reason: string, message: string) {
-    super(`GPU device lost (${reason}): ${message || 'no message'}. Call lb.init() again to get a new device.`);
+  /** What happened, without the advice (the driver's message, or what lbrx was doing). */
+  readonly detail: string;
+  constructor(readonly reason: string, message: string, hint = 'Call lb.init() again to get a new device.') {
+    const detail = (message || 'no message').trim().replace(/\.+$/, '');
+    super(`GPU device lost (${reason}): ${detail}. ${hint}`);
+    this.detail = detail;
   }
 }
 

@@ -94,6 +94,7 @@ export function realize(node: LazyNode): MetalStorage {
   if (node.realized) return node.realized;
   if (node.released) throw new Error('internal: realizing a released node');
   node.realized = evaluate(node.dev, { kind: 'node', node }, node.op);
+  node.realized.claim(); // held by the node: not an orphan of a failed op
   noteRealized();
   node.dropInputs();
   return node.realized;

@@ -55,6 +55,8 @@ export class PipelineCache {
   // Spec (canonical JSON, label excluded) -> prepared source, so repeat lookups skip the preprocessor.
   private readonly prepared = new Map<string, Prepared>();
   private readonly used = new Map<string, VariantEntry>();
+  // Every variant compiled here, by hash (`used` holds only those to persist).
+  private readonly compiled = new Map<string, VariantEntry>();
   private readonly counts = { hits: 0, misses: 0, compileMs: 0 };
   private readonly store: VariantStore | undefined;
   private readonly version: string;
@@ -120,12 +122,29 @@ export class PipelineCache {
       else jobs.push(this.compile(p, v.file));
     }
     if (stale) this.warn(`lbrx: skipped ${stale} stale pipeline variant(s) from an earlier run (their WGSL changed)`);
-    const results = await Promise.allSettled(jobs);
-    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed.length) {
-      this.warn(`lbrx: ${failed.length} recorded pipeline variant(s) failed to compile; first: ${errorText(failed[0].reason)}`);
+    const failed = await settle(jobs, 'recorded', this.warn);
+    return { compiled: jobs.length - failed, skipped: stale + skipped + failed };
+  }
+
+  /** The variants compiled by this cache (its key list), e.g. to rebuild them on a new device. */
+  variants(): VariantEntry[] {
+    return [...this.compiled.values()];
+  }
+
+  /**
+   * Compiles, all at once, `variants` from another cache (a lost device's); never throws.
+   * Variants whose source no longer hashes the same are skipped.
+   */
+  async rebuild(variants: readonly VariantEntry[]): Promise<{ compiled: number; skipped: number }> {
+    const jobs: Promise<CompiledKernel>[] = [];
+    let skipped = 0;
+    for (const v of variants) {
+      const p = this.current(v);
+      if (!p || this.kernels.has(p.key) || this.pending.has(p.key)) skipped++;
+      else jobs.push(this.compile(p, v.file));
     }
-    return { compiled: jobs.length - failed.length, skipped: stale + skipped + failed.length };
+    const failed = await settle(jobs, 'rebuilt', this.warn);
+    return { compiled: jobs.length - failed, skipped: skipped + failed };
   }
 
   /** Persists the used variants now, merged with what the store holds; never throws. */
@@ -195,6 +214,7 @@ export class PipelineCache {
     const job = this.createKernel(p, name)
       .then((k) => {
         this.kernels.set(p.key, k);
+        this.compiled.set(p.hash, p.variant);
         if (this.store) {
           this.used.set(p.hash, p.variant);
           this.dirty = true;
@@ -273,6 +293,14 @@ export class PipelineCache {
     // In Node, a pending save must not keep the process alive.
     (this.saveTimer as { unref?: () => void }).unref?.();
   }
+}
+
+/** Waits for every compile job; warns once with the first failure. Returns how many failed. */
+async function settle(jobs: Promise<CompiledKernel>[], what: string, warn: (msg: string) => void): Promise<number> {
+  const results = await Promise.allSettled(jobs);
+  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed.length) warn(`lbrx: ${failed.length} ${what} pipeline variant(s) failed to compile; first: ${errorText(failed[0].reason)}`);
+  return failed.length;
 }
 
 function sorted<T>(record: Readonly<Record<string, T>>): [string, T][] {

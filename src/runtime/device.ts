@@ -22,6 +22,11 @@ export interface InitOptions {
   poolLimit?: number;
   /** Compile the kernel variants earlier runs used, in the background (default true). */
   warmup?: boolean;
+  /**
+   * Re-initialize by itself when the device is lost (driver reset, destroy()): pending work still
+   * rejects with DeviceLostError, and `await lb.init()` waits for the new device (default false).
+   */
+  recover?: boolean;
 }
 
 export const OPTIONAL_FEATURES = [
@@ -63,7 +68,11 @@ export class GpuDevice {
   readonly uploads: UploadRing;
   readonly toggles: readonly string[];
   lostError: DeviceLostError | null = null;
+  /** Called once, when the device is lost (the lost event, or destroy()). Set by the context. */
+  onLost: ((dev: GpuDevice) => void) | null = null;
   private readonly errors: Error[] = [];
+  // Buffers whose creation the driver refused (out of memory): never pooled, never bound again.
+  private readonly failedBuffers = new WeakSet<GPUBuffer>();
   private allocChecks: Promise<Error | null>[] = [];
   private mapNextCreate = false;
 
@@ -90,8 +99,13 @@ export class GpuDevice {
       {
         create: (bytes, usage, label) => this.createBuffer(bytes, usage, label),
         destroy: (b) => b.destroy(),
+        reusable: (b) => !this.failedBuffers.has(b),
       },
-      { cacheLimitBytes: options.poolLimit ?? DEFAULT_POOL_LIMIT, memoryLimitBytes: options.memoryLimit },
+      {
+        cacheLimitBytes: options.poolLimit ?? DEFAULT_POOL_LIMIT,
+        memoryLimitBytes: options.memoryLimit,
+        reclaim: () => this.uploads.reclaim(),
+      },
     );
     const variantStore = store && { load: () => store.load('pipelines.json'), save: (t: string) => store.save('pipelines.json', t) };
     this.pipelines = new PipelineCache(device, {
@@ -105,13 +119,17 @@ export class GpuDevice {
       const e = (ev as GPUUncapturedErrorEvent).error;
       this.errors.push(new GpuValidationError(`uncaptured GPU error: ${e.message}`));
     });
-    void device.lost.then((info) => {
-      this.lostError = new DeviceLostError(info.reason ?? 'unknown', info.message);
-      this.stream.failAll(this.lostError);
-    });
+    void device.lost.then((info) => this.markLost(info.reason ?? 'unknown', info.message));
   }
 
   static async create(options: InitOptions = {}): Promise<GpuDevice> {
+    // Checked before any device exists: a bad option must not strand a half-made device.
+    for (const key of ['memoryLimit', 'poolLimit'] as const) {
+      const v = options[key];
+      if (v !== undefined && !(typeof v === 'number' && v >= 0)) {
+        throw new GpuValidationError(`lb.init: ${key} must be a number of bytes >= 0 (or left out), got ${String(v)}`);
+      }
+    }
     const toggles = [...BASE_TOGGLES, ...(options.fast ? FAST_TOGGLES : [])];
     const disabled = [...DISABLED_TOGGLES, ...(options.fast ? FAST_DISABLED_TOGGLES : [])];
     const gpu = await platform.getGpu({ enableToggles: toggles, disableToggles: disabled });
@@ -143,7 +161,38 @@ export class GpuDevice {
   }
 
   checkAlive(op: string): void {
-    if (this.lostError) throw new DeviceLostError(this.lostError.reason, `${op} on a lost device`);
+    if (this.lostError) throw new DeviceLostError(this.lostError.reason, `${op}: this work belongs to a GPU device that was lost (${this.lostError.detail})`);
+  }
+
+  /** Throws, for a tensor's storage on this device, when the device is lost: its data went with it. */
+  checkTensor(what: string): void {
+    if (!this.lostError) return;
+    throw new DeviceLostError(
+      this.lostError.reason,
+      `${what} lived on a GPU device that was lost (${this.lostError.detail}); its data is gone`,
+      'Re-create or re-load the tensor on the new device (e.g. from a CPU copy: await cpuCopy.to(\'gpu\')), ' +
+        'after `await lb.init()` if no new device was made yet (or init with { recover: true }).',
+    );
+  }
+
+  /**
+   * Records the loss (once) and fails all pending and future work on this device. Dawn's lost
+   * event calls it; destroy() calls it at once, so nothing is recorded between destroy and the event.
+   */
+  markLost(reason: string, message: string): void {
+    if (this.lostError) return;
+    this.lostError = new DeviceLostError(reason, message);
+    this.stream.failAll(this.lostError);
+    try {
+      this.onLost?.(this);
+    } catch (e) {
+      console.warn(`lbrx: device-lost handler failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  /** True when the driver refused to create `buffer` (out of memory); reported at the next sync point. */
+  isFailedBuffer(buffer: GPUBuffer): boolean {
+    return this.failedBuffers.has(buffer);
   }
 
   /** A pooled storage buffer; `mapped` asks a newly created one to come mapped for a copy-free upload. */
@@ -168,11 +217,18 @@ export class GpuDevice {
     const buffer = this.device.createBuffer({ size: bytes, usage, label, mappedAtCreation });
     const scope = this.device.popErrorScope();
     this.allocChecks.push(
-      scope.then((e) => {
-        if (!e) return null;
-        const s = this.pool.stats();
-        return new GpuOutOfMemoryError(bytes, s.liveBytes, s.pooledBytes, e.message);
-      }),
+      scope.then(
+        (e) => {
+          if (!e) return null;
+          // Not pooled on release, so a refused buffer is never handed out again.
+          this.failedBuffers.add(buffer);
+          this.pool.trim();
+          const s = this.pool.stats();
+          return new GpuOutOfMemoryError(bytes, s.liveBytes, s.pooledBytes, `the driver refused a buffer of ${bytes} bytes ('${label}'): ${e.message}`);
+        },
+        // A lost device rejects the scope: the loss is reported instead.
+        () => null,
+      ),
     );
     return buffer;
   }
@@ -202,7 +258,9 @@ export class GpuDevice {
     if (e) throw e;
   }
 
+  /** Destroys the device and its buffers; to the library this is a device loss (reason 'destroyed'). */
   destroy(): void {
+    this.markLost('destroyed', 'GpuDevice.destroy() was called');
     this.pool.destroyAll();
     this.uploads.destroyAll();
     this.device.destroy();

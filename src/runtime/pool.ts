@@ -6,13 +6,17 @@ export interface PoolAllocator<B> {
   /** May throw (any error) when the driver refuses. */
   create(bytes: number, usage: number, label: string): B;
   destroy(buffer: B): void;
+  /** False for a buffer that must never be handed out again (the driver refused it): destroyed on release. */
+  reusable?(buffer: B): boolean;
 }
 
 export interface PoolOptions {
   /** Max bytes kept free in the pool for reuse; default 256 MiB. */
   cacheLimitBytes?: number;
-  /** Budget for live + pending + pooled bytes; default Infinity. */
+  /** Budget for live + pending + pooled bytes (and reserved outside bytes); default Infinity. */
   memoryLimitBytes?: number;
+  /** Called when a request would fit the budget only without outside bytes (e.g. idle upload staging). */
+  reclaim?: () => void;
 }
 
 export interface PoolStats {
@@ -81,6 +85,9 @@ export class BufferPool<B> {
   private readonly released = new WeakSet<Lease<B>>();
   private completed = -Infinity;
   private seq = 0;
+  // Bytes held outside the pool under the same budget (upload staging), see reserveExternal.
+  private external = 0;
+  private readonly reclaim: (() => void) | undefined;
   private s: Counters = {
     liveBytes: 0, requestedBytes: 0, pooledBytes: 0, pendingBytes: 0, peakBytes: 0,
     hits: 0, misses: 0, created: 0, destroyed: 0,
@@ -90,6 +97,7 @@ export class BufferPool<B> {
     private readonly allocator: PoolAllocator<B>,
     options: PoolOptions = {},
   ) {
+    this.reclaim = options.reclaim;
     this.setLimits(options);
   }
 
@@ -143,6 +151,10 @@ export class BufferPool<B> {
     this.released.add(lease);
     this.s.liveBytes -= lease.size;
     this.s.requestedBytes -= lease.requested;
+    if (this.allocator.reusable?.(lease.buffer) === false) {
+      this.destroy(lease.buffer);
+      return;
+    }
     const idle: Idle<B> = {
       buffer: lease.buffer, size: lease.size, usage: lease.usage,
       seq: this.seq++, fence: afterFence ?? -Infinity,
@@ -190,8 +202,32 @@ export class BufferPool<B> {
     }
     this.cacheLimit = cacheLimitBytes;
     this.memoryLimit = memoryLimitBytes;
-    const committed = this.s.liveBytes + this.s.pendingBytes;
-    this.trim(Math.min(this.cacheLimit, Math.max(0, this.memoryLimit - committed)));
+    this.trim(Math.min(this.cacheLimit, Math.max(0, this.memoryLimit - this.committed())));
+  }
+
+  /** Budget bytes in use: live, pending on a fence and reserved outside the pool (not pooled). */
+  private committed(): number {
+    return this.s.liveBytes + this.s.pendingBytes + this.external;
+  }
+
+  get memoryLimitBytes(): number {
+    return this.memoryLimit;
+  }
+
+  /**
+   * Reserves `bytes` held outside the pool (upload staging) under the memory budget, trimming
+   * pooled buffers if needed. False, reserving nothing, when they do not fit.
+   */
+  reserveExternal(bytes: number): boolean {
+    const committed = this.committed();
+    if (committed + bytes > this.memoryLimit) return false;
+    if (committed + this.s.pooledBytes + bytes > this.memoryLimit) this.trim(this.memoryLimit - committed - bytes);
+    this.external += bytes;
+    return true;
+  }
+
+  releaseExternal(bytes: number): void {
+    this.external = Math.max(0, this.external - bytes);
   }
 
   stats(): PoolStats {
@@ -213,10 +249,13 @@ export class BufferPool<B> {
 
   /** Creates a buffer within the memory budget; on a driver refusal, empties the pool and retries once. */
   private create(bytes: number, size: number, usage: number, label: string): B {
-    const committed = this.s.liveBytes + this.s.pendingBytes;
+    if (this.committed() + size > this.memoryLimit && this.external > 0) this.reclaim?.();
+    const committed = this.committed();
     // Check before trimming, so a request that cannot fit leaves the pool untouched.
     if (committed + size > this.memoryLimit) {
-      throw new GpuOutOfMemoryError(bytes, this.s.liveBytes, this.s.pooledBytes, `memory limit of ${this.memoryLimit} bytes`);
+      const s = this.s;
+      const parts = `${s.liveBytes} live + ${s.pendingBytes} awaiting GPU work` + (this.external ? ` + ${this.external} upload staging` : '');
+      throw new GpuOutOfMemoryError(bytes, s.liveBytes, s.pooledBytes, `memory limit of ${this.memoryLimit} bytes: ${parts} + ${size} asked > limit`);
     }
     if (committed + this.s.pooledBytes + size > this.memoryLimit) this.trim(this.memoryLimit - committed - size);
     try {

@@ -1,7 +1,7 @@
 // Tensor storage: GPUBuffer-backed (MetalStorage) or host memory (CpuStorage), one interface.
 // Storage is reference-counted: views share it, and the buffer returns to the pool (after the
 // GPU work that used it) when the last reference goes.
-import { GpuValidationError } from '../errors.js';
+import { GpuOutOfMemoryError, GpuValidationError } from '../errors.js';
 import type { DType } from '../tensor/dtype.js';
 import type { GpuDevice } from './device.js';
 import type { Lease } from './pool.js';
@@ -18,6 +18,8 @@ export interface Storage {
   readonly released: boolean;
   retain(): void;
   release(): void;
+  /** Marks GPU storage as owned (by a tensor or a lazy node's value), see MetalStorage. */
+  claim?(): void;
   /** Bytes [offset, offset + length) as a fresh Uint8Array. */
   read(offset?: number, length?: number): Promise<Uint8Array>;
 }
@@ -39,6 +41,19 @@ abstract class RefCounted {
   protected abstract describe(): string;
 }
 
+// Storage an op allocated that no tensor or node took yet. Ops are synchronous, so whatever is
+// still here once the current synchronous code ends was orphaned by an op that threw (out of
+// memory, a tensor of a lost device) after allocating its output: it is released then.
+const unowned = new Set<MetalStorage>();
+let sweepQueued = false;
+
+function sweepUnowned(): void {
+  sweepQueued = false;
+  const orphans = [...unowned];
+  unowned.clear();
+  for (const s of orphans) s.release();
+}
+
 export class MetalStorage extends RefCounted implements Storage {
   readonly kind = 'gpu';
   private lastUse = 0;
@@ -51,6 +66,21 @@ export class MetalStorage extends RefCounted implements Storage {
     readonly label: string,
   ) {
     super();
+    unowned.add(this);
+    if (!sweepQueued) {
+      sweepQueued = true;
+      queueMicrotask(sweepUnowned);
+    }
+  }
+
+  /** Owned now (a Tensor or a realized node holds it): no longer an orphan candidate. */
+  claim(): void {
+    unowned.delete(this);
+  }
+
+  override retain(): void {
+    unowned.delete(this);
+    super.retain();
   }
 
   /** Uninitialized storage for a kernel's output. */
@@ -69,7 +99,11 @@ export class MetalStorage extends RefCounted implements Storage {
   /** The buffer, for binding; marks it busy until the batch now recording completes. */
   use(): GPUBuffer {
     if (this.released) throw new GpuValidationError(`${this.describe()} was used after dispose()`);
-    this.dev.checkAlive(this.label);
+    this.dev.checkTensor(this.describe());
+    if (this.dev.isFailedBuffer(this.lease.buffer)) {
+      const s = this.dev.pool.stats();
+      throw new GpuOutOfMemoryError(this.byteLength, s.liveBytes, s.pooledBytes, `${this.describe()} has no memory: the driver refused its buffer; re-create it`);
+    }
     this.lastUse = this.dev.stream.currentFence;
     return this.lease.buffer;
   }
@@ -84,7 +118,13 @@ export class MetalStorage extends RefCounted implements Storage {
     return readBuffer(this.dev, buffer, offset, length);
   }
 
+  /** Throws DeviceLostError when this storage's device was lost (its data is gone). */
+  checkAlive(): void {
+    this.dev.checkTensor(this.describe());
+  }
+
   protected free(): void {
+    unowned.delete(this);
     if (this.dev.lost) return; // the buffers went with the device
     this.dev.pool.release(this.lease, this.lastUse);
   }

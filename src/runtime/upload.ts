@@ -53,6 +53,11 @@ export class UploadRing {
     this.ready.length = 0;
   }
 
+  /** Destroys the idle staging buffers, giving their bytes back to the memory budget. */
+  reclaim(): void {
+    for (const b of this.ready.splice(0)) this.drop(b);
+  }
+
   /** The smallest ready buffer that fits (and is not over twice the size), or a new mapped one. */
   private take(size: number): GPUBuffer | null {
     let best = -1;
@@ -64,22 +69,26 @@ export class UploadRing {
     const bytes = BufferPool.sizeClass(size);
     // Uploads in one synchronous burst cannot wait for re-mapping: past the cap, stop growing.
     if (this.bytes + bytes > this.keepBytes || bytes > this.dev.limits.maxBufferSize) return null;
+    // Staging counts against lb.init({ memoryLimit }); without room the caller writes directly.
+    if (!this.dev.pool.reserveExternal(bytes)) return null;
     this.created++;
     this.count++;
     this.bytes += bytes;
     return this.dev.device.createBuffer({ size: bytes, usage: MAP_WRITE_COPY_SRC, mappedAtCreation: true, label: 'upload staging' });
   }
 
+  private drop(buffer: GPUBuffer): void {
+    this.count--;
+    this.bytes -= buffer.size;
+    this.dev.pool.releaseExternal(buffer.size);
+    buffer.destroy();
+  }
+
   private recycle(buffer: GPUBuffer): void {
-    const drop = () => {
-      this.count--;
-      this.bytes -= buffer.size;
-      buffer.destroy();
-    };
-    if (this.dev.lost || this.bytes > this.keepBytes) return drop();
+    if (this.dev.lost || this.bytes > this.keepBytes) return this.drop(buffer);
     buffer.mapAsync(GPUMapMode.WRITE).then(
       () => this.ready.push(buffer),
-      () => drop(),
+      () => this.drop(buffer),
     );
   }
 }

@@ -35,6 +35,7 @@ export class Tensor {
     readonly offset = 0,
   ) {
     this.src = new SourceRef(source);
+    if (!(source instanceof LazyNode)) source.claim?.(); // GPU storage: owned, not an op's orphan
     this.size = sizeOf(shape);
     track(this, this.src);
   }
