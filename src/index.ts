@@ -6,6 +6,7 @@ export { fingerprint } from './runtime/family.js';
 export { memory, pipelineStats, streamStats, type MemoryStats } from './runtime/stats.js';
 export { eval_ as eval } from './runtime/sync.js';
 export { profile, profiler, type ProfileReport, type ProfileOptions, type KernelRecord, type KernelSummary, type TimingMode } from './runtime/profiler.js';
+export { peaks, type DevicePeaks, type PeaksOptions, type PeakSource } from './runtime/peaks.js';
 export { Tensor, type NestedArray, type SliceArg } from './tensor/tensor.js';
 export { DTYPES, type DType } from './tensor/dtype.js';
 export { tidy, keep } from './tensor/scope.js';

@@ -1,5 +1,11 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
+import { calibrationCounters } from '../src/runtime/peak-calibrate.js';
+import { tablePeaks } from '../src/runtime/peak-table.js';
+import { devicePeaks, forgetPeaks, peaksRecordKey, type DevicePeaks } from '../src/runtime/peaks.js';
 import { profilerCounters, type ProfileReport, type TraceEvent } from '../src/runtime/profiler.js';
 
 beforeAll(async () => {
@@ -80,7 +86,11 @@ describe('profiler', () => {
     expect(r.summary.reduce((a, e) => a + e.count, 0)).toBe(r.kernels.length);
     const table = r.toTable();
     if (process.env.LBRX_PRINT_PROFILE) console.log(table);
-    for (const n of ['add', 'exp', 'mul', 'sum', 'softmax', 'total ms', r.timing]) expect(table).toContain(n);
+    for (const n of ['add', 'exp', 'mul', 'sum', 'softmax', 'total ms', '% bw', '% flop', r.timing]) expect(table).toContain(n);
+    // Percent of peak: lavapipe is in no table, so the first profile calibrated it.
+    expect(r.peaks?.source).toBe('calibrated');
+    expect(r.notes.join(' ')).toMatch(/Percent of peak against .* GB\/s.*source: calibrated/);
+    expect(r.kernels[0].bandwidthPct).toBeCloseTo((100 * r.kernels[0].gbps!) / r.peaks!.bandwidthGBs, 9);
   });
 
   it('toTrace() gives valid trace-event JSON: kernels on the GPU track, submits, a memory counter', async () => {
@@ -126,14 +136,79 @@ describe('profiler', () => {
     expect(lb.profiler.active).toBe(false);
   });
 
-  it('profiling off writes no queries and creates no query sets', async () => {
+  it('profiling off writes no queries, creates no query sets, runs no calibration and touches no query API', async () => {
     await workload();
     const before = { ...profilerCounters };
+    const calibrations = calibrationCounters.runs;
     expect(lb.profiler.active).toBe(false);
-    expect(lb.device()!.stream.profiler).toBeNull();
-    await workload();
-    await workload();
+    const dev = lb.device()!;
+    expect(dev.stream.profiler).toBeNull();
+    // Count every call into the query API while the work runs (encoders are made by the stream).
+    const calls: string[] = [];
+    const device = dev.device;
+    const createQuerySet = device.createQuerySet.bind(device);
+    const createCommandEncoder = device.createCommandEncoder.bind(device);
+    device.createQuerySet = (d: GPUQuerySetDescriptor) => (calls.push('createQuerySet'), createQuerySet(d));
+    device.createCommandEncoder = (d?: GPUCommandEncoderDescriptor) => {
+      const e = createCommandEncoder(d);
+      const resolve = e.resolveQuerySet.bind(e);
+      const pass = e.beginComputePass.bind(e);
+      e.resolveQuerySet = (...a: Parameters<GPUCommandEncoder['resolveQuerySet']>) => (calls.push('resolveQuerySet'), resolve(...a));
+      e.beginComputePass = (d?: GPUComputePassDescriptor) => {
+        if (d?.timestampWrites) calls.push('timestampWrites');
+        return pass(d);
+      };
+      return e;
+    };
+    try {
+      await workload();
+      await workload();
+    } finally {
+      delete (device as Partial<GPUDevice>).createQuerySet;
+      delete (device as Partial<GPUDevice>).createCommandEncoder;
+    }
+    expect(device.createQuerySet).not.toBe(undefined);
+    expect(calls).toEqual([]);
     expect(profilerCounters).toEqual(before);
+    expect(calibrationCounters.runs).toBe(calibrations);
+  });
+
+  it('percent of peak per kernel against given peaks: f16 kernels against the f16 rate', async () => {
+    const peaks: DevicePeaks = { bandwidthGBs: 10, f32Gflops: 100, f16Gflops: 400, source: 'table', detail: 'test peaks', device: 'test' };
+    const a32 = lb.rand([24, 40], { seed: 1 });
+    const b32 = lb.rand([40, 16], { seed: 2 });
+    const a16 = a32.cast('f16');
+    const b16 = b32.cast('f16');
+    await lb.eval(a16, b16);
+    const run = async () => {
+      const outs = [lb.matmul(a32, b32), lb.matmul(a16, b16), a16.add(a16).realize()];
+      await lb.eval(...outs);
+      for (const t of outs) t.dispose();
+    };
+    await run();
+    const r = await lb.profile(run, { peaks });
+    expect(r.peaks).toBe(peaks);
+    const mm = r.kernels.filter((k) => k.flops !== undefined);
+    expect(mm.length).toBe(2);
+    const [k32, k16] = mm;
+    expect(k32.precision).toBe('f32');
+    // Which kernels compute in f16 depends on the kernel (sources that enable f16); an f16-only
+    // elementwise op does wherever the device has 'shader-f16'.
+    expect(r.kernels.find((k) => k.name === 'add')!.precision).toBe(lb.device()!.features.f16 ? 'f16' : 'f32');
+    expect(k32.flops).toBe(2 * 24 * 40 * 16);
+    expect(k32.flopsPct).toBeCloseTo((100 * k32.gflops!) / 100, 9);
+    expect(k16.flopsPct).toBeCloseTo((100 * k16.gflops!) / (k16.precision === 'f16' ? 400 : 100), 9);
+    expect(k32.bandwidthPct).toBeCloseTo((100 * k32.gbps!) / 10, 9);
+    const s = r.summary.find((e) => e.name === k32.name)!;
+    expect(s.bandwidthPct).toBeCloseTo((100 * s.gbps!) / 10, 9);
+    expect(r.notes.join(' ')).toContain('source: table, the GPU-family table; test peaks');
+    const x = r.toTrace().traceEvents.find((e) => e.cat === 'kernel' && e.args?.flops !== undefined)!;
+    expect(x.args).toHaveProperty('flopsPct');
+    const off = await lb.profile(run, { peaks: false });
+    expect(off.peaks).toBeNull();
+    expect(off.kernels.every((k) => k.bandwidthPct === undefined && k.flopsPct === undefined)).toBe(true);
+    expect(off.notes.join(' ')).toContain('Percent of peak: off');
+    for (const t of [a32, b32, a16, b16]) t.dispose();
   });
 
   it('reuses one query set over many profiled submits, and over 2048 dispatches in one submit', async () => {
@@ -169,5 +244,70 @@ describe('profiler', () => {
     for (const k of r.kernels) expect(k.gpuMs).toBeGreaterThan(0);
     validateTrace(r.toTrace());
     expect(r.toTable()).toContain('wall-per-submit');
+  });
+});
+
+describe('device peaks', () => {
+  it('calibrates once per device, persists the result per adapter and reads it back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lbrx-peaks-'));
+    try {
+      const dev = lb.device()!;
+      forgetPeaks(dev);
+      const runs = calibrationCounters.runs;
+      const first = (await devicePeaks(dev, { cacheDir: dir }))!;
+      expect(calibrationCounters.runs).toBe(runs + 1);
+      expect(first.source).toBe('calibrated');
+      for (const v of [first.bandwidthGBs, first.f32Gflops]) expect(Number.isFinite(v) && v > 0).toBe(true);
+      if (dev.features.f16) expect(first.f16Gflops).toBeGreaterThan(0);
+      expect(first.detail).toMatch(/copy kernel .* GB\/s; f32: FMA chains/);
+      expect(first.device).toBe(dev.fingerprint.id);
+      expect(readdirSync(dir)).toContain(peaksRecordKey(dev).replace(/[^A-Za-z0-9._-]/g, '_'));
+      // Same process: the measurement is reused.
+      expect(await devicePeaks(dev, { cacheDir: dir })).toBe(first);
+      // A fresh process (memory forgotten) reads the record instead of measuring.
+      forgetPeaks(dev);
+      const again = (await devicePeaks(dev, { cacheDir: dir }))!;
+      expect(again.source).toBe('cached');
+      expect(again.bandwidthGBs).toBe(first.bandwidthGBs);
+      expect(again.f32Gflops).toBe(first.f32Gflops);
+      expect(calibrationCounters.runs).toBe(runs + 1);
+      // A record that does not parse, or belongs to another adapter, is measured again.
+      const file = join(dir, readdirSync(dir)[0]);
+      const record = JSON.parse(readFileSync(file, 'utf8'));
+      for (const bad of ['{not json', JSON.stringify({ ...record, device: 'nvidia:other' })]) {
+        writeFileSync(file, bad);
+        forgetPeaks(dev);
+        expect((await devicePeaks(dev, { cacheDir: dir }))!.source).toBe('calibrated');
+      }
+      expect(calibrationCounters.runs).toBe(runs + 3);
+      // 'table' never measures: lavapipe is not in the table; 'calibrate' always measures.
+      expect(await lb.peaks({ source: 'table' })).toBe(dev.fingerprint.family === 'software' ? null : expect.anything());
+      expect((await lb.peaks({ source: 'calibrate', cacheDir: false }))!.source).toBe('calibrated');
+      expect(calibrationCounters.runs).toBe(runs + 4);
+      // The device is still usable and no error was left behind by the probes.
+      const t = lb.tensor([1, 2, 3]).add(1);
+      expect(Array.from(await t.data())).toEqual([2, 3, 4]);
+      t.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the GPU-family table: H100 SXM and PCIe, Apple size classes, unknown GPUs', () => {
+    const h100 = tablePeaks(lb.fingerprint({ vendor: 'nvidia', device: 'NVIDIA H100 80GB HBM3', description: 'NVIDIA: 580.159.04' }))!;
+    expect(h100).toMatchObject({ bandwidthGBs: 3350, f32Gflops: 66_900, f16Gflops: 989_400 });
+    expect(h100.source).toMatch(/datasheet/);
+    expect(tablePeaks(lb.fingerprint({ vendor: 'nvidia', device: 'nvidia-h100-pcie' }))!.bandwidthGBs).toBe(2000);
+    const m1max = tablePeaks(lb.fingerprint({ vendor: 'apple', description: 'Apple M1 Max' }))!;
+    expect(m1max).toMatchObject({ name: 'Apple M1 Max (32-core GPU)', bandwidthGBs: 400 });
+    expect(m1max.f32Gflops).toBeGreaterThan(10_000);
+    expect(m1max.f16Gflops).toBe(m1max.f32Gflops);
+    const m1 = tablePeaks(lb.fingerprint({ vendor: 'apple', description: 'Apple M1' }))!;
+    expect(m1.bandwidthGBs).toBeCloseTo(68.25);
+    expect(tablePeaks(lb.fingerprint({ vendor: 'apple', description: 'Apple M4 Max' }))!.bandwidthGBs).toBe(546);
+    expect(tablePeaks(lb.fingerprint({ vendor: 'apple', description: 'Apple M4 Ultra' }))).toBeNull();
+    expect(tablePeaks(lb.fingerprint({ vendor: 'apple', architecture: 'metal-3' }))).toBeNull();
+    expect(tablePeaks(lb.fingerprint({ description: 'NVIDIA GeForce RTX 4090' }))).toBeNull();
+    expect(tablePeaks(lb.fingerprint({ vendor: 'mesa', device: 'llvmpipe (LLVM 15.0.6, 256 bits)' }))).toBeNull();
   });
 });

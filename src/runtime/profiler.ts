@@ -6,82 +6,21 @@
 import type { CompiledKernel } from '../kernels/cache.js';
 import { currentDevice, requireDevice } from './context.js';
 import type { GpuDevice } from './device.js';
+import { devicePeaks, type DevicePeaks, type PeaksOptions } from './peaks.js';
+import { buildReport, type KernelRecord, type ProfileReport, type SubmitRecord, type TimingMode } from './profile-report.js';
 import type { BatchProfiler, CopyCommand, DispatchCommand, StreamProfiler } from './stream.js';
 
-export type TimingMode = 'gpu-timestamps' | 'wall-per-submit';
+export type { KernelRecord, KernelSummary, ProfileReport, SubmitRecord, TimingMode, TraceEvent } from './profile-report.js';
 
 export interface ProfileOptions {
   /** Force a timing mode; 'gpu-timestamps' is used only where the device has 'timestamp-query'. */
   timing?: TimingMode;
-}
-
-export interface KernelRecord {
-  /** The kernel's label (op name), else its WGSL file. */
-  name: string;
-  file: string;
-  hash: string;
-  /** The submit (stream fence) this dispatch went out in. */
-  submit: number;
-  workgroups: readonly [number, number, number];
-  /** GPU time; in 'wall-per-submit' mode the batch's wall time split evenly over its dispatches. */
-  gpuMs: number;
-  cpuEncodeMs: number;
-  /** Start on the profile's timeline (ms since start), GPU clock aligned to the first submit. */
-  startMs: number;
-  flops?: number;
-  bytes?: number;
-  gflops?: number;
-  gbps?: number;
-}
-
-export interface KernelSummary {
-  name: string;
-  count: number;
-  totalMs: number;
-  meanMs: number;
-  minMs: number;
-  maxMs: number;
-  bytes: number;
-  flops: number;
-  gbps?: number;
-  gflops?: number;
-}
-
-export interface SubmitRecord {
-  fence: number;
-  dispatches: number;
-  timing: TimingMode;
-  /** Encode start and submit, ms since the profile started (CPU clock). */
-  encodeStartMs: number;
-  submitMs: number;
-  /** Submit to done (wall mode) or sum of the batch's dispatch times (timestamp mode). */
-  gpuMs: number;
-  liveBytes: number;
-  pooledBytes: number;
-}
-
-export interface TraceEvent {
-  name: string;
-  ph: 'X' | 'C' | 'M';
-  pid: number;
-  tid: number;
-  ts: number;
-  dur?: number;
-  cat?: string;
-  args?: Record<string, unknown>;
-}
-
-export interface ProfileReport {
-  timing: TimingMode;
-  device: string;
-  kernels: KernelRecord[];
-  summary: KernelSummary[];
-  submits: SubmitRecord[];
-  totalGpuMs: number;
-  wallMs: number;
-  notes: string[];
-  toTrace(): { traceEvents: TraceEvent[]; displayTimeUnit: 'ms' };
-  toTable(): string;
+  /**
+   * What percent of peak is measured against: a source for lb.peaks() (default 'auto': a cached
+   * calibration, else the GPU-family table, else a calibration now, once per device), given
+   * peaks, or false for none.
+   */
+  peaks?: PeaksOptions['source'] | DevicePeaks | false;
 }
 
 /** Counters for tests: profiling off must leave them unchanged. */
@@ -100,7 +39,15 @@ class Session {
   readonly kernels: KernelRecord[] = [];
   readonly submits: SubmitRecord[] = [];
   anchor: { ns: bigint; ms: number } | null = null;
-  constructor(readonly dev: GpuDevice, readonly timing: TimingMode) {}
+  constructor(readonly dev: GpuDevice, readonly timing: TimingMode, readonly options: ProfileOptions) {}
+}
+
+/** Whether a compiled kernel computes in f16 (its source, inside the key, enables f16), per pipeline hash. */
+const halfKernels = new Map<string, boolean>();
+function precisionOf(kernel: CompiledKernel): 'f32' | 'f16' {
+  let half = halfKernels.get(kernel.hash);
+  if (half === undefined) halfKernels.set(kernel.hash, (half = /enable\s+f16\s*;/.test(kernel.key)));
+  return half ? 'f16' : 'f32';
 }
 
 /** Per device: the stream hook, its one QuerySet and the readback pool. */
@@ -122,7 +69,7 @@ class DeviceTimer implements StreamProfiler {
       if (c.kind !== 'dispatch') return;
       slot.set(i, records.length);
       const name = c.spec.label ?? c.spec.file;
-      records.push({ name, file: c.spec.file, hash: '', submit: fence, workgroups: c.workgroups, gpuMs: 0, cpuEncodeMs: 0, startMs: 0, flops: c.flops, bytes: c.bytes });
+      records.push({ name, file: c.spec.file, hash: '', submit: fence, workgroups: c.workgroups, gpuMs: 0, cpuEncodeMs: 0, startMs: 0, precision: 'f32', flops: c.flops, bytes: c.bytes });
     });
     // Records go in now, so every session lists dispatches in encode order whatever resolves first.
     for (const s of sessions) s.kernels.push(...records);
@@ -141,6 +88,7 @@ class DeviceTimer implements StreamProfiler {
       pass(index: number, kernel: CompiledKernel) {
         const k = slot.get(index)!;
         records[k].hash = kernel.hash;
+        records[k].precision = precisionOf(kernel);
         started = now();
         if (!qs) return null;
         if (used === QUERIES) resolveChunk(encoder, (2 * k) / QUERIES - 1);
@@ -244,7 +192,7 @@ function timerFor(dev: GpuDevice): DeviceTimer {
 function open(options: ProfileOptions): { dev: GpuDevice; session: Session } {
   const dev = requireDevice('profiler.start');
   const want = options.timing ?? 'gpu-timestamps';
-  const session = new Session(dev, dev.features.timestamps ? want : 'wall-per-submit');
+  const session = new Session(dev, dev.features.timestamps ? want : 'wall-per-submit', options);
   const timer = timerFor(dev);
   timer.sessions.push(session);
   dev.stream.profiler = timer;
@@ -267,7 +215,25 @@ async function close(dev: GpuDevice, session: Session): Promise<ProfileReport> {
   } finally {
     detach(dev, session);
   }
-  return buildReport(dev, session, now() - session.t0);
+  const wallMs = now() - session.t0;
+  // Peaks are resolved after the session ended: a calibration (first use on an unknown GPU) is
+  // never part of the profile.
+  const p = session.options.peaks ?? 'auto';
+  const peaks = p === false ? null : typeof p === 'object' ? p : await devicePeaks(dev, { source: p });
+  return buildReport(sessionData(dev, session, wallMs), peaks);
+}
+
+function sessionData(dev: GpuDevice, s: Session, wallMs: number) {
+  const timing: TimingMode = s.submits.every((b) => b.timing === 'gpu-timestamps') ? 'gpu-timestamps' : 'wall-per-submit';
+  const info = dev.adapter.info;
+  return {
+    timing, wallMs, kernels: s.kernels, submits: s.submits, anchored: s.anchor !== null, hasTimestamps: dev.features.timestamps,
+    device: [info?.vendor, info?.device || info?.architecture, info?.description].filter(Boolean).join(' ') || 'unknown',
+    place: (k: KernelRecord) => {
+      const ns = beginNs.get(k);
+      return s.anchor && ns !== undefined ? s.anchor.ms + Number(ns - s.anchor.ns) / 1e6 : k.startMs;
+    },
+  };
 }
 
 /** Runs `fn` (awaited), then a sync point, profiling every dispatch submitted meanwhile. */
@@ -301,97 +267,3 @@ export const profiler = {
     return !!dev && dev.stream.profiler !== null;
   },
 };
-
-function rate(amount: number | undefined, ms: number): number | undefined {
-  return amount !== undefined && ms > 0 ? amount / (ms * 1e6) : undefined; // per ms*1e6 = per second / 1e9
-}
-
-function buildReport(dev: GpuDevice, s: Session, wallMs: number): ProfileReport {
-  const timing: TimingMode = s.submits.every((b) => b.timing === 'gpu-timestamps') ? 'gpu-timestamps' : 'wall-per-submit';
-  const place = (k: KernelRecord) => {
-    const ns = beginNs.get(k);
-    return s.anchor && ns !== undefined ? s.anchor.ms + Number(ns - s.anchor.ns) / 1e6 : k.startMs;
-  };
-  const kernels = s.kernels.map((k) => ({ ...k, startMs: place(k), gflops: rate(k.flops, k.gpuMs), gbps: rate(k.bytes, k.gpuMs) }));
-  const by = new Map<string, KernelSummary>();
-  for (const k of kernels) {
-    let e = by.get(k.name);
-    if (!e) by.set(k.name, (e = { name: k.name, count: 0, totalMs: 0, meanMs: 0, minMs: Infinity, maxMs: 0, bytes: 0, flops: 0 }));
-    e.count++;
-    e.totalMs += k.gpuMs;
-    e.minMs = Math.min(e.minMs, k.gpuMs);
-    e.maxMs = Math.max(e.maxMs, k.gpuMs);
-    e.bytes += k.bytes ?? 0;
-    e.flops += k.flops ?? 0;
-  }
-  const summary = [...by.values()].map((e) => ({
-    ...e, meanMs: e.totalMs / e.count,
-    gbps: e.bytes ? rate(e.bytes, e.totalMs) : undefined, gflops: e.flops ? rate(e.flops, e.totalMs) : undefined,
-  }));
-  summary.sort((a, b) => b.totalMs - a.totalMs);
-  const notes = [
-    timing === 'gpu-timestamps'
-      ? 'GPU times from timestamp queries; while profiling each dispatch runs in its own compute pass.'
-      : `No timestamp queries${dev.features.timestamps ? ' (wall mode asked for)' : " (device lacks 'timestamp-query')"}: each kernel's time is its submit's submit-to-done wall time split evenly over its dispatches.`,
-  ];
-  const info = dev.adapter.info;
-  const report: ProfileReport = {
-    timing, device: [info?.vendor, info?.device || info?.architecture, info?.description].filter(Boolean).join(' ') || 'unknown',
-    kernels, summary, submits: s.submits.map((b) => ({ ...b })), wallMs, notes,
-    totalGpuMs: timing === 'gpu-timestamps' ? kernels.reduce((a, k) => a + k.gpuMs, 0) : s.submits.reduce((a, b) => a + b.gpuMs, 0),
-    toTrace: () => toTrace(report, s),
-    toTable: () => toTable(report),
-  };
-  return report;
-}
-
-const PID = 1, GPU_TID = 1, CPU_TID = 2;
-
-function toTrace(r: ProfileReport, s: Session): { traceEvents: TraceEvent[]; displayTimeUnit: 'ms' } {
-  const ev: TraceEvent[] = [
-    { name: 'process_name', ph: 'M', pid: PID, tid: 0, ts: 0, args: { name: `lbrx (${r.device})` } },
-    { name: 'thread_name', ph: 'M', pid: PID, tid: GPU_TID, ts: 0, args: { name: `GPU (${r.timing})` } },
-    { name: 'thread_name', ph: 'M', pid: PID, tid: CPU_TID, ts: 0, args: { name: 'CPU encode + submit' } },
-  ];
-  const us = (ms: number) => Math.max(0, Math.round(ms * 1000 * 1000) / 1000);
-  let last = 0;
-  const perSubmit = new Map<number, number>();
-  for (const k of r.kernels) {
-    let start: number;
-    if (r.timing === 'gpu-timestamps' && s.anchor) start = k.startMs;
-    else {
-      const sub = r.submits.find((b) => b.fence === k.submit);
-      start = Math.max(perSubmit.get(k.submit) ?? sub?.submitMs ?? 0, last);
-      perSubmit.set(k.submit, start + k.gpuMs);
-    }
-    const ts = Math.max(us(start), last);
-    last = ts + us(k.gpuMs);
-    const args: Record<string, unknown> = { file: k.file, hash: k.hash, submit: k.submit, workgroups: k.workgroups.join('x'), cpuEncodeMs: k.cpuEncodeMs };
-    for (const key of ['flops', 'bytes', 'gflops', 'gbps'] as const) if (k[key] !== undefined) args[key] = k[key];
-    ev.push({ name: k.name, cat: 'kernel', ph: 'X', pid: PID, tid: GPU_TID, ts, dur: us(k.gpuMs), args });
-  }
-  let lastCpu = 0;
-  for (const b of r.submits) {
-    const ts = Math.max(us(b.encodeStartMs), lastCpu);
-    lastCpu = ts;
-    ev.push({ name: `submit ${b.fence}`, cat: 'submit', ph: 'X', pid: PID, tid: CPU_TID, ts, dur: Math.max(0, us(b.submitMs) - ts), args: { dispatches: b.dispatches, gpuMs: b.gpuMs } });
-  }
-  let lastMem = 0;
-  for (const b of r.submits) {
-    const ts = Math.max(us(b.submitMs), lastMem);
-    lastMem = ts;
-    ev.push({ name: 'memory', cat: 'memory', ph: 'C', pid: PID, tid: 0, ts, args: { liveBytes: b.liveBytes, pooledBytes: b.pooledBytes } });
-  }
-  return { traceEvents: ev, displayTimeUnit: 'ms' };
-}
-
-function toTable(r: ProfileReport): string {
-  const f = (x: number | undefined, d = 3) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
-  const rows = [['kernel', 'count', 'total ms', 'mean ms', 'min ms', 'max ms', 'GB/s', 'GFLOP/s']];
-  for (const e of r.summary) rows.push([e.name, String(e.count), f(e.totalMs), f(e.meanMs), f(e.minMs), f(e.maxMs), f(e.gbps, 2), f(e.gflops, 2)]);
-  rows.push(['total', String(r.kernels.length), f(r.totalGpuMs), '', '', '', '', '']);
-  const w = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-  const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(w[c]) : cell.padStart(w[c]))).join('  ').trimEnd();
-  return [`lbrx profile on ${r.device}: ${r.timing}, ${r.submits.length} submits, wall ${f(r.wallMs, 1)} ms`, ...r.notes, '',
-    line(rows[0]), w.map((x) => '-'.repeat(x)).join('  '), ...rows.slice(1).map(line)].join('\n');
-}
