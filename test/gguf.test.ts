@@ -295,7 +295,8 @@ describe('malformed input', () => {
     await expectFormatError(load(one(info('w', [2 ** 30, 2 ** 30], 0, 0))), 45, /dims \[1073741824,1073741824\.\.\.\] overflow/);
     await expectFormatError(load(one(info('w', [2n ** 60n], 0, 0))), 37, /dimension 0 of 'w' is 1152921504606846976/);
     await expectFormatError(load(one(info('w', [4], 99, 0))), 45, /unknown type 99; expected one of F32, F16/);
-    await expectFormatError(load(one(info('w', [256], 12, 0))), 45, /type Q4_K \(12\), not supported yet/);
+    await expectFormatError(load(one(info('w', [256], 10, 0))), 45, /type Q2_K \(10\), not supported yet/);
+    await expectFormatError(load(one(info('w', [128], 12, 0))), 37, /type Q4_K has a row of 128 elements; expected a multiple of the block size 256/);
     await expectFormatError(load(one(info('w', [16], 8, 0))), 37, /row of 16 elements; expected a multiple of the block size 32/);
     await expectFormatError(load(one(info('w', [1], 0, 4))), 49, /data offset 4 is not a multiple of the alignment 32/);
     await expectFormatError(load(one(info('w', [32], 0, 0))), 24, /bytes \[0, 128\) .* run past the end of the file; expected at most 64/);

@@ -31,12 +31,15 @@ export const TENSOR_TYPES: Readonly<Record<number, { name: string; block: number
   6: { name: 'Q5_0', block: 32, bytes: 22 },
   7: { name: 'Q5_1', block: 32, bytes: 24 },
   8: { name: 'Q8_0', block: 32, bytes: 34 },
+  12: { name: 'Q4_K', block: 256, bytes: 144 },
+  13: { name: 'Q5_K', block: 256, bytes: 176 },
+  14: { name: 'Q6_K', block: 256, bytes: 210 },
   26: { name: 'I32', block: 1, bytes: 4 },
   30: { name: 'BF16', block: 1, bytes: 2 },
 };
-/** ggml types that exist but are not read yet (K-quants, IQ types, I8/I16/I64/F64...). */
+/** ggml types that exist but are not read yet (Q2_K, Q3_K, IQ types, I8/I16/I64/F64...). */
 const KNOWN_UNSUPPORTED: Readonly<Record<number, string>> = {
-  9: 'Q8_1', 10: 'Q2_K', 11: 'Q3_K', 12: 'Q4_K', 13: 'Q5_K', 14: 'Q6_K', 15: 'Q8_K', 16: 'IQ2_XXS', 17: 'IQ2_XS',
+  9: 'Q8_1', 10: 'Q2_K', 11: 'Q3_K', 15: 'Q8_K', 16: 'IQ2_XXS', 17: 'IQ2_XS',
   18: 'IQ3_XXS', 19: 'IQ1_S', 20: 'IQ4_NL', 21: 'IQ3_S', 22: 'IQ2_S', 23: 'IQ4_XS', 24: 'I8', 25: 'I16', 27: 'I64',
   28: 'F64', 29: 'IQ1_M', 34: 'TQ1_0', 35: 'TQ2_0',
 };

@@ -1,14 +1,24 @@
 // Quantized weights: ggml blocks kept as they are in a u32 tensor (the bytes packed LE, padded
-// to a word), dequantized to f32 on the tensor's device: wgsl/dequant.wgsl on the GPU,
-// src/cpu/quant.ts on the CPU (bit-exact twins). The Tensor dtype set has no block types, so a
-// quantized weight is this wrapper rather than a Tensor.
-import { DTypeError } from '../errors.js';
+// to a word), dequantized to f32 on the tensor's device: wgsl/dequant.wgsl (decoding in
+// wgsl/_quant.wgsl) on the GPU, src/cpu/quant.ts on the CPU (bit-exact twins). The Tensor dtype
+// set has no block types, so a quantized weight is this wrapper rather than a Tensor; lb.matmul
+// takes it as a transposed weight (src/ops/matmul-quant.ts).
+import { DTypeError, ShapeError } from '../errors.js';
 import { requireDevice } from '../runtime/context.js';
 import { CpuStorage, MetalStorage } from '../runtime/storage.js';
 import { Tensor } from '../tensor/tensor.js';
 import { dequantizeBlocks, QUANT_LAYOUT, type QuantType } from '../cpu/quant.js';
 
 export type { QuantType } from '../cpu/quant.js';
+
+/** The defines that select a block type in wgsl/_quant.wgsl. */
+export function quantDefines(type: QuantType): Record<string, boolean> {
+  return {
+    [type.toUpperCase()]: true,
+    Q5: type === 'q5_0' || type === 'q5_1',
+    K45: type === 'q4_k' || type === 'q5_k',
+  };
+}
 
 export class QuantizedTensor {
   constructor(
@@ -17,7 +27,19 @@ export class QuantizedTensor {
     readonly shape: readonly number[],
     /** The raw blocks: u32 words, bytes little-endian, zero-padded to a whole word. */
     readonly storage: Tensor,
-  ) {}
+  ) {
+    const op = 'QuantizedTensor';
+    const layout = QUANT_LAYOUT[type];
+    if (!layout) throw new DTypeError(op, `unknown block type '${String(type)}'; expected one of ${Object.keys(QUANT_LAYOUT).join(', ')}`);
+    const row = shape.length ? shape[shape.length - 1] : 1;
+    if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0) || row % layout.block !== 0) {
+      throw new ShapeError(op, `a ${type} tensor's rows must be whole blocks of ${layout.block}, got shape [${shape}]`, [shape]);
+    }
+    const words = Math.ceil(this.byteLength / 4);
+    if (storage.dtype !== 'u32' || storage.ndim !== 1 || storage.size < words || !storage.isContiguous || storage.offset !== 0) {
+      throw new ShapeError(op, `the blocks of a ${type} tensor of shape [${shape}] need a contiguous u32 tensor of at least ${words} words at offset 0, got ${storage.dtype} [${storage.shape}]`, [storage.shape]);
+    }
+  }
 
   get size(): number {
     return this.shape.reduce((a, b) => a * b, 1);
@@ -63,12 +85,12 @@ export function dequantize(q: QuantizedTensor): Tensor {
   const blocks = q.storage.storage as MetalStorage;
   const out = MetalStorage.empty(dev, n * 4, 'f32', op);
   if (n > 0) {
-    const { workgroups, gridX } = dev.stream.grid(Math.ceil(n / 256));
+    const { workgroups, gridX } = dev.stream.grid(Math.ceil(n / 8 / 256));
     dev.stream.record({
       kind: 'dispatch',
-      spec: { file: 'dequant', label: `dequantize ${q.type}` },
+      spec: { file: 'dequant', label: `dequantize ${q.type}`, defines: quantDefines(q.type) },
       buffers: { blocks: blocks.use(), out: out.use() },
-      params: new Uint32Array([n, gridX * 256, QUANT_LAYOUT[q.type].kind]).buffer,
+      params: new Uint32Array([n / 8, gridX * 256]).buffer,
       workgroups,
       bytes: q.byteLength + n * 4,
     });
