@@ -51,6 +51,8 @@ export function convertValue(from: ValueType, to: ValueType, e: string): string 
   if (to === 'f16') return `bitcast<vec2<f16>>(f32_to_f16(${convertValue(from, 'f32', e)}))[0]`;
   if (from === 'f32' && to === 'i32') return `f32_to_i32(${e})`;
   if (from === 'f32' && to === 'u32') return `f32_to_u32(${e})`;
+  // f32(u32) is off by an ulp above 2^31 on some drivers (SwiftShader): two exact halves, one rounding.
+  if (from === 'u32' && to === 'f32') return `(f32((${e}) & 0xffff0000u) + f32((${e}) & 0xffffu))`;
   return `${to}(${e})`;
 }
 
