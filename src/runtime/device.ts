@@ -97,7 +97,7 @@ export class GpuDevice {
     this.fingerprint = fingerprint(adapter.info ?? {});
     this.pool = new BufferPool<GPUBuffer>(
       {
-        create: (bytes, usage, label) => this.createBuffer(bytes, usage, label),
+        create: (bytes, usage, label, requested) => this.createBuffer(bytes, usage, label, requested ?? bytes),
         destroy: (b) => b.destroy(),
         reusable: (b) => !this.failedBuffers.has(b),
       },
@@ -209,7 +209,7 @@ export class GpuDevice {
     }
   }
 
-  private createBuffer(bytes: number, usage: number, label: string): GPUBuffer {
+  private createBuffer(bytes: number, usage: number, label: string, requested: number): GPUBuffer {
     if (bytes > this.limits.maxBufferSize) throw this.overMaxBufferSize(bytes);
     // Error scopes turn a driver out-of-memory into GpuOutOfMemoryError at the next sync point.
     this.device.pushErrorScope('out-of-memory');
@@ -224,7 +224,7 @@ export class GpuDevice {
           this.failedBuffers.add(buffer);
           this.pool.trim();
           const s = this.pool.stats();
-          return new GpuOutOfMemoryError(bytes, s.liveBytes, s.pooledBytes, `the driver refused a buffer of ${bytes} bytes ('${label}'): ${e.message}`);
+          return new GpuOutOfMemoryError(requested, s.liveBytes, s.pooledBytes, `the driver refused a buffer of ${bytes} bytes ('${label}'): ${e.message}`);
         },
         // A lost device rejects the scope: the loss is reported instead.
         () => null,

@@ -3,8 +3,8 @@
 import { GpuOutOfMemoryError, GpuValidationError, LbrxError } from '../errors.js';
 
 export interface PoolAllocator<B> {
-  /** May throw (any error) when the driver refuses. */
-  create(bytes: number, usage: number, label: string): B;
+  /** May throw (any error) when the driver refuses. `bytes` is the class size; `requested`, what was asked for. */
+  create(bytes: number, usage: number, label: string, requested?: number): B;
   destroy(buffer: B): void;
   /** False for a buffer that must never be handed out again (the driver refused it): destroyed on release. */
   reusable?(buffer: B): boolean;
@@ -255,16 +255,17 @@ export class BufferPool<B> {
     if (committed + size > this.memoryLimit) {
       const s = this.s;
       const parts = `${s.liveBytes} live + ${s.pendingBytes} awaiting GPU work` + (this.external ? ` + ${this.external} upload staging` : '');
-      throw new GpuOutOfMemoryError(bytes, s.liveBytes, s.pooledBytes, `memory limit of ${this.memoryLimit} bytes: ${parts} + ${size} asked > limit`);
+      const wait = s.pendingBytes > 0 ? `; ${s.pendingBytes} bytes free up once recorded GPU work is done: await lb.eval() first` : '';
+      throw new GpuOutOfMemoryError(bytes, s.liveBytes, s.pooledBytes, `memory limit of ${this.memoryLimit} bytes: ${parts} + ${size} asked > limit${wait}`);
     }
     if (committed + this.s.pooledBytes + size > this.memoryLimit) this.trim(this.memoryLimit - committed - size);
     try {
-      return this.allocator.create(size, usage, label);
+      return this.allocator.create(size, usage, label, bytes);
     } catch {
       this.trim(0);
     }
     try {
-      return this.allocator.create(size, usage, label);
+      return this.allocator.create(size, usage, label, bytes);
     } catch (err) {
       // Typed lbrx errors (an OOM from the allocator, a lost device) keep their class.
       if (err instanceof LbrxError) throw err;
