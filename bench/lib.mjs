@@ -62,6 +62,40 @@ export function round(x) {
   return Number(x.toFixed(Math.min(d, 12)));
 }
 
+// Progress: on a terminal one status line rewritten in place (what runs now, with the family and
+// elapsed time); in a log (stderr not a TTY) nothing, so CI logs hold only the lines from log().
+// LBRX_BENCH_VERBOSE=1 prints every status line instead.
+const verbose = process.env.LBRX_BENCH_VERBOSE === '1';
+let status = { prefix: '', t0: performance.now(), shown: false };
+
+/** Sets what the status line starts with (the family) and restarts its clock. */
+export function progressScope(prefix) {
+  status = { prefix, t0: performance.now(), shown: status.shown };
+}
+
+/** A transient status: rewrites the terminal's last line; nothing when stderr is not a TTY. */
 export function progress(...parts) {
+  const text = parts.join(' ').replace(/\s+/g, ' ').trim();
+  if (verbose) {
+    process.stderr.write(`${status.prefix}${text}\n`);
+    return;
+  }
+  if (!process.stderr.isTTY) return;
+  const secs = ((performance.now() - status.t0) / 1e3).toFixed(0);
+  const line = `${status.prefix}${text} (${secs} s)`;
+  const cols = (process.stderr.columns || 100) - 1;
+  process.stderr.write(`\r\x1b[2K${line.length > cols ? `${line.slice(0, cols - 1)}…` : line}`);
+  status.shown = true;
+}
+
+/** Clears the status line (before output that must stay, or at the end). */
+export function clearProgress() {
+  if (status.shown && process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
+  status.shown = false;
+}
+
+/** A line that stays, in logs too: results, failures, files written. */
+export function log(...parts) {
+  clearProgress();
   process.stderr.write(`${parts.join(' ')}\n`);
 }

@@ -1,6 +1,10 @@
-// Results: one JSON and one Markdown file per device and day, with a table per family.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+// Results: one JSON, one Markdown file and SVG charts per device and day, a section per family.
+// `node bench/report.mjs --from <results.json>` renders the Markdown and charts again from a JSON
+// (e.g. after the report format changed) without running anything.
+import { mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { familyCharts, peakOf, RATE_UNITS } from './report-charts.mjs';
 
 /** Fingerprint id -> file-name stem: [a-z0-9-] only. */
 export function sanitizeId(id) {
@@ -20,19 +24,37 @@ export function attachTorch(rows, torchRows) {
 }
 
 /**
- * Writes `<stem>.json` and `<stem>.md` into `dir`. Families not run this time are kept from an
- * existing file of the same name (same device, same day), marked with when they ran.
+ * Writes `<stem>.json`, `<stem>.md` and `<stem>-<family>-<n>.svg` into `dir`. Families not run
+ * this time are kept from an existing file of the same name (same device, same day), marked with
+ * when they ran.
  */
 export async function writeReport(dir, result) {
   const stem = `${sanitizeId(result.device.id)}-${result.date}`;
   const jsonPath = join(dir, `${stem}.json`);
-  const mdPath = join(dir, `${stem}.md`);
   await mkdir(dir, { recursive: true });
   const merged = await mergeEarlier(jsonPath, result);
-  const md = markdown(merged);
   await writeFile(jsonPath, `${JSON.stringify(merged, null, 2)}\n`);
+  const { mdPath, md, charts } = await render(merged, dir, stem);
+  return { jsonPath, mdPath, md, charts };
+}
+
+/** Writes the Markdown and the charts of `result` as `<dir>/<stem>.md` and `<dir>/<stem>-*.svg`. */
+export async function render(result, dir, stem) {
+  // Charts of an earlier render of this stem go first: a family may now have fewer charts.
+  for (const f of await readdir(dir)) if (f.startsWith(`${stem}-`) && f.endsWith('.svg') && /-\d+\.svg$/.test(f)) await unlink(join(dir, f));
+  const charts = {};
+  const files = [];
+  for (const name of Object.keys(result.families)) {
+    charts[name] = familyCharts(result, name).map((c, i) => ({ ...c, file: `${stem}-${name}-${i + 1}.svg` }));
+    for (const c of charts[name]) {
+      await writeFile(join(dir, c.file), `${c.svg}\n`);
+      files.push(join(dir, c.file));
+    }
+  }
+  const md = markdown(result, charts);
+  const mdPath = join(dir, `${stem}.md`);
   await writeFile(mdPath, md);
-  return { jsonPath, mdPath, md };
+  return { mdPath, md, charts: files };
 }
 
 async function mergeEarlier(path, result) {
@@ -65,35 +87,63 @@ function fmt(v) {
 }
 
 const cell = (s) => String(s ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const tflops = (g) => (g === undefined ? '-' : g >= 1000 ? `${fmt(g / 1000)} TFLOP/s` : `${fmt(g)} GFLOP/s`);
+const backendOf = (platform) => ({ darwin: 'Metal', linux: 'Vulkan', win32: 'D3D12' })[platform] ?? '?';
 
-export function markdown(result) {
+function peaksLines(result) {
+  const p = result.peaks;
+  if (!p) return ['- peaks: none recorded for this run (percent-of-peak column left out)'];
+  const one = (x) => `${fmt(x.bandwidthGBs)} GB/s, f32 ${tflops(x.f32Gflops)}, f16 ${tflops(x.f16Gflops)}`;
+  const lines = [];
+  if (p.table) lines.push(`- peak (GPU-family table): ${one(p.table)}: ${p.table.detail}`);
+  if (p.calibrated) lines.push(`- peak (calibrated in this run, lb.peaks({ source: 'calibrate' })): ${one(p.calibrated)}; ${p.calibrated.detail}`);
+  if (p.error) lines.push(`- peak calibration failed: ${p.error}`);
+  const ref = p.table ?? p.calibrated;
+  if (ref) lines.push(`- "% peak" column: GB/s against the ${ref === p.table ? 'table' : 'calibrated'} bandwidth, GFLOP/s against the f32 or f16 rate (f16 where the benchmark says f16, bf16 counts as f32); GPU-side rows only`);
+  return lines;
+}
+
+export function markdown(result, charts = {}) {
   const d = result.device;
   const lines = [];
   const name = d.device || d.id;
+  const info = d.adapterInfo ?? {};
   lines.push(`# lbrx benchmarks: ${name}${d.description && d.description !== name ? ` (${d.description})` : ''}`, '');
   lines.push(`- device: \`${d.id}\` (family ${d.family}, vendor ${d.vendor || '?'}, architecture ${d.architecture || '?'})`);
+  const backend = result.host ? `; Dawn's ${backendOf(result.host.platform)} backend${result.webgpuVersion ? ` (npm webgpu ${result.webgpuVersion})` : ''}` : '';
+  lines.push(`- driver / adapter description: ${info.description ?? d.description ?? '?'}${backend}`);
   lines.push(`- features: ${d.features.join(', ') || 'none'}`);
   if (d.subgroupMinSize !== undefined) lines.push(`- subgroup size: ${d.subgroupMinSize}–${d.subgroupMaxSize}`);
-  lines.push(`- date: ${result.date}; Node ${result.node}; lbrx ${result.libraryVersion}; Dawn toggles: ${result.toggles.join(', ') || 'none'}`);
+  lines.push(`- Dawn toggles: ${result.toggles.join(', ') || 'none'}; fast mode ${result.fast ? 'on' : 'off'}; large sizes ${result.large ? 'on' : 'off'}`);
+  const host = result.host ? `; ${result.host.platform} ${result.host.arch} ${result.host.release}, CPU ${result.host.cpu} (${result.host.cpus} threads)` : '';
+  lines.push(`- date: ${result.date}; Node ${result.node}; lbrx ${result.libraryVersion}${host}`);
   if (result.torch) lines.push(`- PyTorch baseline: ${result.torch.available ? `torch ${result.torch.version} on ${result.torch.device}` : `not measured (${result.torch.why})`}`);
-  lines.push('- ratio: times faster than the baseline (> 1: lbrx is faster), whichever the unit', '');
-  for (const [name, f] of Object.entries(result.families)) {
-    lines.push(`## ${name}: ${f.title ?? ''}`, '');
+  lines.push(...peaksLines(result));
+  lines.push('- ratio: times faster than the baseline (> 1: lbrx is faster), whichever the unit; charts are SVG files next to this report', '');
+  const ref = result.peaks ? (result.peaks.table ?? result.peaks.calibrated) : null;
+  for (const [fname, f] of Object.entries(result.families)) {
+    lines.push(`## ${fname}: ${f.title ?? ''}`, '');
     if (f.ranAt && f.ranAt.slice(0, 10) === result.date && result.ranAt !== f.ranAt) lines.push(`_From an earlier run at ${f.ranAt}._`, '');
     if (f.baselines) lines.push(`Baseline: ${f.baselines}`, '');
     if (f.error) lines.push(`**Failed:** \`${cell(f.error)}\``, '');
-    const rows = result.rows.filter((r) => r.family === name);
+    for (const c of charts[fname] ?? []) lines.push(`![${c.title}](${c.file})`, '', `_${c.caption}_`, '');
+    const rows = result.rows.filter((r) => r.family === fname);
     if (rows.length === 0) continue;
     const torch = rows.some((r) => r.torch);
-    const head = ['benchmark', 'size', 'value', 'unit', 'baseline', 'ratio'];
+    const pct = ref && rows.some((r) => peakOf(r, ref));
+    const head = ['benchmark', 'size', 'value', 'unit'];
+    if (pct) head.push('% peak');
+    head.push('baseline', 'ratio');
     if (torch) head.push('PyTorch', 'vs PyTorch');
     head.push('notes');
     lines.push(`| ${head.join(' | ')} |`, `|${head.map(() => ' --- ').join('|')}|`);
     for (const r of rows) {
-      const cells = [
-        r.name, r.size, fmt(r.value), r.unit,
-        r.baseline ? `${fmt(r.baseline.value)} ${r.baseline.unit}` : '', r.ratio !== undefined ? `${fmt(r.ratio)}×` : '',
-      ];
+      const cells = [r.name, r.size, fmt(r.value), r.unit];
+      if (pct) {
+        const p = peakOf(r, ref);
+        cells.push(p ? `${fmt((100 * r.value * RATE_UNITS[r.unit]) / p.value)}% ${p.kind}` : '');
+      }
+      cells.push(r.baseline ? `${fmt(r.baseline.value)} ${r.baseline.unit}` : '', r.ratio !== undefined ? `${fmt(r.ratio)}×` : '');
       if (torch) cells.push(r.torch ? `${fmt(r.torch.value)} ${r.torch.unit}` : '', r.torch ? `${fmt(r.torch.ratio)}×` : '');
       cells.push(r.note ?? '');
       lines.push(`| ${cells.map(cell).join(' | ')} |`);
@@ -102,3 +152,37 @@ export function markdown(result) {
   }
   return `${lines.join('\n')}\n`;
 }
+
+/** Table peaks for a report written before runs recorded peaks (needs `npm run build`). */
+async function tablePeaksFor(device) {
+  try {
+    const { tablePeaks } = await import(pathToFileURL(resolve(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'runtime', 'peak-table.js')).href);
+    const t = tablePeaks(device);
+    return t && { bandwidthGBs: t.bandwidthGBs, f32Gflops: t.f32Gflops, f16Gflops: t.f16Gflops, source: 'table', detail: `${t.name}: ${t.source}`, device: device.id };
+  } catch {
+    return null;
+  }
+}
+
+async function cli(args) {
+  const i = args.indexOf('--from');
+  if (i < 0 || !args[i + 1]) {
+    console.error('usage: node bench/report.mjs --from <bench/results/DEVICE-DATE.json> [--out DIR]\n' +
+      'Renders DEVICE-DATE.md and its SVG charts again from the JSON (into the JSON\'s folder, or DIR).');
+    return 2;
+  }
+  const jsonPath = resolve(args[i + 1]);
+  const o = args.indexOf('--out');
+  const dir = o >= 0 && args[o + 1] ? resolve(args[o + 1]) : dirname(jsonPath);
+  const result = JSON.parse(await readFile(jsonPath, 'utf8'));
+  if (!result.peaks) {
+    const table = await tablePeaksFor(result.device);
+    if (table) result.peaks = { table, calibrated: null, note: 'table only: this run recorded no peaks' };
+  }
+  await mkdir(dir, { recursive: true });
+  const { mdPath, charts } = await render(result, dir, basename(jsonPath, '.json'));
+  console.log(`wrote ${mdPath}\n${charts.map((c) => `wrote ${c}`).join('\n')}`);
+  return 0;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) process.exitCode = await cli(process.argv.slice(2));

@@ -10,7 +10,10 @@ import type { GpuDevice } from './device.js';
 export interface Calibration {
   bandwidthGBs: number;
   f32Gflops: number;
-  /** Best of the f16 FMA rate and the f16 subgroup-matrix rate; absent without 'shader-f16'. */
+  /**
+   * The best rate for f16 operands: f16 FMA, f16 subgroup matrices, or f32 math after widening,
+   * whichever is fastest (lavapipe's f16 is slower than its f32); absent without 'shader-f16'.
+   */
   f16Gflops?: number;
   /** One line per probe: what ran and what it reached (or why it was skipped). */
   detail: string[];
@@ -240,6 +243,8 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
           detail.push(`f16: subgroup-matrix probe skipped (${e instanceof Error ? e.message.split('\n')[0] : e})`);
         }
       }
+      if (f16Gflops < f32Gflops) detail.push('f16 peak = the f32 rate (faster here than f16 math)');
+      f16Gflops = Math.max(f16Gflops, f32Gflops);
     } else {
       detail.push("f16: not measured (no 'shader-f16')");
     }

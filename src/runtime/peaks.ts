@@ -15,7 +15,7 @@ export type PeakSource = 'calibrated' | 'cached' | 'table';
 export interface DevicePeaks {
   /** GB/s (1e9 bytes per second). */
   bandwidthGBs: number;
-  /** GFLOP/s; f16 is absent where the device cannot compute in f16 (and was not in the table). */
+  /** GFLOP/s. f16: the best rate for f16 operands (f16 math, matrix units, or f32 after widening); absent where the device has no f16 and the table does not know it. */
   f32Gflops: number;
   f16Gflops?: number;
   source: PeakSource;
