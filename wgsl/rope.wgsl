@@ -39,12 +39,22 @@ fn position(l: u32) -> f32 {
 #endif
 }
 
-// (cos a, sin a) with a first reduced to [-pi, pi] (Cody-Waite, 2 pi in three parts): WGSL bounds
-// the error of sin/cos only there. Accurate to about 1e-7 absolute for |a| up to ~2e5.
+// (cos a, sin a): a reduced to [-pi, pi] (Cody-Waite, 2 pi in three parts), then by a quarter
+// turn to |r| <= pi/4 for lbrx's polynomials (wgsl/_math_trig.wgsl): builtin cos/sin may be
+// 2^-11 off even there (WGSL's bound; SwiftShader is ~1e-4 off). About 1e-7 for |a| up to ~2e5.
 fn cos_sin(a: f32) -> vec2<f32> {
   let k = round(a * 0.15915494309189535);
-  let r = ((a - k * 6.28125) - k * 0.0019353071693331003) - k * 1.0253131677018246e-11;
-  return vec2<f32>(cos(r), sin(r));
+  let t = ((a - k * 6.28125) - k * 0.0019353071693331003) - k * 1.0253131677018246e-11;
+  let j = round(t * 0.6366197723675814); // -2..2 quarter turns; j * pi/2 in two parts is exact
+  let r = (t - j * 1.5707963705062866) + j * 4.371139006309477e-8;
+  let c = cos_poly(r);
+  let s = sin_poly(r);
+  switch (u32(i32(j) + 4) & 3u) {
+    case 1u: { return vec2<f32>(-s, c); }
+    case 2u: { return vec2<f32>(-c, -s); }
+    case 3u: { return vec2<f32>(s, -c); }
+    default: { return vec2<f32>(c, s); }
+  }
 }
 
 fn rotated(o: u32) -> f32 {
