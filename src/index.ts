@@ -32,6 +32,7 @@ export {
 } from './formats/gguf.js';
 export { QuantizedTensor, dequantize, type QuantType } from './formats/quant.js';
 export { tune, type TuneOptions, type TuneResult, type TuneShape, type TuneReport } from './tune/tuner.js';
+export type { TuneProgress } from './tune/tuner.js';
 export {
   LbrxError, ShapeError, DTypeError, ShaderCompileError, GpuOutOfMemoryError, DeviceLostError,
   FormatError, NoAdapterError, GpuValidationError,

@@ -2,6 +2,7 @@
 // a few shapes, keeps the fastest per shape class, and persists them (keyed by adapter
 // fingerprint, shape class and library version). A later process loads them instead of tuning.
 import { requireDevice } from '../runtime/context.js';
+import { ttyProgressLine } from '../runtime/progress-line.js';
 import type { GpuDevice } from '../runtime/device.js';
 import type { DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -29,6 +30,36 @@ export interface TuneOptions {
   force?: boolean;
   /** Called with warnings (unreadable or stale records, candidates that failed); default console.warn. */
   warn?: (message: string) => void;
+  /**
+   * Called before each shape and after each timed candidate; default: one status line rewritten
+   * in place when stderr is a terminal (Node), nothing otherwise; false: nothing.
+   */
+  onProgress?: ((p: TuneProgress) => void) | false;
+}
+
+export interface TuneProgress {
+  /** 1-based shape number of `shapes`, and the shape. */
+  shape: number;
+  shapes: number;
+  current: TuneShape;
+  /** Candidates timed so far for this shape, of `candidates` (0 of 0 before they are known). */
+  candidate: number;
+  candidates: number;
+  /** Best median ms so far for this shape. */
+  bestMs?: number;
+}
+
+function defaultProgress(): { report: (p: TuneProgress) => void; done: () => void } | null {
+  const line = ttyProgressLine();
+  if (!line) return null;
+  return {
+    report: (p) => {
+      const s = p.current;
+      const cand = p.candidates ? `, candidate ${p.candidate}/${p.candidates}${p.bestMs !== undefined ? `, best ${p.bestMs.toFixed(3)} ms` : ''}` : '';
+      line.update(`lb.tune(): shape ${p.shape}/${p.shapes} ${s.m}x${s.k}x${s.n} ${s.dtype ?? 'f32'}${s.transB ? ' transB' : ''}${cand}`);
+    },
+    done: () => line.done(),
+  };
 }
 
 export interface TuneReport {
@@ -136,44 +167,52 @@ export async function tune(opts: TuneOptions = {}): Promise<TuneResult> {
   const shapes = opts.shapes ?? defaultShapes(table, dev.fingerprint.family === 'software');
   const entries: TuneReport[] = [];
   let changed = false;
-  for (const shape of shapes) {
-    const dtype = shape.dtype ?? 'f32';
-    const a = randomTensor([shape.m, shape.k], dtype, 1);
-    const b = randomTensor(shape.transB ? [shape.n, shape.k] : [shape.k, shape.n], dtype, 2);
-    try {
-      const run = () => matmul(a, b, { transB: shape.transB });
-      run().dispose();
-      const plan = lastPlan()!;
-      const known = tunedEntry(dev, plan.cls);
-      if (known && !opts.force) {
-        entries.push({ class: plan.cls, shape, config: known.config, ms: 0, tableMs: 0, candidates: 0, timings: [], reused: true });
-        continue;
-      }
-      let best: { config: TunedConfig; ms: number } | null = null;
-      let tableMs = Infinity;
-      const candidates = candidatesFor(dev, table, plan, shape);
-      const timings: { config: TunedConfig; ms: number }[] = [];
-      for (const config of candidates) {
-        let ms: number;
-        try {
-          ms = await timeIt(dev, () => withConfig(config, run));
-        } catch (e) {
-          warn(`lbrx: tune: ${plan.cls}: config ${JSON.stringify(config)} failed (${e instanceof Error ? e.message : e})`);
+  const line = opts.onProgress === undefined ? defaultProgress() : null;
+  const progress = opts.onProgress ? opts.onProgress : line?.report;
+  try {
+    for (const [i, shape] of shapes.entries()) {
+      progress?.({ shape: i + 1, shapes: shapes.length, current: shape, candidate: 0, candidates: 0 });
+      const dtype = shape.dtype ?? 'f32';
+      const a = randomTensor([shape.m, shape.k], dtype, 1);
+      const b = randomTensor(shape.transB ? [shape.n, shape.k] : [shape.k, shape.n], dtype, 2);
+      try {
+        const run = () => matmul(a, b, { transB: shape.transB });
+        run().dispose();
+        const plan = lastPlan()!;
+        const known = tunedEntry(dev, plan.cls);
+        if (known && !opts.force) {
+          entries.push({ class: plan.cls, shape, config: known.config, ms: 0, tableMs: 0, candidates: 0, timings: [], reused: true });
           continue;
         }
-        timings.push({ config, ms });
-        if (config === candidates[0]) tableMs = ms;
-        if (!best || ms < best.ms) best = { config, ms };
+        let best: { config: TunedConfig; ms: number } | null = null;
+        let tableMs = Infinity;
+        const candidates = candidatesFor(dev, table, plan, shape);
+        const timings: { config: TunedConfig; ms: number }[] = [];
+        for (const [c, config] of candidates.entries()) {
+          let ms: number;
+          try {
+            ms = await timeIt(dev, () => withConfig(config, run));
+          } catch (e) {
+            warn(`lbrx: tune: ${plan.cls}: config ${JSON.stringify(config)} failed (${e instanceof Error ? e.message : e})`);
+            continue;
+          }
+          timings.push({ config, ms });
+          if (config === candidates[0]) tableMs = ms;
+          if (!best || ms < best.ms) best = { config, ms };
+          progress?.({ shape: i + 1, shapes: shapes.length, current: shape, candidate: c + 1, candidates: candidates.length, bestMs: best.ms });
+        }
+        if (!best) continue;
+        const entry = { config: best.config, ms: best.ms, tableMs, shape: { m: shape.m, k: shape.k, n: shape.n, batch: 1, dtypes: `${dtype}x${dtype}` }, at: new Date().toISOString() };
+        setTuned(dev, plan.cls, entry);
+        changed = true;
+        entries.push({ class: plan.cls, shape, config: best.config, ms: best.ms, tableMs, candidates: candidates.length, timings, reused: false });
+      } finally {
+        a.dispose();
+        b.dispose();
       }
-      if (!best) continue;
-      const entry = { config: best.config, ms: best.ms, tableMs, shape: { m: shape.m, k: shape.k, n: shape.n, batch: 1, dtypes: `${dtype}x${dtype}` }, at: new Date().toISOString() };
-      setTuned(dev, plan.cls, entry);
-      changed = true;
-      entries.push({ class: plan.cls, shape, config: best.config, ms: best.ms, tableMs, candidates: candidates.length, timings, reused: false });
-    } finally {
-      a.dispose();
-      b.dispose();
     }
+  } finally {
+    line?.done();
   }
   if (changed && store) {
     try {
