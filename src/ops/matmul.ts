@@ -6,6 +6,7 @@
 // accumulation in f32, result dtype = promote(a, b). Epilogue, fused into the same kernel:
 //   out = residual + activation(alpha * (a @ b) + bias)
 // with bias and residual any float tensors that broadcast to the result's shape (bias: [N]).
+// A QuantizedTensor b (a GGUF weight [N, K], with transB) goes to src/ops/matmul-quant.ts.
 import { DTypeError, GpuValidationError, LbrxError, ShapeError } from '../errors.js';
 import { requireDevice } from '../runtime/context.js';
 import type { MetalStorage } from '../runtime/storage.js';
@@ -16,6 +17,8 @@ import * as cpu from '../cpu/matmul.js';
 import { lazyElementwise } from './gpu-elementwise.js';
 import { normalize, recordMatmul, type MatView, type Problem } from './matmul-gpu.js';
 import type { Activation } from './matmul-wgsl.js';
+import { QuantizedTensor } from '../formats/quant.js';
+import { quantizedMatmul } from './matmul-quant.js';
 
 export type { Activation } from './matmul-wgsl.js';
 
@@ -86,7 +89,8 @@ function checkEpilogue(name: string, t: Tensor, outShape: readonly number[]): vo
   if (!ok) throw new ShapeError('matmul', `${name} of shape [${t.shape}] does not broadcast to the result's shape [${outShape}]`, [t.shape, outShape]);
 }
 
-export function matmul(aIn: Tensor, bIn: Tensor, opts: MatmulOptions = {}): Tensor {
+export function matmul(aIn: Tensor, bIn: Tensor | QuantizedTensor, opts: MatmulOptions = {}): Tensor {
+  if (bIn instanceof QuantizedTensor) return quantizedMatmul(aIn, bIn, opts);
   const a = floatArg('matmul', aIn, 'a');
   const b = floatArg('matmul', bIn, 'b');
   const bias = opts.bias === undefined ? undefined : floatArg('matmul', opts.bias, 'bias');
