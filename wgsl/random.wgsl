@@ -9,6 +9,7 @@
 // Bindings: params (uniform), out. Dispatch: ceil(n / PER_THREAD / 256) workgroups folded into
 // x/y; OUT_HALF: 16-bit output, thread t packs elements 2t and 2t + 1 into word t.
 #include "_half"
+#include "_math"
 #include "_store"
 
 struct Params {
@@ -56,7 +57,8 @@ fn sample(e: u32) -> f32 {
   let w = threefry(e, 1u);
   let u1 = f32((w.x >> 8u) + 1u) * 5.9604644775390625e-8;
   let u2 = f32(w.y >> 8u) * 5.9604644775390625e-8;
-  return sqrt(-2.0 * log(u1)) * -cos(u2 * 6.2831854820251465 - 3.1415927410125732);
+  // lbrx's log/cos/sqrt (wgsl/_math.wgsl): the builtins may be ~1e-4 off (SwiftShader's are).
+  return sqrt_f32(-2.0 * log_f32(u1)) * -cos_f32(u2 * 6.2831854820251465 - 3.1415927410125732);
 #else
   let w = threefry(e, 0u);
   return f32(w.x >> (32u - $BITSu)) * $SCALE;
