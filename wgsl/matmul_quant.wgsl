@@ -3,10 +3,11 @@
 // wgsl/_quant.wgsl (block type = a define): the f32 weight is never materialized. Params, the A /
 // bias / residual loaders (OPERANDS), epilogue and stores come from wgsl/matmul.wgsl (included with
 // MATVEC, which leaves out its entry points); params.b_rs = blocks per row of W. Variants:
-//   QMV      M = 1 (decode): TPR threads per group of ROWS weight rows, each thread takes whole
-//            32-element units (q_dot) of the rows in turn, so a group's threads read consecutive
-//            blocks (coalesced); the x values of a unit are loaded once for the ROWS rows. Partial
-//            sums reduced in workgroup memory. Dispatch: ceil(N / (ROWS * 256 / TPR)) in x/y,
+//   QMV      M = 1 (decode): GROUPS groups of TPR threads per workgroup, each group on ROWS weight
+//            rows; a thread takes whole 32-element units (q_dot) of its rows in turn, so a group's
+//            threads read consecutive blocks (coalesced), and loads a unit's x values once for the
+//            ROWS rows. Partial sums: a tree in workgroup memory, or (SUBGROUP, GROUPS = 1)
+//            subgroupAdd then one slot per subgroup. Dispatch: ceil(N / (GROUPS * ROWS)) in x/y,
 //            z = batch.
 //   else     tiled (M > 1): BM x 64 outputs per workgroup, 4 x 4 per thread; per 32-deep k step
 //            the A tile and the dequantized (q_deq8) W tile go through workgroup memory.
@@ -19,20 +20,34 @@
 const UPB: u32 = QK / 32u; // units per block
 
 #if QMV
-const WG: u32 = 256u;
 const TPR: u32 = $TPR;
+const GROUPS: u32 = $GROUPS;
 const ROWS: u32 = $ROWS;
-const GROUPS: u32 = WG / TPR;
+const WG: u32 = TPR * GROUPS;
+#if SUBGROUP
+// One row group per workgroup (GROUPS = 1), so every subgroup lies inside it whatever the
+// subgroup size and lane order: subgroupAdd, then one slot per subgroup (taken atomically).
 var<workgroup> red: array<f32, WG * ROWS>;
+var<workgroup> nsub: atomic<u32>;
+#else
+var<workgroup> red: array<f32, WG * ROWS>;
+#endif
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32
+#if SUBGROUP
+  , @builtin(subgroup_invocation_id) sg_lane: u32
+#endif
+) {
   let w = wid.x + wid.y * params.grid_x;
   let zb = wid.z + params.z0;
   let lane = lid % TPR;
   let n0 = (w * GROUPS + lid / TPR) * ROWS;
   let a_base = params.a_off + batch_offset(zb, params.a_bs);
   let units = params.k / 32u;
+#if SUBGROUP
+  if (lid == 0u) { atomicStore(&nsub, 0u); }
+#endif
   var acc: array<f32, ROWS>;
   for (var u = lane; u < units; u = u + TPR) {
     let kb = u / UPB;
@@ -48,6 +63,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       if (n < params.n) { acc[j] = acc[j] + q_dot(n * params.b_rs + kb, ku, x); }
     }
   }
+#if SUBGROUP
+  var sums: array<f32, ROWS>;
+  for (var j = 0u; j < ROWS; j = j + 1u) { sums[j] = subgroupAdd(acc[j]); }
+  workgroupBarrier(); // nsub is zero
+  if (sg_lane == 0u) {
+    let slot = atomicAdd(&nsub, 1u);
+    for (var j = 0u; j < ROWS; j = j + 1u) { red[j * WG + slot] = sums[j]; }
+  }
+  workgroupBarrier();
+  if (lid != 0u) { return; }
+  let count = atomicLoad(&nsub);
+  for (var j = 0u; j < ROWS; j = j + 1u) {
+    var v = 0.0;
+    for (var i = 0u; i < count; i = i + 1u) { v = v + red[j * WG + i]; }
+    red[j * WG] = v;
+  }
+#else
   for (var j = 0u; j < ROWS; j = j + 1u) { red[j * WG + lid] = acc[j]; }
   workgroupBarrier();
   for (var s = TPR / 2u; s > 0u; s = s >> 1u) {
@@ -57,6 +89,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
   }
   if (lane != 0u) { return; }
+#endif
   let o = zb * params.n;
   let e0_base = params.e0_off + batch_offset(zb, params.e0_bs);
   let e1_base = params.e1_off + batch_offset(zb, params.e1_bs);

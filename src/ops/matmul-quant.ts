@@ -24,11 +24,30 @@ export interface QuantMatmulOptions {
   alpha?: number;
 }
 
-/** Kernel choice: `tpr` threads per `rows` weight rows for M = 1; `tiled` forces the M > 1 kernel. */
+/**
+ * Kernel choice for M = 1: `groups` groups of `tpr` threads per workgroup, each group on `rows`
+ * weight rows, reduced with subgroupAdd (`subgroup`, needs groups = 1) or in workgroup memory.
+ * `tiled` forces the M > 1 kernel.
+ */
 export interface QuantConfig {
   tpr?: number;
+  groups?: number;
   rows?: number;
+  subgroup?: boolean;
   tiled?: boolean;
+}
+
+/** The M = 1 config: the forced fields over the default (a subgroup reduction where there are subgroups). */
+export function matvecConfig(dev: GpuDevice): Required<Omit<QuantConfig, 'tiled'>> {
+  const subgroup = forced.subgroup ?? (dev.features.subgroups && (forced.groups ?? 1) === 1);
+  const c = { tpr: forced.tpr ?? 32, groups: forced.groups ?? (subgroup ? 1 : 8), rows: forced.rows ?? 2, subgroup };
+  const pow2 = (x: number) => Number.isInteger(x) && x > 0 && (x & (x - 1)) === 0;
+  const ok = pow2(c.tpr) && pow2(c.groups) && c.tpr * c.groups <= 256 && c.tpr * c.groups >= 4 &&
+    Number.isInteger(c.rows) && c.rows >= 1 && c.rows <= 8 && (!c.subgroup || (c.groups === 1 && dev.features.subgroups));
+  if (!ok) {
+    throw new LbrxError(`matmul: quantized matvec config ${JSON.stringify(c)}: want powers of two with tpr * groups in 4..256, rows 1..8, and subgroup only with groups = 1 on a device with subgroups`);
+  }
+  return c;
 }
 
 let forced: QuantConfig = {};
@@ -158,11 +177,8 @@ function packParams(p: Problem, blocksPerRow: number, extra: { tilesN: number; g
 function record(dev: GpuDevice, p: Problem, q: QuantizedTensor): { storage: MetalStorage; dtype: DType } {
   const batch = sizeOf(p.bshape);
   const matvec = p.m === 1 && !forced.tiled;
-  const tpr = forced.tpr ?? 32;
-  const rows = forced.rows ?? 2;
-  if (![4, 8, 16, 32, 64, 128, 256].includes(tpr) || !(rows >= 1 && rows <= 8 && Number.isInteger(rows))) {
-    throw new LbrxError(`matmul: quantized matvec config tpr ${tpr}, rows ${rows}: want tpr a power of two in 4..256 and rows 1..8`);
-  }
+  const cfg = matvecConfig(dev);
+  const rows = cfg.rows;
   // Packed 16-bit outputs need whole pairs: odd N (or odd rows per matvec group) compute f32, converted after.
   const outDType: DType = isHalf(p.out) && (p.n % 2 !== 0 || (matvec && rows % 2 !== 0)) ? 'f32' : p.out;
   const count = batch * p.m * p.n;
@@ -176,17 +192,15 @@ function record(dev: GpuDevice, p: Problem, q: QuantizedTensor): { storage: Meta
   if (p.residual) operands.push({ name: 'e1', binding: 4, dtype: p.residual.dtype, vec: false });
   const blocksPerRow = p.k / QUANT_LAYOUT[q.type].block;
   const bm = p.m <= 16 ? 16 : 64;
-  const perGroup = matvec ? (256 / tpr) * rows : 0;
+  const perGroup = cfg.groups * rows;
   const tilesN = Math.ceil(p.n / 64);
   const { workgroups, gridX } = dev.stream.grid(matvec ? Math.ceil(p.n / perGroup) : Math.ceil(p.m / bm) * tilesN);
   const defines = {
-    ...commonDefines(operands, { dtype: outDType, vec4: p.n % 4 === 0 }, p.act, ''),
+    ...commonDefines(operands, { dtype: outDType, vec4: p.n % 4 === 0 }, p.act, matvec && cfg.subgroup ? 'enable subgroups;' : ''),
     ...quantDefines(q.type),
     MATVEC: true,
     QMV: matvec,
-    TPR: tpr,
-    ROWS: rows,
-    BM: bm,
+    ...(matvec ? { TPR: cfg.tpr, GROUPS: cfg.groups, ROWS: rows, SUBGROUP: cfg.subgroup } : { BM: bm }),
   };
   const buffers: Record<string, GPUBuffer> = { a: a.storage.use(), blocks: p.b.storage.use(), out: storage.use() };
   if (p.bias) buffers.e0 = p.bias.storage.use();
