@@ -1,6 +1,7 @@
-// GGUF: metadata of every value type (v2, v3), alignment, F32/F16/BF16/I32 tensors, Q8_0 and Q4_0
-// from the ggml reference quantizers, every block type dequantized on the GPU bit-exactly equal
-// to the CPU reference, file/Response sources, and malformed input as FormatError at its offset.
+// GGUF: metadata of every value type (v2, v3), alignment, F32/F16/BF16/I32 tensors, the dtype and
+// dequantize load options, Q8_0 and Q4_0 from the ggml reference quantizers, every block type
+// dequantized on the GPU bit-exactly equal to the CPU reference, file/Response sources, and
+// malformed input as FormatError at its offset. K-quants: test/quant.test.ts.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
 import { dequantizeBlocks, quantizeQ4_0, quantizeQ8_0, type QuantType } from '../src/cpu/quant.js';
 import { writeGguf, type GgufWriteKv, type GgufWriteTensor } from '../src/formats/gguf-write.js';
+import { quantize } from '../src/cpu/quantize.js';
 import { f32ToBf16Bits, f32ToF16Bits } from '../src/tensor/half.js';
 import { expectClose, rng, useGpu } from './helpers.js';
 
@@ -143,6 +145,55 @@ describe('tensors', () => {
       disposeAll(r);
     }
     await expectFormatError(lb.loadGguf(new Response(bytes.subarray(0, bytes.length - 1) as unknown as BodyInit)), bytes.length - 68, /expected 68 bytes \(the bytes of tensor 'q'\)/);
+  });
+});
+
+describe('load options', () => {
+  it('dtype converts float tensors on their device; integers stay; dequantize gives float tensors', async () => {
+    const f32 = new Float32Array([1.5, -2.25, 1e-3, 70000]);
+    const f16 = Uint16Array.from([0.5, -3], f32ToF16Bits);
+    const bf16 = Uint16Array.from([7, 1e30], f32ToBf16Bits);
+    const x = randn(rng(21), 512, 2);
+    const q4k = quantize('q4_k', x);
+    const bytes = writeGguf({ tensors: [
+      { name: 'f32', type: 0, dims: [4], data: bytesOf(f32) },
+      { name: 'f16', type: 1, dims: [2], data: bytesOf(f16) },
+      { name: 'bf16', type: 30, dims: [2], data: bytesOf(bf16) },
+      { name: 'i32', type: 26, dims: [1], data: bytesOf(new Int32Array([-7])) },
+      { name: 'q8', type: 8, dims: [32, 2], data: quantizeQ8_0(x.subarray(0, 64)) },
+      { name: 'q4k', type: 12, dims: [256, 2], data: q4k },
+    ] });
+    const cast = async (v: ArrayLike<number>, from: lb.DType, to: lb.DType) => {
+      const t = lb.tensor(from === 'f32' ? Float32Array.from(v) : Uint16Array.from(v), [v.length], { dtype: from, device: 'cpu' });
+      const c = t.cast(to);
+      const out = Array.from(await c.data());
+      t.dispose();
+      c.dispose();
+      return out;
+    };
+    for (const device of ['gpu', 'cpu'] as const) {
+      for (const dtype of ['f16', 'bf16', 'f32'] as const) {
+        const r = await lb.loadGguf(bytes, { device, dtype, dequantize: dtype !== 'f32' });
+        const t = r.tensors as Record<string, lb.Tensor>;
+        for (const [name, raw, from] of [['f32', f32, 'f32'], ['f16', f16, 'f16'], ['bf16', bf16, 'bf16']] as const) {
+          expect([t[name].dtype, t[name].device], name).toEqual([dtype, device]);
+          expect(Array.from(await t[name].data()), `${name} -> ${dtype} on ${device}`).toEqual(await cast(raw, from, dtype));
+        }
+        expect(t.i32.dtype).toBe('i32');
+        if (dtype === 'f32') {
+          expect(r.tensors.q4k).toBeInstanceOf(lb.QuantizedTensor); // dequantize not asked
+        } else {
+          expect([t.q4k.dtype, t.q4k.shape, t.q8.shape]).toEqual([dtype, [2, 256], [2, 32]]);
+          expect(Array.from(await t.q4k.data())).toEqual(await cast(dequantizeBlocks('q4_k', q4k, 512), 'f32', dtype));
+        }
+        disposeAll(r);
+      }
+    }
+    const r = await lb.loadGguf(bytes, { dequantize: true });
+    expect((r.tensors.q8 as lb.Tensor).dtype).toBe('f32');
+    expect(Array.from(await (r.tensors.q8 as lb.Tensor).data())).toEqual(Array.from(dequantizeBlocks('q8_0', quantizeQ8_0(x.subarray(0, 64)), 64)));
+    disposeAll(r);
+    await expect(lb.loadGguf(bytes, { dtype: 'i32' as 'f32' })).rejects.toThrow(lb.DTypeError);
   });
 });
 

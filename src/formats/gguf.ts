@@ -1,13 +1,14 @@
 // GGUF: load metadata and tensors (GPU by default). The header is checked in full (src/formats/
 // gguf-header.ts) before any tensor is allocated; tensor bytes are then read one tensor at a time
-// in file order and uploaded. F32, F16, BF16 and I32 load as tensors of those dtypes; Q8_0, Q4_0,
-// Q4_1, Q5_0, Q5_1 stay as raw blocks (QuantizedTensor). Shapes are row-major: GGUF lists dims
-// innermost first, so shape = dims reversed (a [out, in] weight has dims [in, out]).
+// in file order and uploaded. F32, F16, BF16 and I32 load as tensors of those dtypes (floats
+// converted on the device with `dtype`); Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K stay as
+// raw blocks (QuantizedTensor) unless `dequantize` asks for float tensors. Shapes are row-major:
+// GGUF lists dims innermost first, so shape = dims reversed (a [out, in] weight has dims [in, out]).
 import { DTypeError, FormatError, GpuOutOfMemoryError } from '../errors.js';
 import { fromBytes } from '../ops/create.js';
 import { currentDevice } from '../runtime/context.js';
 import type { DeviceKind } from '../runtime/storage.js';
-import type { DType } from '../tensor/dtype.js';
+import { isFloat, type DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { QuantType } from '../cpu/quant.js';
 import { Cursor, parseGgufHeader, type GgufHeader, type GgufValue } from './gguf-header.js';
@@ -21,6 +22,10 @@ export type GgufSource = string | URL | Response | ArrayBuffer | Uint8Array;
 export interface GgufLoadOptions {
   /** Where the tensors go: 'gpu' (default once lb.init() ran) or 'cpu'. */
   device?: DeviceKind;
+  /** Float tensors (F32, F16, BF16) are converted to this dtype on their device after upload. */
+  dtype?: 'f32' | 'f16' | 'bf16';
+  /** Dequantize block-quantized tensors on load (to `dtype`, default f32) instead of keeping the blocks. */
+  dequantize?: boolean;
 }
 
 export interface Gguf {
@@ -58,13 +63,18 @@ async function open(src: GgufSource): Promise<{ reader: ByteReader; chunk: numbe
 export async function loadGguf(src: GgufSource, opts: GgufLoadOptions = {}): Promise<Gguf> {
   const device = opts.device ?? (currentDevice() ? 'gpu' : 'cpu');
   if (device !== 'gpu' && device !== 'cpu') throw new DTypeError('loadGguf', `unknown device '${String(device)}'; use 'gpu' or 'cpu'`);
+  const dtype = opts.dtype;
+  if (dtype !== undefined && !(['f32', 'f16', 'bf16'] as unknown[]).includes(dtype)) {
+    throw new DTypeError('loadGguf', `dtype ${JSON.stringify(dtype)}: expected a float dtype (f32, f16, bf16)`);
+  }
   const { reader, chunk } = await open(src);
   const tensors: Gguf['tensors'] = {};
   try {
     const header = await parseGgufHeader(new Cursor(reader, chunk));
     const dev = device === 'gpu' ? currentDevice() : null;
     for (const t of dev ? header.tensors : []) {
-      const bytes = t.byteLength + 4; // padding, f16 widening never happens here
+      // Blocks padded to a word; dequantized ones as f32.
+      const bytes = opts.dequantize && !PLAIN[t.typeName] ? t.shape.reduce((x, y) => x * y, 1) * 4 : t.byteLength + 4;
       if (bytes > dev!.limits.maxBufferSize) {
         const s = dev!.pool.stats();
         throw new GpuOutOfMemoryError(bytes, s.liveBytes, s.pooledBytes, `tensor '${t.name}' of ${reader.name} is over this device's maxBufferSize of ${dev!.limits.maxBufferSize} bytes`);
@@ -74,7 +84,7 @@ export async function loadGguf(src: GgufSource, opts: GgufLoadOptions = {}): Pro
       const raw = await reader.read(header.dataStart + t.offset, t.byteLength, `the bytes of tensor '${t.name}'`);
       const plain = PLAIN[t.typeName];
       if (plain) {
-        tensors[t.name] = fromBytes(raw, t.shape, plain, device);
+        tensors[t.name] = convert(fromBytes(raw, t.shape, plain, device), dtype);
         continue;
       }
       const words = Math.ceil(raw.byteLength / 4);
@@ -83,7 +93,16 @@ export async function loadGguf(src: GgufSource, opts: GgufLoadOptions = {}): Pro
         padded = new Uint8Array(words * 4);
         padded.set(raw);
       }
-      tensors[t.name] = new QuantizedTensor(t.typeName.toLowerCase() as QuantType, t.shape, fromBytes(padded, [words], 'u32', device));
+      const q = new QuantizedTensor(t.typeName.toLowerCase() as QuantType, t.shape, fromBytes(padded, [words], 'u32', device));
+      if (!opts.dequantize) {
+        tensors[t.name] = q;
+        continue;
+      }
+      try {
+        tensors[t.name] = convert(q.dequantize().realize(), dtype);
+      } finally {
+        q.dispose();
+      }
     }
     return {
       metadata: header.metadata,
@@ -95,5 +114,15 @@ export async function loadGguf(src: GgufSource, opts: GgufLoadOptions = {}): Pro
     throw e;
   } finally {
     await reader.close();
+  }
+}
+
+/** `t` as `dtype` when it is a float tensor of another dtype (converted on its device; `t` is consumed). */
+function convert(t: Tensor, dtype: DType | undefined): Tensor {
+  if (!dtype || !isFloat(t.dtype) || t.dtype === dtype) return t;
+  try {
+    return t.cast(dtype).realize();
+  } finally {
+    t.dispose();
   }
 }
