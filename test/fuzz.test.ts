@@ -1,0 +1,73 @@
+// Format fuzzing, short form (the long form is scripts/fuzz-formats.mjs, 10,000 cases per format):
+// a few hundred seeded mutations of valid safetensors and GGUF files (bit flips, byte sets,
+// truncations, header-length, JSON, count, length, type, dim and offset rewrites), each loaded on
+// the CPU and on the GPU from bytes. Every case must load consistently (then its data is read and
+// the devices agree) or throw a typed error, and leave no GPU buffer behind.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as lb from '../src/index.js';
+import { writeGguf } from '../src/formats/gguf-write.js';
+import { TENSOR_TYPES } from '../src/formats/gguf-header.js';
+import { caseSeed, ggufFields, ggufSeeds, mutate, rng, safetensorsSeeds, sourceOf } from '../scripts/fuzz-lib.mjs';
+import { runCase } from '../scripts/fuzz-check.mjs';
+
+const CASES = 300;
+const SEED = 20261126;
+
+beforeAll(async () => {
+  await lb.init({ cacheDir: false });
+});
+afterAll(async () => {
+  await lb.shutdown();
+});
+
+type Format = 'safetensors' | 'gguf';
+
+async function fuzz(format: Format, seeds: Uint8Array[]) {
+  const counts: Record<string, number> = {};
+  const failures: string[] = [];
+  for (let i = 0; i < CASES; i++) {
+    const r = rng(caseSeed(SEED, format, i));
+    const bytes = mutate(r, format, seeds[Math.floor(r() * seeds.length)], seeds);
+    const { how, src } = sourceOf(r, bytes);
+    const res = await runCase(lb, format, src, { gpu: true, bytes, tensorTypes: TENSOR_TYPES });
+    counts[res.outcome] = (counts[res.outcome] ?? 0) + 1;
+    if (res.failure) failures.push(`case ${i} (${how}, ${bytes.length} bytes): ${res.failure}: ${res.detail}`);
+  }
+  return { counts, failures };
+}
+
+describe('fuzzing the readers (short form)', () => {
+  it('the seed files load, on both devices', async () => {
+    const load = (format: Format, bytes: Uint8Array) => runCase(lb, format, bytes, { gpu: true, bytes, tensorTypes: TENSOR_TYPES });
+    for (const seed of await safetensorsSeeds(lb)) expect(await load('safetensors', seed)).toMatchObject({ outcome: 'loaded', failure: null });
+    for (const seed of ggufSeeds(writeGguf, TENSOR_TYPES)) expect(await load('gguf', seed)).toMatchObject({ outcome: 'loaded', failure: null });
+  });
+
+  it('the GGUF field map walks a whole seed file', () => {
+    const seed = ggufSeeds(writeGguf, TENSOR_TYPES)[2];
+    const { fields, headerEnd } = ggufFields(seed);
+    const roles = new Set(fields.map((f) => f.role));
+    for (const role of ['version', 'ntensors', 'nkv', 'keylen', 'kvtype', 'namelen', 'ndims', 'dim', 'ttype', 'toffset']) expect(roles, role).toContain(role);
+    expect(headerEnd).toBeGreaterThan(24);
+    expect(headerEnd).toBeLessThanOrEqual(seed.length);
+  });
+
+  it('mutations are reproducible from (seed, format, case)', async () => {
+    const seeds = await safetensorsSeeds(lb);
+    const a = mutate(rng(caseSeed(1, 'safetensors', 5)), 'safetensors', seeds[0], seeds);
+    const b = mutate(rng(caseSeed(1, 'safetensors', 5)), 'safetensors', seeds[0], seeds);
+    expect(a).toEqual(b);
+  });
+
+  for (const format of ['safetensors', 'gguf'] as const) {
+    it(`${CASES} mutated ${format} files: a consistent load or a typed error, never anything else`, async () => {
+      const seeds = format === 'gguf' ? ggufSeeds(writeGguf, TENSOR_TYPES) : await safetensorsSeeds(lb);
+      const { counts, failures } = await fuzz(format, seeds);
+      expect(failures).toEqual([]);
+      // The mutations reach both outcomes: some files still load, most are rejected as malformed.
+      expect(counts.format ?? 0).toBeGreaterThan(CASES / 3);
+      expect(counts.loaded ?? 0).toBeGreaterThan(5);
+      expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(CASES);
+    });
+  }
+});
