@@ -4,6 +4,7 @@
 // before anything is allocated for it; every tensor range is checked before any tensor is read.
 import { FormatError } from '../errors.js';
 import type { ByteReader } from './safetensors-source.js';
+import { setOwn } from './own.js';
 
 /** Metadata value type ids of the GGUF specification. */
 export const GGUF_TYPE = {
@@ -253,8 +254,8 @@ export async function parseGgufHeader(c: Cursor): Promise<GgufHeader> {
       }
       alignment = value;
     }
-    metadata[key] = value;
-    types[key] = type;
+    setOwn(metadata, key, value);
+    setOwn(types, key, type);
   }
   const tensors: GgufTensorInfo[] = [];
   const names = new Set<string>();

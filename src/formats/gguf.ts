@@ -13,6 +13,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { QuantType } from '../cpu/quant.js';
 import { Cursor, parseGgufHeader, type GgufHeader, type GgufValue } from './gguf-header.js';
 import { QuantizedTensor } from './quant.js';
+import { setOwn } from './own.js';
 import { bytesReader, fileReader, streamReader, type ByteReader } from './safetensors-source.js';
 
 export { GGUF_TYPE, type GgufValue, type GgufTensorInfo } from './gguf-header.js';
@@ -84,7 +85,7 @@ export async function loadGguf(src: GgufSource, opts: GgufLoadOptions = {}): Pro
       const raw = await reader.read(header.dataStart + t.offset, t.byteLength, `the bytes of tensor '${t.name}'`);
       const plain = PLAIN[t.typeName];
       if (plain) {
-        tensors[t.name] = convert(fromBytes(raw, t.shape, plain, device), dtype);
+        setOwn(tensors, t.name, convert(fromBytes(raw, t.shape, plain, device), dtype));
         continue;
       }
       const words = Math.ceil(raw.byteLength / 4);
@@ -95,11 +96,11 @@ export async function loadGguf(src: GgufSource, opts: GgufLoadOptions = {}): Pro
       }
       const q = new QuantizedTensor(t.typeName.toLowerCase() as QuantType, t.shape, fromBytes(padded, [words], 'u32', device));
       if (!opts.dequantize) {
-        tensors[t.name] = q;
+        setOwn(tensors, t.name, q);
         continue;
       }
       try {
-        tensors[t.name] = convert(q.dequantize().realize(), dtype);
+        setOwn(tensors, t.name, convert(q.dequantize().realize(), dtype));
       } finally {
         q.dispose();
       }

@@ -4,6 +4,7 @@
 // as the reference implementation requires; that also defuses duplicate-key aliasing.
 import { FormatError } from '../errors.js';
 import type { DType } from '../tensor/dtype.js';
+import { setOwn } from './own.js';
 
 /** The reference implementation's header cap. */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -98,7 +99,7 @@ export function parseHeader(file: string, bytes: Uint8Array, dataSize: number | 
       if (typeof info !== 'object' || info === null || Array.isArray(info)) throw new FormatError(file, at, '__metadata__ is not an object; expected string keys and string values');
       for (const [k, v] of Object.entries(info)) {
         if (typeof v !== 'string') throw new FormatError(file, at, `__metadata__.${k} is ${JSON.stringify(v)}; expected a string`);
-        metadata[k] = v;
+        setOwn(metadata, k, v);
       }
       continue;
     }
@@ -139,7 +140,7 @@ export function parseHeader(file: string, bytes: Uint8Array, dataSize: number | 
 export function buildHeader(entries: readonly HeaderEntry[], metadata: Record<string, string> | undefined): Uint8Array {
   const obj: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length) obj.__metadata__ = metadata;
-  for (const e of entries) obj[e.name] = { dtype: e.fileDType, shape: e.shape, data_offsets: [e.begin, e.end] };
+  for (const e of entries) setOwn(obj, e.name, { dtype: e.fileDType, shape: e.shape, data_offsets: [e.begin, e.end] });
   const json = utf8.encode(JSON.stringify(obj));
   const len = Math.ceil((8 + json.byteLength) / 8) * 8 - 8;
   const out = new Uint8Array(8 + len).fill(0x20, 8);

@@ -11,6 +11,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { platform } from '#platform';
 import { buildHeader, FILE_DTYPES, headerLength, parseHeader, SAVE_DTYPES, type HeaderEntry } from './safetensors-header.js';
 import { bytesReader, fileReader, streamReader, type ByteReader } from './safetensors-source.js';
+import { setOwn } from './own.js';
 
 export interface SafetensorsLoadOptions {
   /** Float tensors are converted to this float dtype on the device after upload. Integer tensors keep theirs. */
@@ -75,7 +76,7 @@ async function loadOne(reader: ByteReader, dtype: DType | undefined, device: Dev
     const dataStart = 8 + len;
     const header = parseHeader(name, await reader.read(8, len, 'the JSON header'), size === undefined ? undefined : size - dataStart);
     for (const e of header.entries) {
-      if (e.name in out.tensors) throw new FormatError(name, 8, `tensor '${e.name}' appears in two files; expected each name once`);
+      if (Object.hasOwn(out.tensors, e.name)) throw new FormatError(name, 8, `tensor '${e.name}' appears in two files; expected each name once`);
     }
     const dev = device === 'gpu' ? currentDevice() : null;
     for (const e of dev ? header.entries : []) {
@@ -86,7 +87,7 @@ async function loadOne(reader: ByteReader, dtype: DType | undefined, device: Dev
         throw new GpuOutOfMemoryError(bytes, s.liveBytes, s.pooledBytes, `tensor '${e.name}' of ${name} is over this device's maxBufferSize of ${dev!.limits.maxBufferSize} bytes`);
       }
     }
-    Object.assign(out.metadata, header.metadata);
+    for (const [k, v] of Object.entries(header.metadata)) setOwn(out.metadata, k, v);
     for (const e of header.entries) {
       const raw = await reader.read(dataStart + e.begin, e.end - e.begin, `the bytes of tensor '${e.name}'`);
       const { out: outType } = FILE_DTYPES[e.fileDType];
@@ -96,7 +97,7 @@ async function loadOne(reader: ByteReader, dtype: DType | undefined, device: Dev
         t.dispose();
         t = c;
       }
-      out.tensors[e.name] = t;
+      setOwn(out.tensors, e.name, t);
     }
     if (size === undefined && (await reader.hasBytesAt(dataStart + header.dataBytes))) {
       throw new FormatError(name, dataStart + header.dataBytes, 'trailing bytes after the last tensor; expected the tensors to cover the data section exactly');
@@ -202,12 +203,12 @@ async function loadSharded(index: string, dtype: DType | undefined, device: Devi
     shards.set(shard, [...(shards.get(shard) ?? []), name]);
   }
   if (json.metadata && typeof json.metadata === 'object') {
-    for (const [k, v] of Object.entries(json.metadata)) out.metadata[k] = typeof v === 'string' ? v : JSON.stringify(v);
+    for (const [k, v] of Object.entries(json.metadata)) setOwn(out.metadata, k, typeof v === 'string' ? v : JSON.stringify(v));
   }
   for (const [shard, names] of shards) {
     const path = shardPath(index, shard);
     await loadOne(await open(path), dtype, device, out);
-    const missing = names.find((n) => !(n in out.tensors));
+    const missing = names.find((n) => !Object.hasOwn(out.tensors, n));
     if (missing !== undefined) throw new FormatError(path, 8, `tensor '${missing}' is listed for this shard in ${index} but missing from it`);
   }
 }
