@@ -132,6 +132,8 @@ export function ggufSeeds(writeGguf, tensorTypes) {
     writeGguf({ version: 2, kvs: kvs.slice(0, 6), tensors: types.filter((t) => t.block === 1).map((t) => tensorOf(t, `plain.${t.name}`, 3)) }),
     writeGguf({ alignment: 64, kvs: kvs.slice(0, 2), tensors: types.map((t) => tensorOf(t, `all.${t.name}`, 1)) }),
     writeGguf({ version: 3 }),
+    // Names that are properties of every object.
+    writeGguf({ kvs: [{ key: '__proto__', type: T.U32, value: 1 }, { key: 'constructor', type: T.STR, value: 'x' }], tensors: [tensorOf(types[0], '__proto__', 1), tensorOf(types[0], 'toString', 2)] }),
   ];
   for (const t of types) {
     seeds.push(writeGguf({ kvs: [kvs[0], kvs[12]], tensors: [tensorOf(t, `w.${t.name}`, 2), tensorOf(types[0], 'norm', 1)] }));
@@ -308,7 +310,7 @@ function stJson(r, b) {
   else if (name && m === 10) {
     const v = header[name];
     delete header[name];
-    header[pick(r, ['', '__metadata__', 'x'.repeat(300), 'ünï', '\\"'])] = v;
+    Object.defineProperty(header, pick(r, ['', '__metadata__', '__proto__', 'constructor', 'x'.repeat(300), 'ünï', '\\"']), { value: v, enumerable: true });
   } else if (m === 11) header = pick(r, [[], 'x', 5, null, [header]]);
   let text = JSON.stringify(header) ?? 'null';
   if (m >= 12) {

@@ -59,6 +59,36 @@ describe('fuzzing the readers (short form)', () => {
     expect(a).toEqual(b);
   });
 
+  // Found by the fuzzer: a name like '__proto__' set the record's prototype instead of a key (the
+  // tensor was lost and its GPU buffer leaked), and 'constructor' read as a duplicate tensor.
+  it('regression: tensors and keys named __proto__, constructor, toString load like any other name', async () => {
+    const names = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];
+    const before = lb.memory().buffers;
+    const src: Record<string, lb.Tensor> = {};
+    names.forEach((n, i) => Object.defineProperty(src, n, { value: lb.tensor([i, i + 0.5], [2], { device: 'cpu' }), enumerable: true }));
+    const st = await lb.saveSafetensors(src, undefined, { metadata: { __proto__x: 'a', constructor: 'b' } });
+    const r = await lb.loadSafetensors(st);
+    expect(Object.keys(r.tensors).sort()).toEqual([...names].sort());
+    expect(Object.getPrototypeOf(r.tensors)).toBe(Object.prototype);
+    expect(r.metadata.constructor).toBe('b');
+    for (const [i, n] of names.entries()) expect(Array.from(await r.tensors[n].data())).toEqual([i, i + 0.5]);
+    for (const t of Object.values(r.tensors)) t.dispose();
+
+    const g = writeGguf({
+      kvs: names.map((key, i) => ({ key, type: 4, value: i })),
+      tensors: names.map((name, i) => ({ name, type: 0, dims: [2], data: new Uint8Array(new Float32Array([i, -i]).buffer) })),
+    });
+    const q = await lb.loadGguf(g);
+    expect(Object.keys(q.tensors).sort()).toEqual([...names].sort());
+    expect(Object.keys(q.metadata).sort()).toEqual([...names].sort());
+    expect(Object.hasOwn(q.metadata, '__proto__') && q.metadata.__proto__).toBe(0);
+    expect(q.info.types.constructor).toBe(4);
+    for (const [i, n] of names.entries()) expect(Array.from(await (q.tensors[n] as lb.Tensor).data())).toEqual([i, -i]);
+    for (const t of Object.values(q.tensors)) t.dispose();
+    await lb.eval();
+    expect(lb.memory().buffers).toBe(before);
+  });
+
   for (const format of ['safetensors', 'gguf'] as const) {
     it(`${CASES} mutated ${format} files: a consistent load or a typed error, never anything else`, async () => {
       const seeds = format === 'gguf' ? ggufSeeds(writeGguf, TENSOR_TYPES) : await safetensorsSeeds(lb);
