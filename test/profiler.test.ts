@@ -67,7 +67,9 @@ describe('profiler', () => {
     const dispatched = lb.streamStats().dispatches - before;
     expect(r.kernels.length).toBe(dispatched);
     expect(names(r).filter((n, i, all) => n !== all[i - 1])).toEqual(['add', 'exp', 'mul', 'sum', 'softmax']);
-    expect(r.submits.length).toBeGreaterThanOrEqual(2);
+    // The upload-only eval submits no commands: only submits with work are listed.
+    expect(r.submits.length).toBeGreaterThanOrEqual(1);
+    expect(r.submits.every((b) => b.dispatches > 0)).toBe(true);
     expect(r.kernels.map((k) => k.submit)).toEqual([...r.kernels.map((k) => k.submit)].sort((p, q) => p - q));
     expect(r.timing).toBe(lb.device()!.features.timestamps ? 'gpu-timestamps' : 'wall-per-submit');
     for (const k of r.kernels) {

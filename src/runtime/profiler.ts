@@ -50,6 +50,8 @@ function precisionOf(kernel: CompiledKernel): 'f32' | 'f16' {
   return half ? 'f16' : 'f32';
 }
 
+const IDLE_BATCH: BatchProfiler = { pass: () => null, dispatched: () => {}, finish: () => {}, submitted: () => {} };
+
 /** Per device: the stream hook, its one QuerySet and the readback pool. */
 class DeviceTimer implements StreamProfiler {
   readonly sessions: Session[] = [];
@@ -60,6 +62,8 @@ class DeviceTimer implements StreamProfiler {
   constructor(private readonly dev: GpuDevice) {}
 
   batch(encoder: GPUCommandEncoder, fence: number, commands: readonly (DispatchCommand | CopyCommand)[]): BatchProfiler {
+    // The empty batch a sync point submits when nothing was recorded is not a submit worth listing.
+    if (commands.length === 0) return IDLE_BATCH;
     const sessions = [...this.sessions];
     const timing: TimingMode = this.dev.features.timestamps && sessions.every((s) => s.timing === 'gpu-timestamps') ? 'gpu-timestamps' : 'wall-per-submit';
     const tEncode = now();
