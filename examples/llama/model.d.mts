@@ -37,7 +37,6 @@ export interface Llama {
   outputNorm: Lb.Tensor;
   tokenEmbd: Weight;
   embedTable: Lb.Tensor;
-  stats: { dequantFallbacks: number };
   tensors: Record<string, Weight>;
   dispose(): void;
 }

@@ -80,7 +80,6 @@ export async function loadLlama(lb, path, { device = 'gpu' } = {}) {
     tokenEmbd,
     embedTable,
     /** Linear layers whose quantized weight lb.matmul refused, so it was dequantized first (see linear()). */
-    stats: { dequantFallbacks: 0 },
     tensors: file.tensors,
     dispose() {
       if (embedTable !== tokenEmbd) embedTable.dispose();
@@ -91,23 +90,10 @@ export async function loadLlama(lb, path, { device = 'gpu' } = {}) {
 
 const weightType = (t) => (t.type ?? t.dtype);
 
-/**
- * x [..., in] times a weight [out, in] -> [..., out]. lb.matmul takes the weight transposed in
- * place; a QuantizedTensor weight is meant to be read by the quantized matmul kernel.
- * TEMPORARY: while lb.matmul refuses a QuantizedTensor (DTypeError), the weight is dequantized
- * for the call and model.stats.dequantFallbacks counts it. Remove once quantized matmul lands.
- */
+/** x [.., K] times the weight [out, K]ᵀ; a QuantizedTensor weight is decoded inside the matmul kernel. */
 export function linear(lb, model, x, w) {
   const [rows, k] = [x.size / x.shape[x.ndim - 1], x.shape[x.ndim - 1]];
-  const x2 = x.reshape([rows, k]);
-  let y;
-  try {
-    y = lb.matmul(x2, w, { transB: true });
-  } catch (e) {
-    if (!(w instanceof lb.QuantizedTensor && e instanceof lb.DTypeError)) throw e;
-    model.stats.dequantFallbacks++;
-    y = lb.matmul(x2, lb.dequantize(w), { transB: true });
-  }
+  const y = lb.matmul(x.reshape([rows, k]), w, { transB: true });
   return y.reshape([...x.shape.slice(0, -1), w.shape[0]]);
 }
 

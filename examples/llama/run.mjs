@@ -50,7 +50,6 @@ try {
     const cpu = await loadLlama(lb, paths[format], { device: 'cpu' });
     try {
       await generate(lb, gpu, prompt, 2); // warm-up: compiles this format's kernels
-      gpu.stats.dequantFallbacks = 0;
       const g = await generate(lb, gpu, prompt, steps);
       const r = await generate(lb, cpu, prompt, steps);
       const seq = [...prompt, ...g.tokens.slice(0, -1)];
@@ -63,9 +62,6 @@ try {
       console.log(`  tokens  [${g.tokens}] "${show(g.tokens)}"${same ? ' (CPU: same)' : ` CPU: [${r.tokens}] DIFFERENT`}`);
       console.log(`  logits  max rel. difference vs CPU reference ${errCpu.toExponential(2)}, vs the f32 model (plain JS) ${errF32.toExponential(2)}`);
       console.log(`  GPU     prefill ${ms(g.times.prefillMs)}, decode ${ms(median(g.times.decodeMs))}/token (median, incl. readback); CPU reference ${ms(median(r.times.decodeMs))}/token`);
-      if (gpu.stats.dequantFallbacks) {
-        console.log(`  note    lb.matmul refused the quantized weights: ${gpu.stats.dequantFallbacks} linear calls dequantized first (model.mjs linear())`);
-      }
     } finally {
       gpu.dispose();
       cpu.dispose();
