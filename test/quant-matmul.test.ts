@@ -127,6 +127,12 @@ describe('quantized matmul: shapes, views, dtypes', () => {
     await check(w8, { a: { shape: [1, 64], view: (t) => t }, opts: { transA: false } }, 'M = 1 2-D');
   });
 
+  it('N a multiple of 4 (vector stores in the tiled kernel, single ones in the matvec)', async () => {
+    // Regression: the matvec was compiled with a vec4 output binding when N % 4 = 0.
+    const w = weight('q4_0', 64, 64);
+    for (const m of [1, 5]) await check(w, { a: { shape: [m, 64] }, bias: [64] }, `N 64 M ${m}`);
+  });
+
   it('views of a: sliced rows and columns, unaligned offsets', async () => {
     await check(w8, { a: { shape: [4, 65], view: (t) => t.slice(null, [1, 65]) } }, 'offset 1 columns');
     await check(w8, { a: { shape: [3, 64], view: (t) => t.slice([2, 3]) } }, 'one row at offset 128');

@@ -196,7 +196,8 @@ function record(dev: GpuDevice, p: Problem, q: QuantizedTensor): { storage: Meta
   const tilesN = Math.ceil(p.n / 64);
   const { workgroups, gridX } = dev.stream.grid(matvec ? Math.ceil(p.n / perGroup) : Math.ceil(p.m / bm) * tilesN);
   const defines = {
-    ...commonDefines(operands, { dtype: outDType, vec4: p.n % 4 === 0 }, p.act, matvec && cfg.subgroup ? 'enable subgroups;' : ''),
+    // The matvec stores single outputs; the tiled kernel stores 4 at a time (vec4 when N % 4 = 0).
+    ...commonDefines(operands, { dtype: outDType, vec4: !matvec && p.n % 4 === 0 }, p.act, matvec && cfg.subgroup ? 'enable subgroups;' : ''),
     ...quantDefines(q.type),
     MATVEC: true,
     QMV: matvec,
