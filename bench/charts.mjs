@@ -147,7 +147,8 @@ export function lineChart({ title, subtitle, yLabel, xLabel, categories, series,
     items.push({ label: s.label, color, dash: s.dash, marker: true });
   });
   if (refs.some((r) => r.value >= sc.lo && r.value <= sc.hi)) items.push({ label: 'device peak (dotted)', color: '#333', dash: '2 3', width: 1.2 });
-  body.push(...legend(R + 18, T + 8, items, 30).svg);
+  // Wrap legend labels to the room right of the plot (28 px of swatch, estimated glyph width).
+  body.push(...legend(R + 18, T + 8, items, Math.floor((width - R - 18 - 28 - 8) / textWidth('x', 11.5))).svg);
   return frame(width, height, title, subtitle, body);
 }
 

@@ -104,19 +104,26 @@ function sweepChart(result, family, unit, rows, peaks) {
         const b = get(r);
         if (!b || b.unit !== unit || !(b.value > 0)) continue;
         const id = `${kind}|${b.name}`;
-        if (!extra.has(id)) extra.set(id, { label: `${kind}: ${b.name}`, values: sizes.map(() => null), dash, color: PALETTE[i % PALETTE.length] });
+        if (!extra.has(id)) extra.set(id, { label: `${kind}: ${b.name}`, values: sizes.map(() => null), dash, color: PALETTE[i % PALETTE.length], users: new Set() });
         extra.get(id).values[sizes.indexOf(r.size)] = scaled(b.value);
+        extra.get(id).users.add(i);
       }
     }
   });
-  const all = [...series, ...extra.values()];
+  // A baseline several lbrx lines compare to is drawn gray; one that is an lbrx line itself (the
+  // row measuring the baseline) is not drawn twice.
+  const same = (a, b) => a.every((v, k) => v === b[k]);
+  const baselines = [...extra.values()]
+    .filter((e) => !series.some((s) => same(s.values, e.values)))
+    .map(({ users, ...e }) => (users.size > 1 ? { ...e, color: '#777' } : e));
+  const all = [...series, ...baselines];
   const refs = peakRefs(unit, sweeps.flat(), peaks).map((r) => ({ ...r, value: r.value * shown.k }));
   const svg = lineChart({
     title: `${family}: ${shown.unit} against size`, subtitle: subtitleOf(result), yLabel: shown.unit, xLabel: 'size',
     categories: sizes.map(shortSize), series: all, refs,
   });
   const caption = `${shown.unit} (higher is better) of each variant measured at 3 or more sizes` +
-    `${extra.size ? '; dashed: baselines measured in the same run, in the color of the lbrx line they compare to' : ''}${refs.length ? '; dotted: the device peak' : ''}.`;
+    `${baselines.length ? '; dashed: baselines measured in the same run, in the color of the lbrx line they compare to (gray: several)' : ''}${refs.length ? '; dotted: the device peak' : ''}.`;
   return { chart: svg && { title: `${family}: ${shown.unit} against size`, caption, svg }, used };
 }
 
