@@ -284,7 +284,8 @@ export async function parseGgufHeader(c: Cursor): Promise<GgufHeader> {
       const list = Object.values(TENSOR_TYPES).map((x) => x.name).join(', ');
       throw new FormatError(name, typeAt, `tensor '${tname}' has ${known ? `type ${known} (${type}), not supported yet` : `unknown type ${type}`}; expected one of ${list}`);
     }
-    if (count > 0 && (dims[0] ?? 1) % t.block !== 0) {
+    // Empty tensors too: ggml (and QuantizedTensor) need whole blocks per row whatever the row count.
+    if ((dims[0] ?? 1) % t.block !== 0) {
       throw new FormatError(name, ndAt + 4, `tensor '${tname}' of type ${t.name} has a row of ${dims[0] ?? 1} elements; expected a multiple of the block size ${t.block}`);
     }
     const byteLength = (count / t.block) * t.bytes;

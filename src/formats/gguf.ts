@@ -94,7 +94,14 @@ export async function loadGguf(src: GgufSource, opts: GgufLoadOptions = {}): Pro
         padded = new Uint8Array(words * 4);
         padded.set(raw);
       }
-      const q = new QuantizedTensor(t.typeName.toLowerCase() as QuantType, t.shape, fromBytes(padded, [words], 'u32', device));
+      const blocks = fromBytes(padded, [words], 'u32', device);
+      let q: QuantizedTensor;
+      try {
+        q = new QuantizedTensor(t.typeName.toLowerCase() as QuantType, t.shape, blocks);
+      } catch (e) {
+        blocks.dispose(); // not yet in `tensors`: the cleanup below would miss it
+        throw e;
+      }
       if (!opts.dequantize) {
         setOwn(tensors, t.name, q);
         continue;
