@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
 import { writeGguf } from '../src/formats/gguf-write.js';
 import { TENSOR_TYPES } from '../src/formats/gguf-header.js';
-import { caseSeed, ggufFields, ggufSeeds, mutate, rng, safetensorsSeeds, sourceOf } from '../scripts/fuzz-lib.mjs';
+import { caseSeed, ggufFields, ggufSeeds, mutate, optionsOf, rng, safetensorsSeeds, sourceOf } from '../scripts/fuzz-lib.mjs';
 import { runCase } from '../scripts/fuzz-check.mjs';
 
 const CASES = 300;
@@ -29,9 +29,10 @@ async function fuzz(format: Format, seeds: Uint8Array[]) {
     const r = rng(caseSeed(SEED, format, i));
     const bytes = mutate(r, format, seeds[Math.floor(r() * seeds.length)], seeds);
     const { how, src } = sourceOf(r, bytes);
-    const res = await runCase(lb, format, src, { gpu: true, bytes, tensorTypes: TENSOR_TYPES });
+    const options = optionsOf(r, format);
+    const res = await runCase(lb, format, src, { gpu: true, bytes, tensorTypes: TENSOR_TYPES, options });
     counts[res.outcome] = (counts[res.outcome] ?? 0) + 1;
-    if (res.failure) failures.push(`case ${i} (${how}, ${bytes.length} bytes): ${res.failure}: ${res.detail}`);
+    if (res.failure) failures.push(`case ${i} (${how} ${JSON.stringify(options)}, ${bytes.length} bytes): ${res.failure}: ${res.detail}`);
   }
   return { counts, failures };
 }
@@ -87,6 +88,23 @@ describe('fuzzing the readers (short form)', () => {
     for (const t of Object.values(q.tensors)) t.dispose();
     await lb.eval();
     expect(lb.memory().buffers).toBe(before);
+  });
+
+  // Found by the fuzzer: an empty GGUF tensor of a block type with a row that is not whole blocks
+  // passed the header check, then QuantizedTensor refused it with a ShapeError after its blocks
+  // were uploaded, and that GPU buffer leaked.
+  it('regression: an empty block-type tensor whose row is not whole blocks is a FormatError; nothing leaks', async () => {
+    const bytes = writeGguf({ tensors: [{ name: 'q', type: 8, dims: [31, 0], data: new Uint8Array(0) }] });
+    const ndAt = ggufFields(bytes).fields.find((f) => f.role === 'ndims')!.at;
+    for (const device of ['cpu', 'gpu'] as const) {
+      const before = lb.memory().buffers;
+      const e = await lb.loadGguf(bytes, { device }).then(() => null, (err: unknown) => err);
+      expect(e).toBeInstanceOf(lb.FormatError);
+      expect((e as lb.FormatError).byteOffset).toBe(ndAt + 4);
+      expect((e as Error).message).toMatch(/row of 31 elements; expected a multiple of the block size 32/);
+      await lb.eval();
+      expect(lb.memory().buffers).toBe(before);
+    }
   });
 
   for (const format of ['safetensors', 'gguf'] as const) {
