@@ -9,13 +9,13 @@ import { ggufFields } from './fuzz-lib.mjs';
  * @returns {Promise<{ outcome: 'loaded' | 'format' | string, failure: string | null, detail: string }>}
  * outcome: 'loaded', 'format' (FormatError), 'typed:<Name>' (another LbrxError) or 'failure'.
  */
-export async function runCase(lb, format, source, { gpu, bytes, tensorTypes }) {
+export async function runCase(lb, format, source, { gpu, bytes, tensorTypes, options = {} }) {
   const devices = gpu ? ['cpu', 'gpu'] : ['cpu'];
   const results = [];
   const oracle = () => expectedFrom(format, bytes, tensorTypes);
   for (const device of devices) {
     const before = gpu ? lb.memory().buffers : 0;
-    results.push(await loadOnce(lb, format, source, device, oracle));
+    results.push(await loadOnce(lb, format, source, { ...options, device }, oracle));
     if (gpu) {
       await lb.eval();
       await new Promise((r) => setImmediate(r)); // orphans of a failed op are released by now
@@ -42,12 +42,13 @@ export async function runCase(lb, format, source, { gpu, bytes, tensorTypes }) {
   return { outcome: a.kind, failure: null, detail: a.detail };
 }
 
-async function loadOnce(lb, format, source, device, oracle) {
+async function loadOnce(lb, format, source, options, oracle) {
+  const { device } = options;
   let loaded = null;
   try {
     const src = typeof source === 'function' ? source() : source;
-    loaded = format === 'gguf' ? await lb.loadGguf(src, { device }) : await lb.loadSafetensors(src, { device });
-    const { summary, values } = await inspect(lb, loaded, device, oracle());
+    loaded = format === 'gguf' ? await lb.loadGguf(src, options) : await lb.loadSafetensors(src, options);
+    const { summary, values } = await inspect(lb, loaded, options, oracle());
     return { kind: 'loaded', detail: summary, values };
   } catch (e) {
     if (e instanceof lb.FormatError) return { kind: 'format', detail: `at ${e.byteOffset}: ${e.message.slice(0, 200)}` };
@@ -61,7 +62,7 @@ async function loadOnce(lb, format, source, device, oracle) {
 const isCount = (v) => Number.isSafeInteger(v) && v >= 0;
 
 /** Shapes and sizes agree, the data reads back whole; a summary and the values to compare. */
-async function inspect(lb, loaded, device, expected) {
+async function inspect(lb, loaded, { device, dtype, dequantize }, expected) {
   const parts = [];
   const values = [];
   const problem = (name, what) => {
@@ -95,8 +96,9 @@ async function inspect(lb, loaded, device, expected) {
     if (!lb.DTYPES.includes(t.dtype)) problem(name, `dtype ${t.dtype}`);
     const v = await t.data();
     if (v.length !== size) problem(name, `${v.length} values for shape [${t.shape}]`);
-    const ref = decode(want.dtype, want.raw);
-    if (!sameValues([v], [ref], false)) problem(name, `its values are not the file's ${want.dtype} bytes`);
+    // Converted on load (a dtype option, dequantized blocks): the devices must agree; the bytes are not the file's.
+    const converted = (dtype && t.dtype === dtype && FLOAT_FILE_DTYPES.includes(want.dtype)) || (dequantize && !(want.dtype in DECODERS));
+    if (!converted && !sameValues([v], [decode(want.dtype, want.raw)], false)) problem(name, `its values are not the file's ${want.dtype} bytes`);
     values.push(v);
     parts.push(`${name}:${t.dtype}[${t.shape}]`);
   }
@@ -146,29 +148,32 @@ function expectedFrom(format, bytes, tensorTypes) {
   return out;
 }
 
-/** The values a file dtype's bytes hold, as the loader should give them (wider or narrower lbrx dtypes). */
+const f16 = (h) => {
+  const e = (h >> 10) & 31;
+  const m = h & 1023;
+  const v = e === 0 ? m * 2 ** -24 : e === 31 ? (m ? NaN : Infinity) : (1 + m / 1024) * 2 ** (e - 15);
+  return h & 0x8000 ? -v : v;
+};
+
+/** The values each file dtype's bytes hold, as the loader should give them (wider or narrower lbrx dtypes). */
+const DECODERS = {
+  F32: (b) => new Float32Array(b),
+  F64: (b) => Float32Array.from(new Float64Array(b)),
+  F16: (b) => Float32Array.from(new Uint16Array(b), f16),
+  BF16: (b) => new Float32Array(Uint32Array.from(new Uint16Array(b), (h) => h << 16).buffer),
+  I32: (b) => new Int32Array(b),
+  I16: (b) => Int32Array.from(new Int16Array(b)),
+  I8: (b) => Int32Array.from(new Int8Array(b)),
+  I64: (b) => Int32Array.from(new BigInt64Array(b), Number),
+  U32: (b) => new Uint32Array(b),
+  U16: (b) => Uint32Array.from(new Uint16Array(b)),
+  U8: (b) => Uint32Array.from(new Uint8Array(b)),
+  U64: (b) => Uint32Array.from(new BigUint64Array(b), Number),
+  BOOL: (b) => Uint32Array.from(new Uint8Array(b), (x) => (x ? 1 : 0)),
+};
+const FLOAT_FILE_DTYPES = ['F32', 'F64', 'F16', 'BF16'];
+
 function decode(dtype, raw) {
-  const b = raw.slice().buffer;
-  const f16 = (h) => {
-    const e = (h >> 10) & 31;
-    const m = h & 1023;
-    const v = e === 0 ? m * 2 ** -24 : e === 31 ? (m ? NaN : Infinity) : (1 + m / 1024) * 2 ** (e - 15);
-    return h & 0x8000 ? -v : v;
-  };
-  switch (dtype) {
-    case 'F32': return new Float32Array(b);
-    case 'F64': return Float32Array.from(new Float64Array(b));
-    case 'F16': return Float32Array.from(new Uint16Array(b), f16);
-    case 'BF16': return new Float32Array(Uint32Array.from(new Uint16Array(b), (h) => h << 16).buffer);
-    case 'I32': return new Int32Array(b);
-    case 'I16': return Int32Array.from(new Int16Array(b));
-    case 'I8': return Int32Array.from(new Int8Array(b));
-    case 'I64': return Int32Array.from(new BigInt64Array(b), Number);
-    case 'U32': return new Uint32Array(b);
-    case 'U16': return Uint32Array.from(new Uint16Array(b));
-    case 'U8': return Uint32Array.from(new Uint8Array(b));
-    case 'U64': return Uint32Array.from(new BigUint64Array(b), Number);
-    case 'BOOL': return Uint32Array.from(new Uint8Array(b), (x) => (x ? 1 : 0));
-    default: throw new Error(`no decoder for file dtype ${dtype}`);
-  }
+  if (!(dtype in DECODERS)) throw new Error(`no decoder for file dtype ${dtype}`);
+  return DECODERS[dtype](raw.slice().buffer);
 }

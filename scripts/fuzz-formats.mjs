@@ -1,6 +1,7 @@
 // Fuzzing the safetensors and GGUF readers, long form (test/fuzz.test.ts runs a short form).
 //   npm run --silent build && node scripts/fuzz-formats.mjs [--cases 10000] [--seed 20261126]
 //     [--format all|safetensors|gguf] [--timeout-ms 20000] [--cpu-only] [--out DIR] [--case N]
+//     [--inject hang@I,crash@J]   (checks the harness itself: case I hangs, case J kills its process)
 // Each format's cases run in a child process that loads every mutated file from bytes on the CPU
 // and on the GPU (scripts/fuzz-check.mjs says what is checked). The parent watches it: no word
 // for --timeout-ms is a hang, a child that dies is a crash; either way the child is replaced and
@@ -28,11 +29,13 @@ const opts = {
   gpu: !flag('cpu-only'),
   out: arg('out', join(tmpdir(), 'lbrx-fuzz-failures')),
   only: arg('case', null),
+  // Harness self-check: case index -> 'hang' | 'crash'.
+  inject: new Map((arg('inject', '') || '').split(',').filter(Boolean).map((s) => s.split('@').reverse().map((x, k) => (k ? x : Number(x))))),
 };
 
 if (flag('help') || !Number.isInteger(opts.cases) || opts.cases < 1 || !Number.isInteger(opts.seed) ||
     !opts.formats.every((f) => f === 'safetensors' || f === 'gguf')) {
-  console.log('usage: node scripts/fuzz-formats.mjs [--cases N] [--seed S] [--format all|safetensors|gguf] [--timeout-ms MS] [--cpu-only] [--out DIR] [--case N]');
+  console.log('usage: node scripts/fuzz-formats.mjs [--cases N] [--seed S] [--format all|safetensors|gguf] [--timeout-ms MS] [--cpu-only] [--out DIR] [--case N] [--inject hang@I,crash@J] [--verbose]');
   process.exit(flag('help') ? 0 : 2);
 }
 
@@ -53,7 +56,7 @@ async function seedsFor(L, format) {
 function caseBytes(L, format, seeds, i) {
   const r = L.fz.rng(L.fz.caseSeed(opts.seed, format, i));
   const bytes = L.fz.mutate(r, format, seeds[Math.floor(r() * seeds.length)], seeds);
-  return { bytes, ...L.fz.sourceOf(r, bytes) };
+  return { bytes, ...L.fz.sourceOf(r, bytes), options: L.fz.optionsOf(r, format) };
 }
 
 function saveCase(format, i, bytes) {
@@ -70,12 +73,14 @@ async function child(format, from, to) {
   if (opts.gpu) await L.lb.init({ cacheDir: false });
   const seeds = await seedsFor(L, format);
   for (let i = from; i < to; i++) {
-    const { bytes, how, src } = caseBytes(L, format, seeds, i);
+    const { bytes, how, src, options } = caseBytes(L, format, seeds, i);
     // Written first, so a case that hangs or crashes the child can be replayed.
     process.send({ t: 'start', i, bytes: Buffer.from(bytes).toString('base64') });
+    if (opts.inject.get(i) === 'hang') for (;;);
+    if (opts.inject.get(i) === 'crash') process.kill(process.pid, 'SIGSEGV');
     const t0 = performance.now();
-    const res = await L.runCase(L.lb, format, src, { gpu: opts.gpu, bytes, tensorTypes: L.TENSOR_TYPES });
-    process.send({ t: 'done', i, how, ms: performance.now() - t0, ...res });
+    const res = await L.runCase(L.lb, format, src, { gpu: opts.gpu, bytes, tensorTypes: L.TENSOR_TYPES, options });
+    process.send({ t: 'done', i, how: `${how}${Object.keys(options).length ? ` ${JSON.stringify(options)}` : ''}`, ms: performance.now() - t0, ...res });
   }
   await L.lb.shutdown();
   process.send({ t: 'end' });
@@ -107,6 +112,7 @@ function runFormat(format) {
         timer = setTimeout(() => {
           if (!current) return;
           stats.hangs++;
+          stats.tried++;
           fail(current.i, 'hang', `no answer within ${opts.timeoutMs} ms`, current.bytes);
           ended = true;
           c.kill('SIGKILL');
@@ -182,10 +188,10 @@ async function replay(format, i) {
   const L = await library();
   if (opts.gpu) await L.lb.init({ cacheDir: false });
   const seeds = await seedsFor(L, format);
-  const { bytes, how, src } = caseBytes(L, format, seeds, i);
+  const { bytes, how, src, options } = caseBytes(L, format, seeds, i);
   const file = saveCase(format, i, bytes);
-  const res = await L.runCase(L.lb, format, src, { gpu: opts.gpu, bytes, tensorTypes: L.TENSOR_TYPES });
-  console.log(JSON.stringify({ format, case: i, how, bytes: bytes.length, file, ...res }, null, 2));
+  const res = await L.runCase(L.lb, format, src, { gpu: opts.gpu, bytes, tensorTypes: L.TENSOR_TYPES, options });
+  console.log(JSON.stringify({ format, case: i, how, options, bytes: bytes.length, file, ...res }, null, 2));
   await L.lb.shutdown();
   process.exitCode = res.failure ? 1 : 0;
 }

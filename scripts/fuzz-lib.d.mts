@@ -18,4 +18,5 @@ export function ggufFields(b: Uint8Array): {
   alignment: number;
 };
 export function mutate(r: () => number, format: 'safetensors' | 'gguf', seed: Uint8Array, seeds: Uint8Array[]): Uint8Array;
+export function optionsOf(r: () => number, format: 'safetensors' | 'gguf'): { dtype?: 'f32' | 'f16' | 'bf16'; dequantize?: boolean };
 export function sourceOf(r: () => number, bytes: Uint8Array): { how: string; src: Uint8Array | ArrayBuffer | (() => Response) };

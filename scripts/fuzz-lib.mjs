@@ -360,6 +360,14 @@ export function mutate(r, format, seed, seeds) {
   return b;
 }
 
+/** Load options for a case: mostly none; sometimes a float dtype, or (GGUF) dequantizing on load. */
+export function optionsOf(r, format) {
+  const k = int(r, 10);
+  if (k === 0) return { dtype: pick(r, ['f32', 'f16', 'bf16']) };
+  if (k === 1 && format === 'gguf') return { dequantize: true };
+  return {};
+}
+
 /** How a case hands over the bytes: a Uint8Array, one at an odd byte offset, an ArrayBuffer, or a Response. */
 export function sourceOf(r, bytes) {
   const k = int(r, 8);
