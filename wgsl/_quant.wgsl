@@ -21,23 +21,30 @@ fn q_f16(i: u32) -> f32 {
   return f16_to_f32((blocks[i >> 2u] >> ((i & 2u) * 8u)) & 0xffffu);
 }
 
-// 4 bytes at any byte offset; the second word is read only when the bytes straddle it, so reads
-// stay inside the blocks.
+// Funnel shift: the 4 bytes s / 8 bytes into the pair (lo, hi); s in {0, 8, 16, 24}. Branch-free:
+// neighbouring blocks of 18, 22, 34 or 210 bytes alternate in alignment, and a branch would run
+// both paths in every subgroup. (hi << 32 is hi << 0 in WGSL; the select drops it.)
+fn q_funnel(lo: vec4<u32>, hi: vec4<u32>, s: u32) -> vec4<u32> {
+  return select((lo >> vec4<u32>(s)) | (hi << vec4<u32>(32u - s)), lo, s == 0u);
+}
+
+// The word after word w, clamped to the last word: read only where it is discarded or in range.
+fn q_next(w: u32) -> u32 {
+  return blocks[min(w + 1u, arrayLength(&blocks) - 1u)];
+}
+
+// 4 bytes at any byte offset.
 fn q_u32(i: u32) -> u32 {
   let w = i >> 2u;
   let s = (i & 3u) * 8u;
-  if (s == 0u) { return blocks[w]; }
-  return (blocks[w] >> s) | (blocks[w + 1u] << (32u - s));
+  return select((blocks[w] >> s) | (q_next(w) << (32u - s)), blocks[w], s == 0u);
 }
 
 // 16 bytes at any byte offset, as 4 words.
 fn q_u32x4(i: u32) -> vec4<u32> {
   let w = i >> 2u;
-  let s = (i & 3u) * 8u;
   let a = vec4<u32>(blocks[w], blocks[w + 1u], blocks[w + 2u], blocks[w + 3u]);
-  if (s == 0u) { return a; }
-  let b = vec4<u32>(a.yzw, blocks[w + 4u]);
-  return (a >> vec4<u32>(s)) | (b << vec4<u32>(32u - s));
+  return q_funnel(a, vec4<u32>(a.yzw, q_next(w + 3u)), (i & 3u) * 8u);
 }
 
 // The 4 bytes of w as f32 integers minus `off` (exact).
