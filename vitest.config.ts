@@ -7,6 +7,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // test/browser runs in Chromium: npm run test:browser (vitest.browser.config.ts).
+    exclude: ['test/browser/**', '**/node_modules/**'],
     // One GPU device per worker process; lavapipe is CPU-bound, so two workers at most.
     pool: 'forks',
     maxWorkers: 2,
