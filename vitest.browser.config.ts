@@ -1,21 +1,11 @@
 // The browser suite (`npm run test:browser`): test/browser/*.test.ts in Debian's headless Chromium
 // through Playwright (never a downloaded browser), plus test/browser/*.node.test.ts in Node, which
-// check the built package's browser entry. WebGPU there is SwiftShader: no shader-f16, subgroups of 4.
+// check the built package's browser entry and open examples/browser the way a plain page loads it.
+// WebGPU there is SwiftShader: no shader-f16, subgroups of 4.
 import { defineConfig, type Plugin } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
 import { fileURLToPath } from 'node:url';
-
-export const CHROMIUM = process.env.LBRX_CHROMIUM ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { CHROMIUM, CHROMIUM_ARGS } from './test/browser/chromium.js';
 
 const srcDir = fileURLToPath(new URL('./src/', import.meta.url));
 const browserPlatform = fileURLToPath(new URL('./src/platform/browser.ts', import.meta.url));
@@ -60,7 +50,7 @@ export default defineConfig({
       },
       {
         test: {
-          name: 'browser-entry',
+          name: 'package',
           include: ['test/browser/**/*.node.test.ts'],
           environment: 'node',
         },

@@ -183,7 +183,11 @@ async function main() {
 
   // CPU drivers (SwiftShader, lavapipe) are ~1000x slower than a GPU: small problems there.
   const software = dev.fingerprint.family === 'software';
-  const cfg = software
+  // ?quick: the smallest problems (the test suite opens the page this way).
+  const quick = new URLSearchParams(location.search).has('quick');
+  const cfg = quick
+    ? { k: 2, rounds: 1, matmul: [[64, 'f32'], [64, 'f16']], attention: [['prefill', 32, 32, 'f32'], ['decode', 1, 64, 'f16']], step: { T: 16, d: 64 } }
+    : software
     ? { k: 2, rounds: 3, matmul: [[128, 'f32'], [256, 'f32'], [256, 'f16']], attention: [['prefill', 128, 128, 'f32'], ['prefill', 128, 128, 'f16'], ['decode', 1, 1024, 'f32']], step: { T: 64, d: 256 } }
     : { k: 10, rounds: 5, matmul: [[1024, 'f32'], [2048, 'f32'], [4096, 'f32'], [2048, 'f16'], [4096, 'f16']], attention: [['prefill', 1024, 1024, 'f32'], ['prefill', 2048, 2048, 'f16'], ['decode', 1, 4096, 'f32'], ['decode', 1, 8192, 'f16']], step: { T: 512, d: 1024 } };
 

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { serve } from './serve.mjs';
 
 const EXECUTABLE = process.env.LBRX_CHROMIUM || '/usr/bin/chromium';
+// The same flags as test/browser/chromium.ts (the browser suite's).
 const ARGS = ['--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const OUT = fileURLToPath(new URL('./screenshot.png', import.meta.url));
 const TIMEOUT = Number(process.env.LBRX_EXAMPLE_TIMEOUT_MS ?? 600_000);
