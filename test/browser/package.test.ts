@@ -16,7 +16,7 @@ describe('dist/index.js in Chromium', () => {
       const a = lb.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
       const c = lb.tidy(() => a.add(lb.ones([3])).mul(2));
       expect(await c.toArray()).toEqual([[4, 6, 8], [10, 12, 14]]);
-      const m = lb.matmul(a, a.transpose());
+      const m = lb.tidy(() => lb.matmul(a, a.transpose())); // tidy disposes the transposed view
       expect(await m.toArray()).toEqual([[14, 32], [32, 77]]);
       // One query, one key: attention returns v.
       const q = lb.ones([1, 1, 1, 4]);
