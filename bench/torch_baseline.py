@@ -283,11 +283,88 @@ def attention_rows(torch, large):
     ms = cuda_ms(lambda: dst.copy_(src), 32)
     add("hbm-copy", f"{nbytes // MIB} MiB", "torch: dst.copy_(src) (read + write)", 2 * nbytes / (ms * 1e-3) / 1e9, "GB/s", "bandwidth")
     del q, k, v, src, dst
+    # GQA 4:1 decode and one long query (B = H = 1, S = 32768); K and V bytes read once.
+    for key, hq, hkv, s in (("decode-gqa", H, H // 4, S), ("decode-32k", 1, 1, 32768)):
+        q = torch.randn(B, hq, 1, D, device="cuda", dtype=torch.float16)
+        k, v = (torch.randn(B, hkv, s, D, device="cuda", dtype=torch.float16) for _ in range(2))
+        nbytes = 2 * B * hkv * s * D * 2
+        try:
+            ms = cuda_ms(lambda: F.scaled_dot_product_attention(q, k, v, enable_gqa=hq != hkv), 32)
+            heads = f"H={hq}" if hq == hkv else f"Hq={hq} Hkv={hkv}"
+            add(key, f"B={B} {heads} L=1 S={s} D={D} f16", f"torch SDPA f16 decode{', enable_gqa' if hq != hkv else ''}",
+                nbytes / (ms * 1e-3) / 1e9, "GB/s", "bandwidth")
+        except TypeError:  # torch < 2.5 has no enable_gqa
+            pass
+        del q, k, v
     torch.cuda.empty_cache()
     return rows
 
 
-FAMILIES = {"runtime": runtime_rows, "elementwise": elementwise_rows, "matmul": matmul_rows, "attention": attention_rows}
+def ops_rows(torch, large):
+    """bench/ops.bench.mjs: softmax, norms, rope, row reductions, gather, concat over [8192, 4096]."""
+    import torch.nn.functional as F
+
+    rows = []
+    R, D, HEAD = 8192, 4096, 128
+
+    def gpu_ms(fn, k=16, rounds=8):
+        fn()
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < 1.0:  # warm-up, as the lbrx side does
+            fn()
+        torch.cuda.synchronize()
+        per = []
+        for _ in range(rounds):
+            start = torch.cuda.Event(enable_timing=True)
+            end = torch.cuda.Event(enable_timing=True)
+            start.record()
+            for _ in range(k):
+                fn()
+            end.record()
+            end.synchronize()
+            per.append(start.elapsed_time(end) / k)
+        return statistics.median(per)
+
+    for name, dt, es in (("f32", torch.float32, 4), ("f16", torch.float16, 2)):
+        size = f"[{R}, {D}] {name}"
+        B = R * D * es
+        x = torch.randn(R, D, device="cuda", dtype=dt)
+        w = torch.randn(D, device="cuda", dtype=dt)
+        b = torch.randn(D, device="cuda", dtype=dt)
+        y = torch.empty_like(x)
+        heads = D // HEAD
+        xh = x.view(R, heads, HEAD).transpose(0, 1).contiguous()
+        inv = 1.0 / (10000 ** (torch.arange(0, HEAD, 2, device="cuda", dtype=torch.float32) / HEAD))
+        ang = torch.arange(R, device="cuda", dtype=torch.float32)[:, None] * inv[None, :]
+        cos, sin = ang.cos().to(dt), ang.sin().to(dt)
+
+        def rope():
+            x1, x2 = xh[..., : HEAD // 2], xh[..., HEAD // 2:]
+            return torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin), dim=-1)
+
+        ids = (torch.arange(R // 2, device="cuda", dtype=torch.int64) * 7919) % R
+        cases = [
+            ("copy", "torch: y.copy_(x)", 2 * B, lambda: y.copy_(x)),
+            ("softmax", "torch.softmax(x, -1)", 2 * B, lambda: torch.softmax(x, -1)),
+            ("layernorm", "F.layer_norm(x, (D,), w, b)", 2 * B + 2 * D * es, lambda: F.layer_norm(x, (D,), w, b)),
+            ("rmsnorm", "F.rms_norm(x, (D,), w)", 2 * B + D * es, lambda: F.rms_norm(x, (D,), w)),
+            ("rope", "rope: cat(x1*cos - x2*sin, x2*cos + x1*sin)", 2 * B, rope),
+            ("sum", "x.sum(-1)", B + R * es, lambda: x.sum(-1)),
+            ("max", "x.amax(-1)", B + R * es, lambda: x.amax(-1)),
+            ("gather", "x.index_select(0, ids)", 2 * (R // 2) * D * es, lambda: x.index_select(0, ids)),
+            ("concat", "torch.cat((x[:R/2], x[R/2:]))", 2 * B, lambda: torch.cat((x[: R // 2], x[R // 2:]))),
+        ]
+        for key, label, nbytes, fn in cases:
+            ms = gpu_ms(fn)
+            rows.append(dict(family="ops", key=key, size=size, name=f"torch: {label}", metric="bandwidth",
+                             value=nbytes / (ms * 1e-3) / 1e9, unit="GB/s", better="higher"))
+        del x, y, xh
+        torch.cuda.empty_cache()
+    return rows
+
+
+FAMILIES = {"runtime": runtime_rows, "elementwise": elementwise_rows, "matmul": matmul_rows, "attention": attention_rows, "ops": ops_rows}
 
 
 def main():
