@@ -4,6 +4,7 @@ export type { InitOptions, DeviceFeatures } from './runtime/device.js';
 export type { GpuFingerprint, GpuFamily, SizeClass } from './runtime/family.js';
 export { fingerprint } from './runtime/family.js';
 export { memory, pipelineStats, streamStats, type MemoryStats } from './runtime/stats.js';
+export { resetMemoryStats } from './runtime/stats.js';
 export { eval_ as eval } from './runtime/sync.js';
 export { profile, profiler, type ProfileReport, type ProfileOptions, type KernelRecord, type KernelSummary, type TimingMode } from './runtime/profiler.js';
 export { peaks, type DevicePeaks, type PeaksOptions, type PeakSource } from './runtime/peaks.js';

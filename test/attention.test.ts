@@ -1,12 +1,18 @@
 // lb.attention: the fused GPU kernel against the CPU reference (f64 softmax(q kᵀ·scale + mask) v)
 // over MHA/GQA/MQA, L != S, causal, masks, scale, head sizes, views and dtypes; plus errors.
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
 import type { DType, Tensor } from '../src/index.js';
-import { attentionSplits } from '../src/ops/attention.js';
+import { attentionPlan, attentionTuning, type AttentionVariant } from '../src/ops/attention.js';
+import { splitsFor } from '../src/ops/attention-kernels.js';
+import { requireDevice } from '../src/runtime/context.js';
 import { checkOp, FLOATS, seedOf, useGpu, type InputSpec } from './helpers.js';
 
 useGpu();
+afterEach(() => {
+  for (const k of ['force', 'decode', 'tile', 'sgmat', 'fill', 'minChunk', 'emulateSgmat', 'subgroups'] as const) delete attentionTuning[k];
+  attentionTuning.nativeF16 = true;
+});
 
 const TOL = { f32: { rtol: 1e-4, atol: 2e-5 }, f16: { ulps: 2, atol: 1e-3 }, bf16: { ulps: 2, atol: 4e-3 } } as const;
 const gen = { scale: 1 };
@@ -18,6 +24,7 @@ interface Case {
   causal?: boolean;
   scale?: number;
   mask?: InputSpec;
+  kvLength?: number;
 }
 
 async function run(c: Case): Promise<void> {
@@ -29,7 +36,7 @@ async function run(c: Case): Promise<void> {
   ];
   if (c.mask) inputs.push(c.mask);
   await checkOp(
-    (q, k, v, m) => lb.attention(q, k, v, { causal: c.causal, scale: c.scale, mask: m }),
+    (q, k, v, m) => lb.attention(q, k, v, { causal: c.causal, scale: c.scale, mask: m, kvLength: c.kvLength }),
     inputs,
     { ...TOL[dtype as 'f32'], seed: seedOf(c.name) },
   );
@@ -160,16 +167,20 @@ describe('long decode', () => {
 });
 
 describe('split-K decode', () => {
-  // Blocks here are few (B·Hq·ceil(L/BQ) < 512), so splits = min(ceil(S / 256), 64, ...) with
-  // chunks rounded to the 64-key tile: S <= 256 single pass, 257 -> 2, 1000 -> 4, 4096 -> 16.
+  // Fewer workgroups than `fill`: split the keys, each chunk at least minChunk keys, a multiple of
+  // the kernel's key granule; enough workgroups already: one pass.
   const T = 120_000;
   it('split rule', () => {
-    expect(attentionSplits(4, 256, 64).splits).toBe(1);
-    expect(attentionSplits(4, 257, 64)).toEqual({ splits: 2, chunk: 192 });
-    expect(attentionSplits(4, 1000, 64)).toEqual({ splits: 4, chunk: 256 });
-    expect(attentionSplits(4, 32768, 64)).toEqual({ splits: 64, chunk: 512 });
-    expect(attentionSplits(512, 32768, 64).splits).toBe(1); // enough query blocks already
-    expect(attentionSplits(100, 32768, 64).splits).toBe(6); // ceil(512 / 100)
+    const f = (blocks: number, S: number, granule = 64) => splitsFor(blocks, S, granule, 512, 256);
+    expect(f(4, 256).splits).toBe(1);
+    expect(f(4, 257)).toEqual({ splits: 2, chunk: 192 });
+    expect(f(4, 1000)).toEqual({ splits: 4, chunk: 256 });
+    expect(f(4, 32768)).toEqual({ splits: 128, chunk: 256 });
+    expect(f(1, 32768, 16)).toEqual({ splits: 128, chunk: 256 });
+    expect(splitsFor(1, 32768, 16, 528, 64)).toEqual({ splits: 512, chunk: 64 }); // one query fills an H100
+    expect(f(512, 32768).splits).toBe(1); // enough query blocks already
+    expect(f(100, 32768).splits).toBe(6); // ceil(512 / 100)
+    expect(f(4, 0)).toEqual({ splits: 1, chunk: 1 });
   });
   for (const S of [1, 2, 255, 256, 257, 1000, 4096]) {
     it(`L=1 S=${S} GQA 4/2`, async () => run({ name: `sk${S}`, Hq: 4, Hkv: 2, L: 1, S, D: 64 }), T);
@@ -224,6 +235,151 @@ describe('split-K decode', () => {
       for (const t of [q, k, o]) t.dispose();
     }
   });
+});
+
+describe.each(['decode', 'tile'] as const)('%s kernel (forced)', (variant: AttentionVariant) => {
+  const T = 120_000;
+  beforeEach(() => {
+    attentionTuning.force = variant;
+  });
+  const CASES: Case[] = [
+    { name: 'L != S, S not a tile multiple', Hq: 2, L: 7, S: 45, D: 64 },
+    { name: 'GQA 6/2 causal (a block spans heads)', Hq: 6, Hkv: 2, L: 5, S: 29, D: 32, causal: true },
+    { name: 'MQA 4/1 f16 D=80', Hq: 4, Hkv: 1, L: 3, S: 50, D: 80, dtype: 'f16' },
+    { name: 'bf16 D=96 causal L > S', L: 9, S: 6, D: 96, dtype: 'bf16', causal: true },
+    { name: 'kvLength 21 of 40, causal (aligned to 21)', L: 3, S: 40, D: 64, causal: true, kvLength: 21 },
+    { name: 'kvLength 0: zeros', L: 2, S: 16, D: 16, kvLength: 0 },
+    { name: 'odd D=7 f16', L: 4, S: 19, D: 7, dtype: 'f16' },
+  ];
+  it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_n, c) => run({ ...c, name: `${variant} ${c.name}` }), T);
+  it('keys split across workgroups, causal GQA', async () => {
+    attentionTuning.fill = 64;
+    attentionTuning.minChunk = 8;
+    await run({ name: `${variant} split`, Hq: 4, Hkv: 2, L: 3, S: 300, D: 32, causal: true });
+  }, T);
+  it('workgroup-memory reductions (no subgroup operations)', async () => {
+    attentionTuning.subgroups = false;
+    await run({ name: `${variant} nosg`, Hq: 2, Hkv: 1, L: 5, S: 37, D: 128, dtype: 'f16', causal: true });
+  }, T);
+  it('f16 loads without shader-f16 (unpack2x16float)', async () => {
+    attentionTuning.nativeF16 = false;
+    await run({ name: `${variant} nof16`, L: 4, S: 33, D: 64, dtype: 'f16' });
+  }, T);
+});
+
+describe('kvLength', () => {
+  const T = 120_000;
+  it('a per-batch i32 tensor (clamped to [0, S]), causal, decode and prefill', async () => {
+    for (const L of [1, 6]) {
+      await checkOp((q, k, v, n) => lb.attention(q, k, v, { causal: true, kvLength: n }), [
+        { dtype: 'f32', shape: [4, 2, L, 16], gen },
+        { dtype: 'f32', shape: [4, 1, 24, 16], gen },
+        { dtype: 'f32', shape: [4, 1, 24, 16], gen },
+        { dtype: 'i32', shape: [4], data: Int32Array.from([0, 7, 24, 99]) },
+      ], { ...TOL.f32, seed: 30 + L });
+    }
+  }, T);
+  it('a KV cache [B, Hkv, Smax, D] with kvLength equals the sliced cache', async () => {
+    const q = lb.randn([1, 4, 2, 32], { seed: 1 });
+    const cache = lb.randn([1, 2, 64, 32], { seed: 2 });
+    const a = lb.attention(q, cache, cache, { causal: true, kvLength: 37 });
+    const b = lb.tidy(() => lb.attention(q, cache.slice(null, null, [0, 37]), cache.slice(null, null, [0, 37]), { causal: true }));
+    const [x, y] = await Promise.all([a.data(), b.data()]);
+    expect(Array.from(x)).toEqual(Array.from(y));
+    for (const t of [q, cache, a, b]) t.dispose();
+  }, T);
+  it('rejects bad lengths with typed errors', () => {
+    const q = lb.zeros([2, 2, 3, 8]);
+    const k = lb.zeros([2, 1, 5, 8]);
+    const made = [q, k];
+    const mk = (t: Tensor) => (made.push(t), t);
+    try {
+      expect(() => lb.attention(q, k, k, { kvLength: 6 })).toThrow(lb.ShapeError);
+      expect(() => lb.attention(q, k, k, { kvLength: -1 })).toThrow(/kvLength/);
+      expect(() => lb.attention(q, k, k, { kvLength: 2.5 })).toThrow(lb.ShapeError);
+      expect(() => lb.attention(q, k, k, { kvLength: mk(lb.zeros([2])) })).toThrow(lb.DTypeError);
+      expect(() => lb.attention(q, k, k, { kvLength: mk(lb.zeros([3], { dtype: 'i32' })) })).toThrow(/\[B\]/);
+      expect(() => lb.attention(q, k, k, { kvLength: '3' as unknown as number })).toThrow(lb.DTypeError);
+    } finally {
+      for (const t of made) t.dispose();
+    }
+  });
+});
+
+describe('subgroup-matrix kernel', () => {
+  // With subgroup matrices (H100: f16 16x16) the real kernel over many cases. Elsewhere its
+  // generated code with the matrix builtins emulated in plain WGSL (fragments of 4x4, every lane
+  // holding a whole one): still slow to compile on lavapipe, so one case that takes every path (GQA
+  // rows spanning heads, causal, a mask that rises by more than TAU per tile so O is rescaled,
+  // split keys, kvLength).
+  const T = 600_000;
+  const rising = (L: number, S: number): InputSpec => ({
+    dtype: 'f32', shape: [L, S], gen, data: Float32Array.from({ length: L * S }, (_, e) => ((e % S) * 0.9) * ((Math.floor(e / S) % 2) * 2 - 1)),
+  });
+  const REAL: Case[] = [
+    { name: 'sg MHA L=S=64 D=128 causal', L: 64, S: 64, D: 128, causal: true },
+    { name: 'sg L != S, S not a tile multiple D=64', L: 70, S: 133, D: 64 },
+    { name: 'sg GQA 8/2 D=80 causal L=40', Hq: 8, Hkv: 2, L: 40, S: 90, D: 80, causal: true },
+    { name: 'sg D=96 causal L > S (rows fully masked)', L: 50, S: 20, D: 96, causal: true },
+    { name: 'sg mask rising and falling (rescales)', L: 20, S: 300, D: 64, mask: rising(20, 300) },
+    { name: 'sg kvLength 100 of 160 causal', Hq: 4, Hkv: 1, L: 33, S: 160, D: 128, causal: true, kvLength: 100 },
+    { name: 'sg -Inf rows and a [S] mask', L: 20, S: 50, D: 64, mask: { dtype: 'f16', shape: [50], gen: { scale: 2 } } },
+  ];
+  const EMU: Case = { name: 'sg emulated', Hq: 4, Hkv: 2, L: 9, S: 45, D: 16, causal: true, mask: rising(9, 45), kvLength: 40 };
+  it('matches the CPU reference (f16)', async () => {
+    const real = requireDevice('test').features.subgroupMatrix;
+    attentionTuning.force = 'sgmat';
+    if (!real) {
+      attentionTuning.emulateSgmat = true;
+      attentionTuning.sgmat = { sgs: 2, tk: 8 };
+      attentionTuning.fill = 64;
+      attentionTuning.minChunk = 8;
+    }
+    for (const c of real ? REAL : [EMU]) await run({ ...c, dtype: 'f16' });
+    if (real) {
+      attentionTuning.fill = 4096;
+      attentionTuning.minChunk = 32;
+      await run({ name: 'sg split', Hq: 2, L: 100, S: 400, D: 128, dtype: 'f16', causal: true });
+    }
+  }, T);
+  it('is what f16 prefill runs where the adapter has it; f32 runs the tiled kernel', () => {
+    const dev = requireDevice('test');
+    const d = { B: 1, Hq: 8, Hkv: 8, L: 512, S: 512, D: 128 };
+    expect(attentionPlan(dev, d, ['f16', 'f16', 'f16']).variant).toBe(dev.features.subgroupMatrix ? 'sgmat' : 'tile');
+    expect(attentionPlan(dev, d, ['f32', 'f32', 'f32']).variant).toBe('tile');
+    expect(attentionPlan(dev, { ...d, L: 1 }, ['f16', 'f16', 'f16']).variant).toBe('decode');
+  });
+});
+
+describe('memory', () => {
+  it('peak bytes grow with L·D + S·D, not L·S (scores never stored)', async () => {
+    const dev = requireDevice('test');
+    const software = dev.fingerprint.family === 'software';
+    // [H, L = S, D]: the issue's 1x32x8192x128 f16 on a real GPU; small heads on a CPU adapter.
+    const shapes = software ? [[2, 1024, 64], [2, 2048, 64]] : [[32, 4096, 128], [32, 8192, 128]];
+    const dtype: DType = dev.features.f16 ? 'f16' : 'f32';
+    const esize = dtype === 'f16' ? 2 : 4;
+    const extra: number[] = [];
+    for (const [H, L, D] of shapes) {
+      const [q, k, v] = [1, 2, 3].map((seed) => lb.randn([1, H, L, D], { dtype, seed }));
+      await lb.eval(q, k, v);
+      lb.resetMemoryStats();
+      const base = lb.memory().peakBytes;
+      const o = lb.attention(q, k, v, { causal: true });
+      try {
+        await lb.eval(o);
+        const peak = lb.memory().peakBytes - base;
+        extra.push(peak);
+        const outBytes = H * L * D * esize;
+        expect(peak, `[1, ${H}, ${L}, ${D}]`).toBeGreaterThanOrEqual(outBytes);
+        expect(peak, `[1, ${H}, ${L}, ${D}]`).toBeLessThanOrEqual(2 * outBytes + 2 ** 20);
+        expect(peak).toBeLessThan((H * L * L * 4) / 8); // the f32 scores of every head: H·L·S·4
+      } finally {
+        for (const t of [q, k, v, o]) t.dispose();
+      }
+    }
+    expect(extra[1] / extra[0]).toBeLessThan(2.5); // twice L = S: linear, not 4x
+  }, 600_000);
 });
 
 describe('errors', () => {

@@ -1,22 +1,36 @@
 // Attention family: out[b, h, i, :] = softmax_j(q[b, h, i, :] . k[b, h / G, j, :] * scale
 // + mask[b, h, i, j]) v[b, h / G, j, :], fused (flash attention): the L x S scores are never
-// stored. A workgroup takes BQ queries of one (b, h); keys and values stream through workgroup
-// memory in tiles of TK rows (the same buffer holds a K tile, then the V tile); each query keeps
-// a running max m and sum l in f32 and its output row in registers (TPQ threads per query, each
-// owning DR pairs of columns 2 * (lane + TPQ * r) and +1), rescaled when m grows.
+// stored. Work is cut per (b, kv head hk): its G * L query rows r (head hk * G + r / L, query
+// r % L, so GQA heads share each K/V read) in blocks, times key splits. Scores are kept in log2
+// units (scale and mask times log2 e) so softmax uses exp2; every row keeps a running max m and
+// sum l in f32 and its output in f32, rescaled when m grows.
 // Causal: key j is kept iff j <= i + S - L (aligned to the end, as in decode with a KV cache);
-// keys past the last one any query of the block can see are not visited. Masked keys are -Inf;
-// a query whose every key is masked writes zeros (l = 0), not NaN.
+// blocks stop after the last key their rows see, and tiles every row sees skip the mask tests.
+// Masked keys are -Inf; a row whose every key is masked writes zeros (l = 0), not NaN.
+// S is params.s, or per batch min(S, kvlen[b]) (KVLEN: valid prefix of a preallocated cache).
 // q, k, v and mask are read through offsets and strides (element units; mask strides broadcast
-// to [B, Hq, L, S]); out is contiguous [B, Hq, L, D] in q's dtype (OUT_HALF: packed 2 per word;
-// ATOMIC for odd D, where neighbouring rows share a word).
-// Bindings: params (uniform) 0, q 1, k 2, v 3, out 4, mask 5 (HAS_MASK), part 6 (SPLIT).
-// Dispatch: B * Hq * ceil(L / BQ) workgroups folded into x/y.
-// SPLIT (split-K, for decode / few query blocks over long S): main runs B * Hq * qblocks * splits
-// workgroups, split sp taking keys [sp * chunk, (sp + 1) * chunk); it writes no output but, per
-// query row and split, (m, l, unnormalized output row of D) in f32 to part
-// [B * Hq * L, splits, D + 2]. Entry point `combine` (compiled alone with COMBINE, which drops
-// main and the q/k/v/mask bindings; one workgroup per output row, params.pad = B * Hq * L) merges the splits by log-sum-exp rescaling and writes out; an all -Inf row -> 0.
+// to [B, Hq, L, S]); loaders q_raw/k_raw/v_raw (8 elements of a row from d0, as packed halves or
+// a V8) and q8/k8/v8 (as f32) are generated (src/ops/attention-kernels.ts): vec4 loads where the
+// rows are contiguous and aligned, strided scalar loads otherwise. out is contiguous
+// [B, Hq, L, D] in q's dtype (HALF_WORDS: packed pairs; ATOMIC for odd 16-bit D).
+// Variants (one entry point each):
+//   DECODE  few queries: WG threads, DT lanes per key (NC chunks of 8 elements each), R rows per
+//           workgroup, KU keys per lane group and step; dots reduced over the DT lanes by
+//           subgroup shuffles (SUBGROUPS) or workgroup memory; per-lane-group softmax states
+//           merged through workgroup memory at the end.
+//   TILE    prefill: BQ rows x TK keys per step, (BQ / TQ) x NJ threads; Q, K, V tiles in
+//           workgroup memory in their dtype (16-bit packed), scores register-blocked TQ x TK/NJ
+//           per thread, row max reduced over the NJ threads of a row group, P through workgroup
+//           memory, output TQ rows x CPT chunks of 8 per thread.
+//   (wgsl/attention_sgmat.wgsl: subgroup-matrix prefill; it includes this file with SGMAT.)
+//   COMBINE entry point `combine`: merges SPLIT partials.
+// Bindings: params 0, q 1, k 2, v 3, out 4, mask 5 (HAS_MASK), part 6 (SPLIT), kvlen 7 (KVLEN).
+// Dispatch: B * Hkv * rblocks * splits workgroups folded into x/y (w = ((b * Hkv + hk) * rblocks
+// + rb) * splits + sp). SPLIT: split sp takes keys [sp * chunk, (sp + 1) * chunk) and writes, per
+// output row and split, (m, l, unnormalized row of D) in f32 to part [B * Hq * L, splits, D + 2];
+// `combine` (compiled alone with COMBINE; one workgroup per output row, params.pad = rows) merges
+// them by log-sum-exp rescaling; an all -Inf row gives 0.
+$ENABLE
 #include "_half"
 #include "_math"
 
@@ -26,18 +40,28 @@ struct Params {
   k_sb: u32, k_sh: u32, k_ss: u32, k_sd: u32,
   v_sb: u32, v_sh: u32, v_ss: u32, v_sd: u32,
   m_sb: u32, m_sh: u32, m_sl: u32, m_ss: u32,
-  hq: u32, l: u32, s: u32, group: u32,
-  qblocks: u32, grid_x: u32, scale: f32, pad: u32, // pad: workgroups of this dispatch
-  splits: u32, chunk: u32, pad1: u32, pad2: u32, // SPLIT: splits and keys per split (else 1, S)
+  hkv: u32, l: u32, s: u32, group: u32,
+  rblocks: u32, grid_x: u32, scale: f32, pad: u32, // scale in log2 units; pad: workgroups
+  splits: u32, chunk: u32, rows: u32, pad1: u32, // rows = G * L per kv head
 }
+
+const D: u32 = $Du;
+const DP: u32 = ((D + 7u) / 8u) * 8u;
+const NCH: u32 = DP / 8u;
+const LOG2E: f32 = 1.4426950408889634;
+
+struct V8 { a: vec4<f32>, b: vec4<f32> }
 
 @group(0) @binding(0) var<uniform> params: Params;
 #if !COMBINE
-@group(0) @binding(1) var<storage, read> q: array<$Q_STORE>;
-@group(0) @binding(2) var<storage, read> k: array<$K_STORE>;
-@group(0) @binding(3) var<storage, read> v: array<$V_STORE>;
+@group(0) @binding(1) var<storage, read> q: array<$Q_ARR>;
+@group(0) @binding(2) var<storage, read> k: array<$K_ARR>;
+@group(0) @binding(3) var<storage, read> v: array<$V_ARR>;
 #if HAS_MASK
 @group(0) @binding(5) var<storage, read> mask: array<$M_STORE>;
+#endif
+#if KVLEN
+@group(0) @binding(7) var<storage, read> kvlen: array<i32>;
 #endif
 #endif
 #if ATOMIC
@@ -49,32 +73,12 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> part: array<f32>;
 #endif
 
-const D: u32 = $Du;
-const BQ: u32 = $BQu;
-const TK: u32 = $TKu;
-const TPQ: u32 = $TPQu;
-const WG: u32 = BQ * TPQ;
-const DR: u32 = $DRu;
-
-#if !COMBINE
-var<workgroup> qs: array<f32, BQ * D>;
-var<workgroup> kv: array<f32, TK * D>;
-var<workgroup> sc: array<f32, BQ * TK>;
-
-fn load_q(i: u32) -> f32 { return $Q_LOAD; }
-fn load_k(i: u32) -> f32 { return $K_LOAD; }
-fn load_v(i: u32) -> f32 { return $V_LOAD; }
-#if HAS_MASK
-fn load_m(i: u32) -> f32 { return $M_LOAD; }
-#endif
-#endif
+fn is_neg_inf(x: f32) -> bool {
+  return bitcast<u32>(x) == 0xff800000u;
+}
 
 fn stored(r: f32) -> $OUT_STORE {
   return $STORE;
-}
-
-fn is_neg_inf(x: f32) -> bool {
-  return bitcast<u32>(x) == 0xff800000u;
 }
 
 fn put(o: u32, r: f32) {
@@ -83,7 +87,7 @@ fn put(o: u32, r: f32) {
   atomicAnd(&out[o >> 1u], ~(0xffffu << shift));
   atomicOr(&out[o >> 1u], stored(r) << shift);
 #elif HALF_WORDS
-  // unused: even D writes whole words in main
+  // unused: even D writes whole words
 #else
   out[o] = stored(r);
 #endif
@@ -100,153 +104,490 @@ fn put_pair(obase: u32, d: u32, o: vec2<f32>) {
 }
 
 #if !COMBINE
+fn f16x4(w: vec2<u32>) -> vec4<f32> {
+#if F16
+  return vec4<f32>(bitcast<vec4<f16>>(w));
+#else
+  return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
+#endif
+}
+
+fn bf16x4(w: vec2<u32>) -> vec4<f32> {
+  return vec4<f32>(bitcast<f32>(w.x << 16u), bitcast<f32>(w.x & 0xffff0000u), bitcast<f32>(w.y << 16u), bitcast<f32>(w.y & 0xffff0000u));
+}
+
+// 8 halves (two per word, low half first) from consecutive elements i0, i0 + st, ... of `word(i)`.
+fn pack8(h: array<u32, 8>) -> vec4<u32> {
+  return vec4<u32>(h[0] | (h[1] << 16u), h[2] | (h[3] << 16u), h[4] | (h[5] << 16u), h[6] | (h[7] << 16u));
+}
+
+$LOADERS
+
+#if HAS_MASK
+fn load_m(i: u32) -> f32 { return $M_LOAD; }
+#endif
+
+// Element index of the first element of query row r (of kv head hk, batch b).
+fn q_row(b: u32, hk: u32, r: u32) -> u32 {
+  let h = hk * params.group + r / params.l;
+  return params.q_off + b * params.q_sb + h * params.q_sh + (r % params.l) * params.q_sl;
+}
+
+// Output row (b, h, i) of query row r.
+fn out_row(b: u32, hk: u32, r: u32) -> u32 {
+  let h = hk * params.group + r / params.l;
+  return (b * params.hkv * params.group + h) * params.l + r % params.l;
+}
+
+fn mask_row(b: u32, hk: u32, r: u32) -> u32 {
+  let h = hk * params.group + r / params.l;
+  return params.m_off + b * params.m_sb + h * params.m_sh + (r % params.l) * params.m_sl;
+}
+
+// Keys [0, end) that query r % L sees among S: all, or causal i + S - L + 1 clamped to [0, S].
+fn row_end(r: u32, s: u32) -> u32 {
+#if CAUSAL
+  return u32(clamp(i32(r % params.l) + i32(s) - i32(params.l) + 1, 0, i32(s)));
+#else
+  return s;
+#endif
+}
+
+#if KVLEN
+var<workgroup> wg_len: u32;
+#endif
+
+// Valid keys of batch b, the same for the whole workgroup (uniform: loop bounds depend on it).
+fn seq_len(b: u32, lid: u32) -> u32 {
+#if KVLEN
+  if (lid == 0u) { wg_len = min(params.s, u32(max(kvlen[b], 0))); }
+  return workgroupUniformLoad(&wg_len);
+#else
+  return params.s;
+#endif
+}
+
+// Keys visible to the rows [r0, r1) (r1 > r0): the last one any of them sees (+1), and the
+// first tile boundary below which every one of them sees every key.
+fn block_ends(r0: u32, r1: u32, s: u32) -> vec2<u32> {
+#if CAUSAL
+  let one_head = r0 / params.l == (r1 - 1u) / params.l;
+  let last = select(params.l - 1u, (r1 - 1u) % params.l, one_head);
+  let first = select(0u, r0 % params.l, one_head);
+  return vec2<u32>(row_end(last, s), row_end(first, s));
+#else
+  return vec2<u32>(s, s);
+#endif
+}
+
+struct Work { sp: u32, rb: u32, b: u32, hk: u32 }
+
+fn work_of(w: u32) -> Work {
+  let rbk = w / params.splits;
+  let bk = rbk / params.rblocks;
+  var rb = rbk % params.rblocks;
+#if CAUSAL
+  rb = params.rblocks - 1u - rb; // causal: the blocks with the most keys start first (shorter tail)
+#endif
+  return Work(w % params.splits, rb, bk / params.hkv, bk % params.hkv);
+}
+#endif
+
+#if DECODE
+const WG: u32 = $WGu;
+const DT: u32 = $DTu;
+const NC: u32 = $NCu;
+const KU: u32 = $KUu;
+const R: u32 = $Ru;
+const KP: u32 = WG / DT;
+const STEP: u32 = KP * KU;
+
+var<workgroup> mrg_acc: array<f32, KP * DP>;
+var<workgroup> mrg_ml: array<vec2<f32>, KP>;
+#if !SUBGROUPS
+var<workgroup> red: array<f32, WG * R * KU>;
+#endif
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wid.x + wid.y * params.grid_x;
   // Every thread of a workgroup takes the same branch: the barriers below stay uniform.
   if (w >= params.pad) { return; }
-#if SPLIT
-  let sp = w % params.splits;
-  let wq = w / params.splits;
-#else
-  let sp = 0u;
-  let wq = w;
-#endif
-  let qb = wq % params.qblocks;
-  let bh = wq / params.qblocks;
-  let b = bh / params.hq;
-  let h = bh % params.hq;
-  let hk = h / params.group;
-  let q0 = qb * BQ;
-  let S = params.s;
-  let L = params.l;
-  let qi = lid / TPQ;
-  let lane = lid % TPQ;
-  let row = q0 + qi;
-  let valid = row < L;
+  let wk = work_of(w);
+  let b = wk.b;
+  let hk = wk.hk;
+  let S = seq_len(b, lid);
+  let dl = lid % DT;
+  let slot = lid / DT;
+  let r0 = wk.rb * R;
+  let r1 = min(r0 + R, params.rows);
 
-  let qbase = params.q_off + b * params.q_sb + h * params.q_sh;
-  for (var e = lid; e < BQ * D; e = e + WG) {
-    let r = q0 + e / D;
-    var x = 0.0;
-    if (r < L) { x = load_q(qbase + r * params.q_sl + (e % D) * params.q_sd) * params.scale; }
-    qs[e] = x;
+  // Lane dl of a key group owns chunks c (elements (c * DT + dl) * 8 ..+8) of every row.
+  var qv: array<V8, R * NC>;
+  var acc: array<V8, R * NC>;
+  var m: array<f32, R>;
+  var ls: array<f32, R>;
+  var lim: array<u32, R>;
+  var mrow: array<u32, R>;
+  for (var r = 0u; r < R; r = r + 1u) {
+    let row = min(r0 + r, r1 - 1u); // rows past the block repeat its last row (never written)
+    let qb = q_row(b, hk, row);
+    for (var c = 0u; c < NC; c = c + 1u) {
+      let d0 = (c * DT + dl) * 8u;
+      if (d0 < D) {
+        let x = q8(qb, d0);
+        qv[r * NC + c] = V8(x.a * params.scale, x.b * params.scale);
+      }
+    }
+    m[r] = inf_f32(true);
+    lim[r] = row_end(row, S);
+    mrow[r] = mask_row(b, hk, row);
   }
+  let kbeg = wk.sp * params.chunk;
+  let kend = min(block_ends(r0, r1, S).x, kbeg + params.chunk);
+  var steps = 0u;
+  if (kend > kbeg) { steps = (kend - kbeg + STEP - 1u) / STEP; }
   let kbase = params.k_off + b * params.k_sb + hk * params.k_sh;
   let vbase = params.v_off + b * params.v_sb + hk * params.v_sh;
-#if HAS_MASK
-  let mbase = params.m_off + b * params.m_sb + h * params.m_sh;
-#endif
 
-  // Keys [kbeg, kend): this split's chunk (all keys without SPLIT); causal blocks stop after the
-  // last key their last query sees (a chunk wholly past it visits nothing: m = -Inf, l = 0).
-  let kbeg = sp * params.chunk;
-  var kend = min(S, kbeg + params.chunk);
-#if CAUSAL
-  let last = i32(min(q0 + BQ, L)) - 1 + i32(S) - i32(L);
-  kend = min(kend, u32(clamp(last + 1, 0, i32(S))));
-#endif
-
-  var m = inf_f32(true);
-  var lsum = 0.0;
-  var acc: array<vec2<f32>, DR>;
-  for (var r = 0u; r < DR; r = r + 1u) { acc[r] = vec2<f32>(0.0); }
-
-  for (var j0 = kbeg; j0 < kend; j0 = j0 + TK) {
-    let tn = min(TK, kend - j0);
-    workgroupBarrier();
-    for (var e = lid; e < TK * D; e = e + WG) {
-      let j = e / D;
-      var x = 0.0;
-      if (j < tn) { x = load_k(kbase + (j0 + j) * params.k_ss + (e % D) * params.k_sd); }
-      kv[e] = x;
-    }
-    workgroupBarrier();
-    for (var e = lid; e < BQ * TK; e = e + WG) {
-      let i = e / TK;
-      let j = e % TK;
-      let r = q0 + i;
-      var x = inf_f32(true);
-      var keep = j < tn && r < L;
-#if CAUSAL
-      keep = keep && i32(j0 + j) <= i32(r) + i32(S) - i32(L);
-#endif
-      if (keep) {
-        var dot = 0.0;
-        for (var d = 0u; d < D; d = d + 1u) { dot = dot + qs[i * D + d] * kv[j * D + d]; }
-        x = dot;
-#if HAS_MASK
-        x = x + load_m(mbase + r * params.m_sl + (j0 + j) * params.m_ss);
-#endif
-      }
-      sc[e] = x;
-    }
-    workgroupBarrier();
-    for (var e = lid; e < TK * D; e = e + WG) {
-      let j = e / D;
-      var x = 0.0;
-      if (j < tn) { x = load_v(vbase + (j0 + j) * params.v_ss + (e % D) * params.v_sd); }
-      kv[e] = x;
-    }
-    workgroupBarrier();
-    // Online softmax for query qi (its TPQ threads repeat the same scalar work).
-    var tmax = inf_f32(true);
-    for (var j = 0u; j < tn; j = j + 1u) { tmax = max(tmax, sc[qi * TK + j]); }
-    if (!is_neg_inf(tmax)) {
-      let mnew = max(m, tmax);
-      let alpha = select(exp_f32(m - mnew), 0.0, is_neg_inf(m));
-      lsum = lsum * alpha;
-      for (var r = 0u; r < DR; r = r + 1u) { acc[r] = acc[r] * alpha; }
-      for (var j = 0u; j < tn; j = j + 1u) {
-        let sj = sc[qi * TK + j];
-        if (is_neg_inf(sj)) { continue; }
-        let p = exp_f32(sj - mnew);
-        lsum = lsum + p;
-        for (var r = 0u; r < DR; r = r + 1u) {
-          let d = 2u * (lane + TPQ * r);
-          if (d < D) {
-            var vv = vec2<f32>(kv[j * D + d], 0.0);
-            if (d + 1u < D) { vv.y = kv[j * D + d + 1u]; }
-            acc[r] = acc[r] + p * vv;
-          }
+  for (var it = 0u; it < steps; it = it + 1u) {
+    let j0 = kbeg + it * STEP + slot;
+    // Loads first (K and V of KU keys), so they are in flight together.
+    // Explicit initializers: a loop-body `var` is not re-zeroed per iteration everywhere (lavapipe).
+    var kc = array<V8, KU * NC>();
+    var vc = array<V8, KU * NC>();
+    for (var u = 0u; u < KU; u = u + 1u) {
+      let j = min(j0 + u * KP, S - 1u); // keys past kend are masked below
+      for (var c = 0u; c < NC; c = c + 1u) {
+        let d0 = (c * DT + dl) * 8u;
+        if (d0 < D) {
+          kc[u * NC + c] = k8(kbase + j * params.k_ss, d0);
+          vc[u * NC + c] = v8(vbase + j * params.v_ss, d0);
         }
       }
-      m = mnew;
+    }
+    var sc = array<f32, R * KU>();
+    for (var r = 0u; r < R; r = r + 1u) {
+      for (var u = 0u; u < KU; u = u + 1u) {
+        var p = 0.0;
+        for (var c = 0u; c < NC; c = c + 1u) {
+          p = p + dot(qv[r * NC + c].a, kc[u * NC + c].a) + dot(qv[r * NC + c].b, kc[u * NC + c].b);
+        }
+        sc[r * KU + u] = p;
+      }
+    }
+#if SUBGROUPS
+    // Butterfly over the DT lanes of the key group: every lane ends with the same sum.
+    for (var o = DT / 2u; o > 0u; o = o >> 1u) {
+      for (var e = 0u; e < R * KU; e = e + 1u) { sc[e] = sc[e] + subgroupShuffleXor(sc[e], o); }
+    }
+#else
+    for (var e = 0u; e < R * KU; e = e + 1u) { red[(slot * R * KU + e) * DT + dl] = sc[e]; }
+    workgroupBarrier();
+    for (var e = 0u; e < R * KU; e = e + 1u) {
+      var t = 0.0;
+      for (var x = 0u; x < DT; x = x + 1u) { t = t + red[(slot * R * KU + e) * DT + x]; }
+      sc[e] = t;
+    }
+    workgroupBarrier();
+#endif
+    for (var r = 0u; r < R; r = r + 1u) {
+      var tmax = inf_f32(true);
+      let end = min(kend, lim[r]);
+      for (var u = 0u; u < KU; u = u + 1u) {
+        let j = j0 + u * KP;
+        var s = inf_f32(true);
+        if (j < end) {
+          s = sc[r * KU + u];
+#if HAS_MASK
+          s = s + load_m(mrow[r] + j * params.m_ss) * LOG2E;
+#endif
+        }
+        sc[r * KU + u] = s;
+        tmax = max(tmax, s);
+      }
+      if (!is_neg_inf(tmax)) {
+        let mn = max(m[r], tmax);
+        let alpha = select(exp2(m[r] - mn), 0.0, is_neg_inf(m[r]));
+        var lsum = ls[r] * alpha;
+        for (var c = 0u; c < NC; c = c + 1u) {
+          acc[r * NC + c] = V8(acc[r * NC + c].a * alpha, acc[r * NC + c].b * alpha);
+        }
+        for (var u = 0u; u < KU; u = u + 1u) {
+          let s = sc[r * KU + u];
+          let p = select(exp2(s - mn), 0.0, is_neg_inf(s));
+          lsum = lsum + p;
+          for (var c = 0u; c < NC; c = c + 1u) {
+            let x = vc[u * NC + c];
+            acc[r * NC + c] = V8(acc[r * NC + c].a + p * x.a, acc[r * NC + c].b + p * x.b);
+          }
+        }
+        ls[r] = lsum;
+        m[r] = mn;
+      }
     }
   }
 
-  if (!valid) { return; }
+  // Merge the KP key groups' states row by row (log-sum-exp), then write out or the partials.
+  for (var r = 0u; r < R; r = r + 1u) {
+    let row = r0 + r;
+    if (row >= r1) { break; }
+    workgroupBarrier();
+    if (dl == 0u) { mrg_ml[slot] = vec2<f32>(m[r], ls[r]); }
+    for (var c = 0u; c < NC; c = c + 1u) {
+      let d0 = (c * DT + dl) * 8u;
+      if (d0 < DP) {
+        let x = acc[r * NC + c];
+        for (var e = 0u; e < 4u; e = e + 1u) {
+          mrg_acc[slot * DP + d0 + e] = x.a[e];
+          mrg_acc[slot * DP + d0 + 4u + e] = x.b[e];
+        }
+      }
+    }
+    workgroupBarrier();
+    var mx = inf_f32(true);
+    for (var g = 0u; g < KP; g = g + 1u) { mx = max(mx, mrg_ml[g].x); }
+    var lt = 0.0;
+    for (var g = 0u; g < KP; g = g + 1u) {
+      let ml = mrg_ml[g];
+      if (!is_neg_inf(ml.x)) { lt = lt + ml.y * exp2(ml.x - mx); }
+    }
+    let orow = out_row(b, hk, row);
 #if SPLIT
-  let pbase = ((bh * L + row) * params.splits + sp) * (D + 2u);
-  if (lane == 0u) {
-    part[pbase] = m;
-    part[pbase + 1u] = lsum;
+    let pbase = (orow * params.splits + wk.sp) * (D + 2u);
+    if (lid == 0u) {
+      part[pbase] = mx;
+      part[pbase + 1u] = lt;
+    }
+    for (var d = lid; d < D; d = d + WG) {
+      var o = 0.0;
+      for (var g = 0u; g < KP; g = g + 1u) {
+        let ml = mrg_ml[g];
+        if (!is_neg_inf(ml.x)) { o = o + mrg_acc[g * DP + d] * exp2(ml.x - mx); }
+      }
+      part[pbase + 2u + d] = o;
+    }
+#else
+    let inv = select(1.0 / lt, 0.0, lt == 0.0);
+    for (var d = 2u * lid; d < D; d = d + 2u * WG) {
+      var o = vec2<f32>(0.0);
+      for (var g = 0u; g < KP; g = g + 1u) {
+        let ml = mrg_ml[g];
+        if (!is_neg_inf(ml.x)) {
+          let f = exp2(ml.x - mx);
+          o = o + vec2<f32>(mrg_acc[g * DP + d], mrg_acc[g * DP + d + 1u]) * f;
+        }
+      }
+      put_pair(orow * D, d, o * inv);
+    }
+#endif
   }
-  for (var r = 0u; r < DR; r = r + 1u) {
-    let d = 2u * (lane + TPQ * r);
-    if (d < D) {
-      part[pbase + 2u + d] = acc[r].x;
-      if (d + 1u < D) { part[pbase + 3u + d] = acc[r].y; }
+}
+#endif
+
+#if TILE
+const BQ: u32 = $BQu;
+const TK: u32 = $TKu;
+const TQ: u32 = $TQu;
+const NJ: u32 = $NJu;
+const CPT: u32 = $CPTu;
+const WG: u32 = (BQ / TQ) * NJ;
+const TKT: u32 = TK / NJ;
+const RP: u32 = NCH + 1u; // tile row pitch in chunks: one chunk of padding against bank conflicts
+
+var<workgroup> qs: array<$Q_RAW, BQ * RP>;
+var<workgroup> ks: array<$K_RAW, TK * RP>;
+var<workgroup> vs: array<$V_RAW, TK * RP>;
+var<workgroup> ps: array<f32, BQ * TK>;
+#if !SUBGROUPS
+var<workgroup> red: array<f32, BQ * NJ>;
+#endif
+
+// Max (or sum) of x over the NJ threads of this row group, returned to all of them.
+fn group_reduce(x: array<f32, TQ>, ty: u32, tx: u32, is_max: bool) -> array<f32, TQ> {
+  var y = x;
+#if SUBGROUPS
+  for (var o = NJ / 2u; o > 0u; o = o >> 1u) {
+    for (var r = 0u; r < TQ; r = r + 1u) {
+      let t = subgroupShuffleXor(y[r], o);
+      y[r] = select(y[r] + t, max(y[r], t), is_max);
     }
   }
 #else
-  let inv = select(1.0 / lsum, 0.0, lsum == 0.0);
-  let obase = (bh * L + row) * D;
-  for (var r = 0u; r < DR; r = r + 1u) {
-    let d = 2u * (lane + TPQ * r);
-    if (d < D) {
-      put_pair(obase, d, acc[r] * inv);
+  workgroupBarrier();
+  for (var r = 0u; r < TQ; r = r + 1u) { red[(ty * TQ + r) * NJ + tx] = y[r]; }
+  workgroupBarrier();
+  for (var r = 0u; r < TQ; r = r + 1u) {
+    var t = red[(ty * TQ + r) * NJ];
+    for (var x2 = 1u; x2 < NJ; x2 = x2 + 1u) {
+      let z = red[(ty * TQ + r) * NJ + x2];
+      t = select(t + z, max(t, z), is_max);
     }
+    y[r] = t;
   }
 #endif
+  return y;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let w = wid.x + wid.y * params.grid_x;
+  if (w >= params.pad) { return; }
+  let wk = work_of(w);
+  let b = wk.b;
+  let hk = wk.hk;
+  let S = seq_len(b, lid);
+  let ty = lid / NJ;
+  let tx = lid % NJ;
+  let r0 = wk.rb * BQ;
+  let r1 = min(r0 + BQ, params.rows);
+
+  for (var u = lid; u < BQ * NCH; u = u + WG) {
+    let rr = u / NCH;
+    let c = u % NCH;
+    var x = $Q_RAW();
+    if (r0 + rr < r1) { x = q_raw(q_row(b, hk, r0 + rr), c * 8u); }
+    qs[rr * RP + c] = x;
+  }
+  let ends = block_ends(r0, r1, S);
+  let kbeg = wk.sp * params.chunk;
+  let kend = min(ends.x, kbeg + params.chunk);
+  let kfull = min(ends.y, kend);
+  let kbase = params.k_off + b * params.k_sb + hk * params.k_sh;
+  let vbase = params.v_off + b * params.v_sb + hk * params.v_sh;
+
+  var m: array<f32, TQ>;
+  var lsum: array<f32, TQ>;
+  var acc: array<V8, TQ * CPT>;
+  var lim: array<u32, TQ>;
+  var mrow: array<u32, TQ>;
+  for (var r = 0u; r < TQ; r = r + 1u) {
+    let row = r0 + ty * TQ + r;
+    m[r] = inf_f32(true);
+    lim[r] = select(0u, min(row_end(row, S), kend), row < r1);
+    mrow[r] = mask_row(b, hk, min(row, r1 - 1u));
+  }
+
+  for (var j0 = kbeg; j0 < kend; j0 = j0 + TK) {
+    workgroupBarrier();
+    for (var u = lid; u < TK * NCH; u = u + WG) {
+      let jj = u / NCH;
+      let c = u % NCH;
+      let j = j0 + jj;
+      var x = $K_RAW();
+      var y = $V_RAW();
+      if (j < kend) {
+        x = k_raw(kbase + j * params.k_ss, c * 8u);
+        y = v_raw(vbase + j * params.v_ss, c * 8u);
+      }
+      ks[jj * RP + c] = x;
+      vs[jj * RP + c] = y;
+    }
+    workgroupBarrier();
+
+    // Scores of rows ty * TQ + r and keys tx + NJ * t.
+    var sc = array<f32, TQ * TKT>(); // explicit: see kc in DECODE
+    for (var c = 0u; c < NCH; c = c + 1u) {
+      var kk: array<V8, TKT>;
+      for (var t = 0u; t < TKT; t = t + 1u) { kk[t] = k_unpack(ks[(tx + NJ * t) * RP + c]); }
+      for (var r = 0u; r < TQ; r = r + 1u) {
+        let qq = q_unpack(qs[(ty * TQ + r) * RP + c]);
+        for (var t = 0u; t < TKT; t = t + 1u) {
+          sc[r * TKT + t] = sc[r * TKT + t] + dot(qq.a, kk[t].a) + dot(qq.b, kk[t].b);
+        }
+      }
+    }
+    let full = j0 + TK <= kfull;
+    var tmax: array<f32, TQ>;
+    for (var r = 0u; r < TQ; r = r + 1u) {
+      tmax[r] = inf_f32(true);
+      for (var t = 0u; t < TKT; t = t + 1u) {
+        let j = j0 + tx + NJ * t;
+        var s = sc[r * TKT + t] * params.scale;
+        if (!full && j >= lim[r]) {
+          s = inf_f32(true);
+        } else {
+#if HAS_MASK
+          s = s + load_m(mrow[r] + j * params.m_ss) * LOG2E;
+#endif
+        }
+        sc[r * TKT + t] = s;
+        tmax[r] = max(tmax[r], s);
+      }
+    }
+    tmax = group_reduce(tmax, ty, tx, true);
+    for (var r = 0u; r < TQ; r = r + 1u) {
+      let mn = max(m[r], tmax[r]);
+      // All keys so far masked: alpha and p are 0 and the row stays empty.
+      let alpha = select(exp2(m[r] - mn), 0.0, is_neg_inf(m[r]));
+      var l = lsum[r] * alpha;
+      for (var cc = 0u; cc < CPT; cc = cc + 1u) {
+        acc[r * CPT + cc] = V8(acc[r * CPT + cc].a * alpha, acc[r * CPT + cc].b * alpha);
+      }
+      for (var t = 0u; t < TKT; t = t + 1u) {
+        let s = sc[r * TKT + t];
+        let p = select(exp2(s - mn), 0.0, is_neg_inf(s));
+        l = l + p;
+        ps[(ty * TQ + r) * TK + tx + NJ * t] = p;
+      }
+      lsum[r] = l;
+      m[r] = select(mn, m[r], is_neg_inf(mn));
+    }
+    workgroupBarrier();
+    let tn = min(TK, kend - j0);
+    for (var jj = 0u; jj < tn; jj = jj + 1u) {
+      for (var cc = 0u; cc < CPT; cc = cc + 1u) {
+        let c = tx + NJ * cc;
+#if !CPT_EXACT
+        if (c >= NCH) { continue; }
+#endif
+        let x = v_unpack(vs[jj * RP + c]);
+        for (var r = 0u; r < TQ; r = r + 1u) {
+          let p = ps[(ty * TQ + r) * TK + jj];
+          acc[r * CPT + cc] = V8(acc[r * CPT + cc].a + p * x.a, acc[r * CPT + cc].b + p * x.b);
+        }
+      }
+    }
+  }
+
+  lsum = group_reduce(lsum, ty, tx, false);
+  for (var r = 0u; r < TQ; r = r + 1u) {
+    let row = r0 + ty * TQ + r;
+    if (row >= r1) { continue; }
+    let orow = out_row(b, hk, row);
+#if SPLIT
+    let pbase = (orow * params.splits + wk.sp) * (D + 2u);
+    if (tx == 0u) {
+      part[pbase] = m[r];
+      part[pbase + 1u] = lsum[r];
+    }
+    for (var cc = 0u; cc < CPT; cc = cc + 1u) {
+      let d0 = (tx + NJ * cc) * 8u;
+      let x = acc[r * CPT + cc];
+      for (var e = 0u; e < 8u; e = e + 1u) {
+        if (d0 + e < D) { part[pbase + 2u + d0 + e] = select(x.b[e - 4u], x.a[e], e < 4u); }
+      }
+    }
+#else
+    let inv = select(1.0 / lsum[r], 0.0, lsum[r] == 0.0);
+    for (var cc = 0u; cc < CPT; cc = cc + 1u) {
+      let d0 = (tx + NJ * cc) * 8u;
+      let x = acc[r * CPT + cc];
+      if (d0 < D) { put_pair(orow * D, d0, x.a.xy * inv); }
+      if (d0 + 2u < D) { put_pair(orow * D, d0 + 2u, x.a.zw * inv); }
+      if (d0 + 4u < D) { put_pair(orow * D, d0 + 4u, x.b.xy * inv); }
+      if (d0 + 6u < D) { put_pair(orow * D, d0 + 6u, x.b.zw * inv); }
+    }
+#endif
+  }
 }
 #endif
 
 #if COMBINE
 const CWG: u32 = 64u;
 
-// One workgroup per output row w = (b * Hq + h) * L + i: o = sum_s e^(m_s - M) acc_s / sum_s
-// e^(m_s - M) l_s with M = max_s m_s; splits that saw no key (m_s = -Inf) drop out; none -> 0.
+// One workgroup per output row w = (b * Hq + h) * L + i: o = sum_s 2^(m_s - M) acc_s / sum_s
+// 2^(m_s - M) l_s with M = max_s m_s; splits that saw no key (m_s = -Inf) drop out; none -> 0.
 @compute @workgroup_size(CWG)
 fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wid.x + wid.y * params.grid_x;
@@ -258,7 +599,7 @@ fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   var lsum = 0.0;
   for (var s = 0u; s < ns; s = s + 1u) {
     let ms = part[base + s * (D + 2u)];
-    if (!is_neg_inf(ms)) { lsum = lsum + part[base + s * (D + 2u) + 1u] * exp_f32(ms - mx); }
+    if (!is_neg_inf(ms)) { lsum = lsum + part[base + s * (D + 2u) + 1u] * exp2(ms - mx); }
   }
   let inv = select(1.0 / lsum, 0.0, lsum == 0.0);
   let obase = w * D;
@@ -268,7 +609,7 @@ fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
       let pb = base + s * (D + 2u);
       let ms = part[pb];
       if (is_neg_inf(ms)) { continue; }
-      let f = exp_f32(ms - mx);
+      let f = exp2(ms - mx);
       o.x = o.x + part[pb + 2u + d] * f;
       if (d + 1u < D) { o.y = o.y + part[pb + 3u + d] * f; }
     }

@@ -1,7 +1,9 @@
 // CPU reference for attention: softmax(q kᵀ · scale + mask) v in f64, per (b, h, query row).
 // Same semantics as the GPU kernel (src/ops/attention.ts): GQA head h reads kv head
 // h / (Hq / Hkv); causal keeps keys j <= i + S - L (end-aligned); a row whose every key is
-// masked (-Inf) gives zeros. Rounded once to q's dtype.
+// masked (-Inf) gives zeros. kvLength (one length, or one per batch) keeps keys j < kvLength only,
+// causal then aligned to it (j <= i + kvLength - L); lengths are clamped to [0, S]. Rounded once to
+// q's dtype.
 import type { DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { cpuTensor, readValues, wrapTo } from './access.js';
@@ -15,6 +17,8 @@ export interface CpuAttentionArgs {
   causal: boolean;
   scale: number;
   out: DType;
+  /** Valid keys: one length for every batch, or an i32 tensor of B lengths (or 1, broadcast). */
+  kvLength?: number | Tensor;
 }
 
 export function attention(args: CpuAttentionArgs): Tensor {
@@ -27,7 +31,9 @@ export function attention(args: CpuAttentionArgs): Tensor {
   const mask = args.mask ? readValues(args.mask, [B, Hq, L, S]) : null;
   const out = new Float64Array(B * Hq * L * D);
   const s = new Float64Array(S);
+  const lens = args.kvLength === undefined ? null : typeof args.kvLength === 'number' ? [args.kvLength] : Array.from(readValues(args.kvLength));
   for (let b = 0; b < B; b++) {
+    const n = lens ? Math.min(S, Math.max(0, lens[lens.length === 1 ? 0 : b])) : S;
     for (let h = 0; h < Hq; h++) {
       const kvBase = (b * Hkv + Math.floor(h / group)) * S * D;
       for (let i = 0; i < L; i++) {
@@ -35,7 +41,7 @@ export function attention(args: CpuAttentionArgs): Tensor {
         let m = -Infinity;
         for (let j = 0; j < S; j++) {
           let x = -Infinity;
-          if (!args.causal || j <= i + S - L) {
+          if (j < n && (!args.causal || j <= i + n - L)) {
             let dot = 0;
             for (let d = 0; d < D; d++) dot += q[qBase + d] * k[kvBase + j * D + d];
             x = dot * args.scale;

@@ -1,23 +1,23 @@
-// lb.attention: scaled dot-product attention, fused (flash attention, wgsl/attention.wgsl).
+// lb.attention: scaled dot-product attention, fused (flash attention, wgsl/attention*.wgsl).
 //
 // q [B, Hq, L, D], k and v [B, Hkv, S, D] with Hq a multiple of Hkv (MHA, GQA, MQA: query head h
 // reads kv head h / (Hq / Hkv)). All four operands are read in place through their strides, so
-// transposed or sliced views work without copies, e.g. a preallocated KV cache [B, Hkv, Smax, D]
-// sliced to its valid length S. Inputs f32/f16/bf16 (any mix), math in f32, result [B, Hq, L, D]
-// in q's dtype.
+// transposed or sliced views work without copies. A preallocated KV cache [B, Hkv, Smax, D] is
+// passed whole with `kvLength` (its valid prefix: one number, or an i32 tensor of B lengths).
+// Inputs f32/f16/bf16 (any mix), math in f32, result [B, Hq, L, D] in q's dtype.
 //   out = softmax(q kᵀ · scale + mask) v, scale default 1 / sqrt(D)
-// causal keeps key j for query i iff j <= i + S - L (the queries aligned to the end of the keys,
-// as in decode with a KV cache); mask is additive and broadcasts to [B, Hq, L, S]. A query whose
-// every key is masked (-Inf) gives zeros, not NaN. The L x S scores are never materialized.
+// causal keeps key j for query i iff j <= i + S - L (S = kvLength when given: the queries aligned
+// to the end of the valid keys, as in decode with a KV cache); mask is additive and broadcasts to
+// [B, Hq, L, S]. A query whose every key is masked (-Inf) gives zeros, not NaN. The L x S scores
+// are never materialized: memory is the output plus, when keys are split, B·Hq·L·splits·(D + 2)
+// floats of partials.
 //
-// Split-K (decode): when the query blocks alone, B * Hq * ceil(L / BQ) workgroups, are fewer than
-// attentionTuning.fill (512: ~4 per compute unit on a 132-SM H100; WebGPU does not report the
-// count) and S is long, the keys are split across workgroups:
-//   splits = min(ceil(S / keysPerSplit = 256), maxSplits = 64, ceil(fill / blocks)),
-// each split a chunk of ceil(S / splits) keys rounded up to the key tile TK. Pass 1 writes, per
-// query row and split, (max, sum, unnormalized output row) in f32 to a scratch buffer of
-// B·Hq·L·splits·(D + 2) floats; pass 2 (entry point `combine`) merges them with log-sum-exp
-// rescaling into q's dtype. Two dispatches per call; one when splits = 1.
+// Kernels (src/ops/attention-kernels.ts, per GPU family from src/tune/table.ts attentionTable):
+//   decode  L <= table.decode.maxL: the G·L query rows of a kv head share one read of its K/V;
+//   sgmat   subgroup-matrix prefill (f16, when the adapter has a matching configuration);
+//   tile    register-tiled prefill otherwise.
+// Split-K: when the workgroups of one pass are fewer than table.fill, the keys are split across
+// workgroups (each chunk at least table.minChunk keys) and a second pass (`combine`) merges them.
 import { DTypeError, GpuValidationError, LbrxError, ShapeError } from '../errors.js';
 import { requireDevice } from '../runtime/context.js';
 import type { GpuDevice } from '../runtime/device.js';
@@ -25,18 +25,45 @@ import { MetalStorage } from '../runtime/storage.js';
 import { byteSize, isFloat, type DType } from '../tensor/dtype.js';
 import { broadcastShapes, broadcastStrides } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { attentionTable, type AttentionDecodeConfig, type AttentionSgmatConfig, type AttentionTileConfig } from '../tune/table.js';
 import * as cpu from '../cpu/attention.js';
+import { decodePlan, enables, operandCode, splitsFor, tilePlan, vecAccess, type DecodePlan, type TilePlan } from './attention-kernels.js';
+import { sgmatAttentionCode, sgmatAttentionPlan, type SgmatPlan } from './attention-sgmat.js';
 import { f32Bits } from './prologue.js';
 import { isHalf, loadValue, storeType, storeValue } from './wgsl-types.js';
 
 export interface AttentionOptions {
-  /** Key j is visible to query i iff j <= i + S - L (end-aligned). Default false. */
+  /** Key j is visible to query i iff j <= i + S - L (end-aligned; S = kvLength when given). Default false. */
   causal?: boolean;
   /** Multiplies q kᵀ before the mask. Default 1 / sqrt(D). */
   scale?: number;
   /** Additive mask (any float dtype), broadcastable to [B, Hq, L, S]; -Inf hides a key. */
   mask?: Tensor;
+  /**
+   * Valid keys of k and v (a preallocated KV cache): keys >= kvLength are ignored. A number in
+   * [0, S], or an i32 tensor of B lengths (or one) on q's device, clamped to [0, S].
+   */
+  kvLength?: number | Tensor;
 }
+
+export type AttentionVariant = 'decode' | 'tile' | 'sgmat';
+
+/**
+ * Overrides for tests and benchmarks (mutable): force a variant or a configuration, turn off
+ * native f16 loads or subgroup operations (the workgroup-memory reductions then), or emulate
+ * subgroup matrices (4x4) in plain WGSL, for adapters without them.
+ */
+export const attentionTuning: {
+  force?: AttentionVariant;
+  decode?: Partial<AttentionDecodeConfig>;
+  tile?: AttentionTileConfig;
+  sgmat?: Partial<AttentionSgmatConfig>;
+  fill?: number;
+  minChunk?: number;
+  nativeF16: boolean;
+  subgroups?: boolean;
+  emulateSgmat?: boolean;
+} = { nativeF16: true };
 
 const OP = 'attention';
 
@@ -49,7 +76,7 @@ function floatArg(x: unknown, what: string): Tensor {
   return x;
 }
 
-interface Dims { B: number; Hq: number; Hkv: number; L: number; S: number; D: number }
+export interface Dims { B: number; Hq: number; Hkv: number; L: number; S: number; D: number }
 
 function dims(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | undefined): Dims {
   const shapes = [q.shape, k.shape, v.shape];
@@ -78,6 +105,23 @@ function dims(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | undefined): Dims {
   return { B, Hq, Hkv, L, S, D };
 }
 
+function kvLengthArg(x: unknown, d: Dims, device: string): number | Tensor | undefined {
+  if (x === undefined) return undefined;
+  if (typeof x === 'number') {
+    if (!Number.isInteger(x) || x < 0 || x > d.S) {
+      throw new ShapeError(OP, `kvLength must be an integer in [0, S = ${d.S}] (the valid keys of k and v), got ${x}`, [[d.S]]);
+    }
+    return x;
+  }
+  if (!(x instanceof Tensor)) throw new DTypeError(OP, `kvLength must be a number or an i32 Tensor of B lengths, got ${x === null ? 'null' : typeof x}`);
+  if (x.dtype !== 'i32') throw new DTypeError(OP, `kvLength tensor must be i32, got ${x.dtype} (cast it: t.cast('i32'))`);
+  if (x.ndim !== 1 || (x.shape[0] !== d.B && x.shape[0] !== 1)) {
+    throw new ShapeError(OP, `kvLength tensor must have shape [B] = [${d.B}] (or [1]), got [${x.shape}]`, [x.shape, [d.B]]);
+  }
+  if (x.device !== device) throw new GpuValidationError(`${OP}: kvLength is on ${x.device} but q is on ${device}; move it with await t.to('${device}')`);
+  return x;
+}
+
 /** softmax(q kᵀ · scale + mask) v over the last two axes; see the file header. */
 export function attention(qIn: Tensor, kIn: Tensor, vIn: Tensor, opts: AttentionOptions = {}): Tensor {
   const q = floatArg(qIn, 'q');
@@ -94,69 +138,75 @@ export function attention(qIn: Tensor, kIn: Tensor, vIn: Tensor, opts: Attention
       throw new GpuValidationError(`${OP}: ${name} is on ${t.device} but q is on ${q.device}; move it with await t.to('${q.device}')`);
     }
   }
-  if (q.device === 'cpu') return cpu.attention({ q, k, v, mask, causal, scale, out: q.dtype });
-  return gpuAttention(requireDevice(OP), q, k, v, mask, causal, scale, d);
+  const kvLength = kvLengthArg(opts.kvLength, d, q.device);
+  if (q.device === 'cpu') return cpu.attention({ q, k, v, mask, causal, scale, out: q.dtype, kvLength });
+  return gpuAttention(requireDevice(OP), q, k, v, mask, causal, scale, d, kvLength);
 }
 
-/** Queries per workgroup, threads per query, keys per tile for this problem and device. */
-export function attentionConfig(dev: GpuDevice, L: number, D: number): { bq: number; tpq: number; tk: number } {
-  const [bq, tpq] = L === 1 ? [1, 64] : [8, 8];
-  const limit = dev.limits.maxComputeWorkgroupStorageSize;
-  let tk = 64;
-  while (tk >= 1 && 4 * (bq * D + tk * D + bq * tk) > limit) tk >>= 1;
-  if (tk < 1) throw new ShapeError(OP, `head size D = ${D} is too large for this device's ${limit} bytes of workgroup memory`, [[D]]);
-  return { bq, tpq, tk };
+export type AttentionPlan =
+  | { variant: 'decode'; cfg: DecodePlan; rblocks: number; granule: number }
+  | { variant: 'tile'; cfg: TilePlan; rblocks: number; granule: number }
+  | { variant: 'sgmat'; cfg: SgmatPlan; rblocks: number; granule: number };
+
+/** Which kernel runs a problem, with its configuration, and the key splits it takes. */
+export function attentionPlan(dev: GpuDevice, d: Dims, dtypes: readonly DType[], sLen = d.S): AttentionPlan & { splits: number; chunk: number } {
+  const table = attentionTable(dev.fingerprint);
+  const t = attentionTuning;
+  const rows = (d.Hq / d.Hkv) * d.L;
+  let plan: AttentionPlan | null = null;
+  const want = t.force ?? (d.L <= table.decode.maxL ? 'decode' : 'sgmat');
+  if (want === 'decode') {
+    const cfg = decodePlan(dev, { ...table.decode, ...t.decode }, d.D, rows, t.subgroups ?? true);
+    plan = { variant: 'decode', cfg, rblocks: Math.ceil(rows / cfg.r), granule: cfg.step };
+  }
+  if (!plan && want === 'sgmat') {
+    const cfg = sgmatAttentionPlan(dev, { ...table.sgmat, ...t.sgmat }, d.D, dtypes, t.emulateSgmat);
+    if (cfg) plan = { variant: 'sgmat', cfg, rblocks: Math.ceil(rows / cfg.bq), granule: cfg.tk };
+    else if (t.force === 'sgmat') throw new LbrxError(`${OP}: the subgroup-matrix kernel cannot run D = ${d.D}, dtypes ${dtypes} on this device`);
+  }
+  if (!plan) {
+    const cfg = tilePlan(dev, t.tile ? { ...table, tiles: [t.tile] } : table, d.D, dtypes, t.subgroups ?? true);
+    if (!cfg) throw new ShapeError(OP, `head size D = ${d.D} is too large for this device's ${dev.limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`, [[d.D]]);
+    plan = { variant: 'tile', cfg, rblocks: Math.ceil(rows / cfg.bq), granule: cfg.tk };
+  }
+  const blocks = d.B * d.Hkv * plan.rblocks;
+  return { ...plan, ...splitsFor(blocks, sLen, plan.granule, t.fill ?? table.fill, t.minChunk ?? table.minChunk) };
 }
 
-/** Split-K tuning (see the header); mutable for tests and benchmarks. */
-export const attentionTuning = { fill: 512, keysPerSplit: 256, maxSplits: 64 };
-
-/** Key splits and keys per split for `blocks` query-block workgroups over S keys (tiles of tk). */
-export function attentionSplits(blocks: number, S: number, tk: number): { splits: number; chunk: number } {
-  const { fill, keysPerSplit, maxSplits } = attentionTuning;
-  const want = blocks >= fill ? 1 : Math.min(Math.ceil(S / keysPerSplit), maxSplits, Math.ceil(fill / blocks));
-  if (want <= 1) return { splits: 1, chunk: S };
-  const chunk = Math.ceil(Math.ceil(S / want) / tk) * tk;
-  return { splits: Math.ceil(S / chunk), chunk };
-}
-
-function gpuAttention(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | undefined, causal: boolean, scale: number, d: Dims): Tensor {
+function gpuAttention(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | undefined, causal: boolean, scale: number, d: Dims, kvLength: number | Tensor | undefined): Tensor {
   const { B, Hq, Hkv, L, S, D } = d;
   const outShape = [B, Hq, L, D];
   const count = B * Hq * L * D;
   const dtype: DType = q.dtype;
   const bytes = count * byteSize(dtype);
   dev.checkAllocatable(bytes);
-  const cfg = attentionConfig(dev, L, D);
   const out = MetalStorage.empty(dev, bytes, dtype, OP);
   if (count === 0) return new Tensor(out, outShape, dtype);
-  // Realize lazy operands (their kernels are recorded first) and read them through strides.
-  const qs = q.storage as MetalStorage;
-  const ks = k.storage as MetalStorage;
-  const vs = v.storage as MetalStorage;
-  const ms = mask ? (mask.storage as MetalStorage) : undefined;
-  const mStrides = mask ? broadcastStrides(mask.shape, mask.strides, [B, Hq, L, S]) : [0, 0, 0, 0];
-  const qblocks = Math.ceil(L / cfg.bq);
-  const blocks = B * Hq * qblocks;
-  const { splits, chunk } = attentionSplits(blocks, S, cfg.tk);
+  const sLen = typeof kvLength === 'number' ? kvLength : S;
+  const plan = attentionPlan(dev, d, [q.dtype, k.dtype, v.dtype], sLen);
+  const { splits, chunk } = plan;
   const split = splits > 1;
-  const groups = blocks * splits;
+  const rows = (Hq / Hkv) * L;
+  const groups = B * Hkv * plan.rblocks * splits;
   const { workgroups, gridX } = dev.stream.grid(groups);
-  const half = isHalf(dtype);
+  const mStrides = mask ? broadcastStrides(mask.shape, mask.strides, [B, Hq, L, S]) : [0, 0, 0, 0];
   const paramsFor = (gx: number, n: number): ArrayBuffer => {
     const words = [
       q.offset, k.offset, v.offset, mask?.offset ?? 0,
       ...q.strides, ...k.strides, ...v.strides, ...mStrides,
-      Hq, L, S, Hq / Hkv,
-      qblocks, gx, f32Bits(scale), n,
-      splits, chunk, 0, 0,
+      Hkv, L, sLen, Hq / Hkv,
+      plan.rblocks, gx, f32Bits(scale * Math.LOG2E), n,
+      splits, chunk, rows, 0,
     ];
     if (words.some((w) => w < 0 || w > 0xffffffff)) throw new ShapeError(OP, 'negative strides or offsets beyond 2^32 are not supported', [q.shape, k.shape]);
     return new Uint32Array(words).buffer;
   };
-  const params = paramsFor(gridX, groups);
-  const buffers: Record<string, GPUBuffer> = { q: qs.use(), k: ks.use(), v: vs.use() };
-  if (ms) buffers.mask = ms.use();
+  // Realize lazy operands (their kernels are recorded first) and read them through strides.
+  const buffers: Record<string, GPUBuffer> = {
+    q: (q.storage as MetalStorage).use(), k: (k.storage as MetalStorage).use(), v: (v.storage as MetalStorage).use(),
+  };
+  if (mask) buffers.mask = (mask.storage as MetalStorage).use();
+  if (kvLength instanceof Tensor) buffers.kvlen = (kvLength.storage as MetalStorage).use();
   let part: MetalStorage | null = null;
   if (split) {
     const partBytes = B * Hq * L * splits * (D + 2) * 4;
@@ -166,37 +216,63 @@ function gpuAttention(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Ten
   } else {
     buffers.out = out.use();
   }
-  const spec = {
-    file: 'attention',
-    label: split ? `${OP} split` : OP,
-    defines: {
-      D, BQ: cfg.bq, TK: cfg.tk, TPQ: cfg.tpq, DR: Math.ceil(D / (2 * cfg.tpq)),
-      Q_STORE: storeType(q.dtype), K_STORE: storeType(k.dtype), V_STORE: storeType(v.dtype),
-      M_STORE: mask ? storeType(mask.dtype) : 'f32',
-      Q_LOAD: loadValue('q', q.dtype, 'f32', 'i'),
-      K_LOAD: loadValue('k', k.dtype, 'f32', 'i'),
-      V_LOAD: loadValue('v', v.dtype, 'f32', 'i'),
-      M_LOAD: mask ? loadValue('mask', mask.dtype, 'f32', 'i') : '0.0',
-      HAS_MASK: !!mask,
-      CAUSAL: causal,
-      OUT_HALF: half,
-      HALF_WORDS: half && D % 2 === 0,
-      ATOMIC: half && D % 2 === 1,
-      OUT_STORE: storeType(dtype),
-      STORE: storeValue(dtype, 'f32'),
-      SPLIT: split,
-      COMBINE: false,
-    },
+  const half = isHalf(dtype);
+  const f16 = dev.features.f16 && attentionTuning.nativeF16;
+  const access = (name: 'q' | 'k' | 'v', t: Tensor) => operandCode({ name, dtype: t.dtype, vec: vecAccess(t.dtype, D, t.offset, t.strides, t.shape) });
+  const ops = { q: access('q', q), k: access('k', k), v: access('v', v) };
+  const common = {
+    D,
+    Q_ARR: ops.q.arr, K_ARR: ops.k.arr, V_ARR: ops.v.arr,
+    Q_RAW: ops.q.raw, K_RAW: ops.k.raw, V_RAW: ops.v.raw,
+    LOADERS: [ops.q.code, ops.k.code, ops.v.code].join('\n\n'),
+    M_STORE: mask ? storeType(mask.dtype) : 'f32',
+    M_LOAD: mask ? loadValue('mask', mask.dtype, 'f32', 'i') : '0.0',
+    HAS_MASK: !!mask,
+    KVLEN: kvLength instanceof Tensor,
+    CAUSAL: causal,
+    HALF_WORDS: half && D % 2 === 0,
+    ATOMIC: half && D % 2 === 1,
+    OUT_STORE: storeType(dtype),
+    STORE: storeValue(dtype, 'f32'),
+    SPLIT: split,
+    COMBINE: false,
+    F16: f16,
   };
-  dev.stream.record({ kind: 'dispatch', spec, buffers, params, workgroups });
+  let spec;
+  if (plan.variant === 'decode') {
+    const c = plan.cfg;
+    spec = {
+      file: 'attention', label: `${OP} decode`,
+      defines: { ...common, ENABLE: enables(f16, c.subgroups), DECODE: true, TILE: false, SGMAT: false, SUBGROUPS: c.subgroups, WG: c.wg, DT: c.dt, NC: c.nc, KU: c.ku, R: c.r },
+    };
+  } else if (plan.variant === 'tile') {
+    const c = plan.cfg;
+    spec = {
+      file: 'attention', label: `${OP} tile`,
+      defines: {
+        ...common, ENABLE: enables(f16, c.subgroups), DECODE: false, TILE: true, SGMAT: false, SUBGROUPS: c.subgroups,
+        BQ: c.bq, TK: c.tk, TQ: c.tq, NJ: c.nj, CPT: c.cpt, CPT_EXACT: Math.ceil(D / 8) % c.nj === 0,
+      },
+    };
+  } else {
+    const c = plan.cfg;
+    spec = {
+      file: 'attention_sgmat', label: `${OP} sgmat`,
+      defines: { ...common, ENABLE: enables(true, true, !c.emulate), DECODE: false, TILE: false, SGMAT: true, F16: true, SUBGROUPS: true, ...sgmatAttentionCode(c, D) },
+    };
+  }
+  dev.stream.record({ kind: 'dispatch', spec, buffers, params: paramsFor(gridX, groups), workgroups });
   if (part) {
-    const rows = B * Hq * L;
-    const g = dev.stream.grid(rows);
+    const n = B * Hq * L;
+    const g = dev.stream.grid(n);
     dev.stream.record({
       kind: 'dispatch',
-      spec: { ...spec, label: `${OP} combine`, entryPoint: 'combine', defines: { ...spec.defines, COMBINE: true } },
+      spec: {
+        file: 'attention', label: `${OP} combine`, entryPoint: 'combine',
+        defines: { ...common, LOADERS: '', ENABLE: '', COMBINE: true, DECODE: false, TILE: false, SGMAT: false, F16: false },
+      },
       buffers: { part: part.use(), out: out.use() },
-      params: paramsFor(g.gridX, rows),
+      params: paramsFor(g.gridX, n),
       workgroups: g.workgroups,
     });
     part.release();

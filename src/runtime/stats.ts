@@ -19,6 +19,14 @@ export function memory(): MemoryStats {
   return { ...dev.pool.stats(), stagingBytes: dev.uploads.stats().stagingBytes };
 }
 
+/**
+ * Starts a new measurement window: peakBytes becomes the bytes held now (live + pending), and the
+ * hits / misses / created / destroyed counters restart at 0.
+ */
+export function resetMemoryStats(): void {
+  currentDevice()?.pool.resetCounters();
+}
+
 export function pipelineStats() {
   const dev = currentDevice();
   return dev ? dev.pipelines.stats() : { hits: 0, misses: 0, compileMs: 0, pipelines: 0, inFlight: 0 };

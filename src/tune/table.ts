@@ -158,3 +158,59 @@ export function tileFits(c: TileConfig, maxThreads: number, maxWorkgroupBytes: n
     (c.bm + c.bn) * c.bk * 4 * (c.db ? 2 : 1) <= maxWorkgroupBytes
   );
 }
+
+// ---- Attention (src/ops/attention*.ts, wgsl/attention*.wgsl) ----
+// decode: L <= maxL. A workgroup of `wg` threads takes up to `rows` query rows of one (b, kv head)
+// (GQA heads and queries packed together) over one key split; `dt` lanes share a key (8 elements
+// of D each, subgroup shuffles reduce the dot), `ku` keys per lane group and step (loads in flight).
+// tile: register-tiled prefill, BQ query rows x TK keys per step, TQ rows per thread, NJ threads
+// per row group. sgmat: `sgs` subgroups of one fragment row each (BQ = sgs x fragment), TK keys per
+// step. fill: workgroups that keep the GPU busy (fewer try split-K); minChunk: keys per split at least.
+/** Decode kernel (L small): threads, lanes per key, keys per lane group per step, rows per workgroup, largest L. */
+export interface AttentionDecodeConfig { wg: number; dt: number; ku: number; rows: number; maxL: number }
+/** Register-tiled prefill kernel. */
+export interface AttentionTileConfig { bq: number; tk: number; tq: number; nj: number }
+/** Subgroup-matrix prefill kernel. */
+export interface AttentionSgmatConfig { sgs: number; tk: number }
+
+export interface AttentionTable {
+  decode: AttentionDecodeConfig;
+  /** Tried in order; the first that fits the device's workgroup memory for D and the dtypes wins. */
+  tiles: AttentionTileConfig[];
+  sgmat: AttentionSgmatConfig;
+  fill: number;
+  minChunk: number;
+}
+
+const ATTENTION_BASE: AttentionTable = {
+  decode: { wg: 128, dt: 16, ku: 2, rows: 8, maxL: 4 },
+  tiles: [
+    { bq: 64, tk: 32, tq: 4, nj: 16 }, { bq: 32, tk: 32, tq: 4, nj: 8 }, { bq: 32, tk: 16, tq: 4, nj: 8 },
+    { bq: 16, tk: 16, tq: 2, nj: 8 }, { bq: 16, tk: 8, tq: 2, nj: 8 }, { bq: 8, tk: 8, tq: 1, nj: 8 },
+  ],
+  sgmat: { sgs: 4, tk: 32 },
+  fill: 256,
+  minChunk: 256,
+};
+
+const ATTENTION_TABLES: Partial<Record<GpuFamily, AttentionTable>> = {
+  // 132 SMs: ~4 workgroups each. Decode: 16 lanes x 8 halves = one 256-byte key row of D = 128.
+  nvidia: { ...ATTENTION_BASE, fill: 528, minChunk: 128 },
+  // Apple: 8x8 simdgroup matrices, 32 KiB threadgroup memory.
+  'apple-m1': { ...ATTENTION_BASE, sgmat: { sgs: 4, tk: 32 }, fill: 64 },
+  'apple-m2': { ...ATTENTION_BASE, sgmat: { sgs: 4, tk: 32 }, fill: 64 },
+  'apple-m3': { ...ATTENTION_BASE, sgmat: { sgs: 4, tk: 32 }, fill: 128 },
+  'apple-m4': { ...ATTENTION_BASE, sgmat: { sgs: 4, tk: 32 }, fill: 128 },
+  // CPU rasterizers: subgroups of 8 (lavapipe) or 4, 32 KiB of workgroup memory, few cores.
+  software: {
+    ...ATTENTION_BASE,
+    decode: { wg: 64, dt: 8, ku: 2, rows: 4, maxL: 4 },
+    tiles: [{ bq: 32, tk: 16, tq: 4, nj: 8 }, { bq: 16, tk: 16, tq: 2, nj: 8 }, { bq: 16, tk: 8, tq: 2, nj: 8 }, { bq: 8, tk: 8, tq: 1, nj: 8 }],
+    fill: 16,
+    minChunk: 256,
+  },
+};
+
+export function attentionTable(fp: Pick<GpuFingerprint, 'family'>): AttentionTable {
+  return ATTENTION_TABLES[fp.family] ?? ATTENTION_BASE;
+}
