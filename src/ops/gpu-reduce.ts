@@ -6,11 +6,12 @@ import type { NodeInput } from '../graph/node.js';
 import { leafBuffers, valueDefines, valueParams, leafBytes } from '../graph/realize.js';
 import type { GpuDevice } from '../runtime/device.js';
 import { MetalStorage } from '../runtime/storage.js';
-import { isFloat, type DType } from '../tensor/dtype.js';
+import { byteSize, isFloat, type DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { lazyElementwise } from './gpu-elementwise.js';
 import { prologueInput, releaseInput } from './prologue.js';
-import { convertValue } from './wgsl-types.js';
+import { rowDefines, rowPlan, rowRead } from './rows.js';
+import { convertValue, isHalf, storeType, storeValue } from './wgsl-types.js';
 
 export type ReduceOp = 'sum' | 'mean' | 'max' | 'min' | 'argmax' | 'argmin' | 'var';
 
@@ -23,6 +24,9 @@ const COL_CHUNK = 64;
 const COL_MIN_ROWS = 256;
 const COL_SHORT = 64;
 const COL_STRIDED_ROWS = 32;
+/** Rows of more than CHUNK elements still take the one-pass kernel (wgsl/reduce_rows.wgsl) from
+ * this many rows on: a workgroup per row then fills the GPU. */
+const ROWS_MIN_LONG = 1024;
 
 type Acc = 'f32' | 'i32' | 'u32';
 
@@ -161,6 +165,9 @@ export function reduceAxes(
   const input = prologueInput(dev, x, 1);
   let res: PassResult;
   try {
+    if (!column && spec.state === 'scalar' && (cols <= CHUNK || rows >= ROWS_MIN_LONG)) {
+      return rowsReduce(dev, op, input, perm, rows, cols, spec, outShape, outDType);
+    }
     res = pass(dev, { kind: 'input', input, perm }, spec, rows, cols, column, header, op);
   } finally {
     releaseInput(input);
@@ -178,6 +185,46 @@ export function reduceAxes(
   } finally {
     result.dispose();
   }
+}
+
+/** sum/mean/max/min in one pass of wgsl/reduce_rows.wgsl, written in the result dtype. */
+function rowsReduce(
+  dev: GpuDevice, op: ReduceOp, input: NodeInput, perm: readonly number[], rows: number, cols: number, spec: OpSpec,
+  outShape: readonly number[], outDType: DType,
+): Tensor {
+  const shape = input.kind === 'node' ? input.node.shape : input.kind === 'view' ? input.shape : [];
+  const body = fuse(input, false, { shape: perm.map((p) => shape[p]), map: (s) => perm.map((p) => s[p]) });
+  const read = rowRead(input, body, rows, cols);
+  const plan = rowPlan(dev, cols);
+  // max/min accumulate in f32 only for float inputs.
+  const fkey = spec.acc === 'f32' && (op === 'max' || op === 'min');
+  const rt = fkey ? 'i32' : spec.acc;
+  const out = MetalStorage.empty(dev, Math.ceil((rows * byteSize(outDType)) / 4) * 4, outDType, op);
+  const { workgroups, gridX } = dev.stream.grid(Math.ceil(rows / plan.rpw));
+  dev.stream.record({
+    kind: 'dispatch',
+    bytes: leafBytes(read.body, rows * cols) + rows * byteSize(outDType),
+    spec: {
+      file: 'reduce_rows',
+      label: op,
+      defines: {
+        ...rowDefines(dev, read, plan, spec.acc, rt),
+        OUT_BINDING: Math.max(read.body.leaves.length, 1) + 1,
+        SUM: op === 'sum' || op === 'mean',
+        MEAN: op === 'mean',
+        MIN: op === 'min',
+        FKEY: fkey,
+        LOWEST: spec.acc === 'i32' ? 'i32(-2147483647 - 1)' : '0u',
+        OUT: storeType(outDType),
+        OUT_HALF: isHalf(outDType),
+        STORE: storeValue(outDType, spec.acc, 'res'),
+      },
+    },
+    buffers: { ...leafBuffers(read.body), out: out.use() },
+    params: valueParams(read.body, [rows * cols, gridX, rows, cols]),
+    workgroups,
+  });
+  return new Tensor(out, [...outShape], outDType);
 }
 
 /** The smallest memory stride among `axes` of size > 1 (a lazy tensor counts as contiguous). */

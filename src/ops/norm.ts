@@ -10,7 +10,9 @@ import { byteSize, isFloat } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import * as cpu from '../cpu/norm.js';
 import { checkSameDevice } from './elementwise.js';
-import { f32Bits, nextBinding, plainView, withPrologue } from './prologue.js';
+import { fuse } from '../graph/fuse.js';
+import { f32Bits, nextBinding, plainView, prologueInput, releaseInput, withPrologue } from './prologue.js';
+import { quadAs, rowDefines, rowOutDefines, rowPlan, rowRead, vecType } from './rows.js';
 import { convertValue, isHalf, loadValue, storeType, storeValue } from './wgsl-types.js';
 
 /** y = (x - mean) / sqrt(var + eps) * weight + bias over the last axis (biased variance). */
@@ -46,6 +48,9 @@ function norm(op: string, x: Tensor, w: Tensor | null, b: Tensor | null, eps: nu
   return gpuNorm(requireDevice(op), op, x, w, b, eps, rms);
 }
 
+/** Most quads (4 elements) a thread of the register kernel (wgsl/norm_rows.wgsl) holds. */
+const MAX_ITEMS = 8;
+
 /** Threads per row: enough for ~4 elements each, 32 to 256. */
 function workgroupSize(d: number): number {
   let wg = 32;
@@ -64,6 +69,11 @@ function gpuNorm(dev: GpuDevice, op: string, x: Tensor, w: Tensor | null, b: Ten
     const wv = w && plainView(w);
     const bv = b && plainView(b);
     const own = 1 + (wv ? 1 : 0) + (bv ? 1 : 0);
+    const plan = rowPlan(dev, d);
+    if (plan.items <= MAX_ITEMS && (!isHalf(x.dtype) || d % 2 === 0)) {
+      rowsNorm(dev, op, x, out, { w, b, wv, bv, eps, rms, plan, own, rows, d });
+      return new Tensor(out, [...x.shape], x.dtype);
+    }
     withPrologue(dev, x, own, (body) => {
       const wg = workgroupSize(d);
       const { workgroups, gridX } = dev.stream.grid(rows);
@@ -106,4 +116,66 @@ function gpuNorm(dev: GpuDevice, op: string, x: Tensor, w: Tensor | null, b: Ten
     });
   }
   return new Tensor(out, [...x.shape], x.dtype);
+}
+
+interface RowsNormArgs {
+  w: Tensor | null;
+  b: Tensor | null;
+  wv: ReturnType<typeof plainView> | null;
+  bv: ReturnType<typeof plainView> | null;
+  eps: number;
+  rms: boolean;
+  plan: ReturnType<typeof rowPlan>;
+  own: number;
+  rows: number;
+  d: number;
+}
+
+/** The register kernel: rows of x read once (vector loads where x is a plain aligned tensor). */
+function rowsNorm(dev: GpuDevice, op: string, x: Tensor, out: MetalStorage, a: RowsNormArgs): void {
+  const { w, b, wv, bv, plan, rows, d } = a;
+  const input = prologueInput(dev, x, a.own);
+  try {
+    const read = rowRead(input, fuse(input, dev.features.f16), rows, d);
+    const body = read.body;
+    // A parameter is read a quad at a time when contiguous and 4-aligned.
+    const vecW = !!wv && wv.stride === 1 && wv.offset % 4 === 0 && d % 4 === 0;
+    const vecB = !!bv && bv.stride === 1 && bv.offset % 4 === 0 && d % 4 === 0;
+    const { workgroups, gridX } = dev.stream.grid(Math.ceil(rows / plan.rpw));
+    const buffers: Record<string, GPUBuffer> = { ...leafBuffers(body), out: out.use() };
+    if (wv) buffers.weight = wv.storage.use();
+    if (bv) buffers.bias = bv.storage.use();
+    dev.stream.record({
+      kind: 'dispatch',
+      bytes: leafBytes(body, x.size) + x.size * byteSize(x.dtype),
+      spec: {
+        file: 'norm_rows',
+        label: op,
+        defines: {
+          ...rowDefines(dev, read, plan, 'f32'),
+          ...rowOutDefines(x.dtype, d, nextBinding(body)),
+          W_BINDING: nextBinding(body, 1),
+          B_BINDING: nextBinding(body, wv ? 2 : 1),
+          HAS_W: !!wv,
+          HAS_B: !!bv,
+          W_VEC: vecW,
+          B_VEC: vecB,
+          W_STORE: w ? (vecW ? vecType(w.dtype) : storeType(w.dtype)) : '',
+          B_STORE: b ? (vecB ? vecType(b.dtype) : storeType(b.dtype)) : '',
+          W_LOAD4: w && vecW ? quadAs(w.dtype, 'f32', 'weight[q4]') : '',
+          B_LOAD4: b && vecB ? quadAs(b.dtype, 'f32', 'bias[q4]') : '',
+          W_LOAD: w ? loadValue('weight', w.dtype, 'f32', 'wi') : '',
+          B_LOAD: b ? loadValue('bias', b.dtype, 'f32', 'bi') : '',
+          RMS: a.rms,
+        },
+      },
+      buffers,
+      params: valueParams(body, [
+        f32Bits(a.eps), gridX, rows, d, wv?.offset ?? 0, wv?.stride ?? 0, bv?.offset ?? 0, bv?.stride ?? 0,
+      ]),
+      workgroups,
+    });
+  } finally {
+    releaseInput(input);
+  }
 }

@@ -14,6 +14,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { fuse } from '../graph/fuse.js';
 import * as cpu from '../cpu/softmax.js';
 import { prologueInput, releaseInput } from './prologue.js';
+import { rowDefines, rowOutDefines, rowPlan, rowRead } from './rows.js';
 import { convertValue, isHalf, storeType, storeValue } from './wgsl-types.js';
 
 /** exp(x - max) / sum(exp(x - max)) along `axis` (default the last). */
@@ -44,6 +45,8 @@ function run(op: string, x: Tensor, axisIn: number, log: boolean): Tensor {
 const SPLIT_BELOW = 256;
 const SPLIT_CHUNK = 4096;
 const SPLIT_CHUNK_TILED = 512;
+/** Most quads (4 elements) a thread of the register kernel (wgsl/softmax_rows.wgsl) holds. */
+const MAX_ITEMS = 8;
 
 /** Threads per row: enough for ~4 elements each, 32 to 256. */
 function workgroupSize(cols: number): number {
@@ -77,6 +80,26 @@ function gpuSoftmax(
     // The prologue computes f16 values in f32, rounded at every node like the CPU reference:
     // a driver may keep native f16 intermediates wider (NVIDIA does), changing fused results.
     const body = fuse(input, false, { shape: perm.map((p) => shape[p]), map });
+    // Rows along the last axis that fit in registers: the one-read kernel.
+    const plan = rowPlan(dev, cols);
+    if (contig && chunks === 1 && plan.items <= MAX_ITEMS && (!half || cols % 2 === 0)) {
+      const read = rowRead(input, body, rows, cols);
+      const { workgroups, gridX } = dev.stream.grid(Math.ceil(rows / plan.rpw));
+      const n = rows * cols;
+      dev.stream.record({
+        kind: 'dispatch',
+        spec: {
+          file: 'softmax_rows',
+          label: op,
+          defines: { ...rowDefines(dev, read, plan, 'f32'), ...rowOutDefines(x.dtype, cols, Math.max(body.leaves.length, 1) + 1), LOG: log },
+        },
+        buffers: { ...leafBuffers(read.body), out: out.use() },
+        params: valueParams(read.body, [0, gridX, rows, cols]),
+        workgroups,
+        bytes: leafBytes(read.body, n) + n * byteSize(x.dtype),
+      });
+      return new Tensor(out, [...x.shape], x.dtype);
+    }
     const { workgroups, gridX } = dev.stream.grid(groups * chunks);
     const defines = {
       ...valueDefines(body),
