@@ -205,3 +205,44 @@ describe('concat', () => {
     for (const t of [a, b, c]) t.dispose();
   });
 });
+
+describe('raw-bit row copies (16, 8 and 4 bytes per thread)', () => {
+  // Row lengths that give each unit width per dtype, and ones that do not fit any (value() path).
+  const WIDTHS = [1, 2, 3, 4, 6, 8, 12, 16];
+  it.each(DT)('gather rows of every width, out-of-range ids, a row-sliced table (%s)', async (dtype) => {
+    for (const w of WIDTHS) {
+      const data = ids('i32', 9, 6, w);
+      await checkOp((t, i) => lb.gather(t, i), [{ dtype, shape: [6, w], gen }, { dtype: 'i32', shape: [9], data }], { ...EXACT, label: `[6, ${w}]` });
+      // Rows 1..5 of a table: the offset is one row.
+      await checkOp((t, i) => lb.gather(t, i), [{ dtype, shape: [7, w], gen, view: (t) => t.slice([1, 7]) }, { dtype: 'u32', shape: [9], data: encodeRaw(Array.from(data, (v) => v + 2), 'u32') }], { ...EXACT, label: `slice [7, ${w}]` });
+    }
+    // Columns 4..12 of [5, 16]: rows of 8 at a row stride of 16; indexSelect along axis 1 of [2, 3, 8].
+    await checkOp((t, i) => lb.gather(t, i), [{ dtype, shape: [5, 16], gen, view: (t) => t.slice(null, [4, 12]) }, { dtype: 'i32', shape: [4], data: encodeRaw([4, 0, 9, 2], 'i32') }], EXACT);
+    await checkOp((t, i) => lb.indexSelect(t, 1, i), [{ dtype, shape: [2, 3, 8], gen }, { dtype: 'i32', shape: [5], data: encodeRaw([2, 2, 0, -1, 1], 'i32') }], EXACT);
+  });
+
+  it('NaN payloads, -0 and subnormals are copied bit for bit', async () => {
+    const f = new Float32Array([NaN, -0, 2 ** -149, -Infinity, 1, 2, 3, 4]);
+    new Uint32Array(f.buffer)[0] = 0x7fa00001;
+    const t = lb.tensor(f, [2, 4]);
+    const i = lb.tensor([1, 0, 1], [3], { dtype: 'i32' });
+    const y = lb.gather(t, i);
+    const c = lb.tidy(() => lb.concat([t, t.slice([1, 2])], 0));
+    const bits = (a: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(a).buffer));
+    const src = bits(f);
+    expect(bits(await y.data())).toEqual([...src.slice(4), ...src.slice(0, 4), ...src.slice(4)]);
+    expect(bits(await c.data())).toEqual([...src, ...src.slice(4)]);
+    for (const x of [t, i, y, c]) x.dispose();
+  });
+
+  it.each(DT)('concat of aligned and unaligned blocks, slices at offsets (%s)', async (dtype) => {
+    const cases: [number, number[][]][] = [
+      [0, [[3, 8], [5, 8]]], [1, [[2, 4], [2, 8], [2, 4]]], [1, [[3, 2], [3, 6]]], [1, [[2, 8], [2, 3]]], [-1, [[2, 2, 4], [2, 2, 4]]],
+    ];
+    for (const [axis, shapes] of cases) {
+      await checkOp((...xs) => lb.concat(xs, axis), shapes.map((shape) => ({ dtype, shape, gen })), { ...EXACT, label: `axis ${axis} ${JSON.stringify(shapes)}` });
+    }
+    // Two halves of one tensor (row offsets) and a column slice (block stride 12, offset 4).
+    await checkOp((a, b) => lb.tidy(() => lb.concat([a.slice([2, 4]), a.slice([0, 2]), b], 0)), [{ dtype, shape: [4, 8], gen }, { dtype, shape: [3, 12], gen, view: (t) => t.slice(null, [4, 12]) }], EXACT);
+  });
+});

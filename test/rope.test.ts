@@ -144,3 +144,38 @@ describe('rope known values and errors', () => {
     }
   });
 });
+
+describe('rope quads (D % 4 = 0: four pairs per thread, quads loaded whole)', () => {
+  const CASES: [string, number[], lb.RopeOptions][] = [
+    ['[3,5,8] half', [3, 5, 8], {}],
+    ['[2,9,16] interleaved', [2, 9, 16], { layout: 'interleaved' }],
+    ['[1,4,24] half, rotaryDim 16', [1, 4, 24], { rotaryDim: 16 }],
+    ['[2,3,12] interleaved, rotaryDim 4', [2, 3, 12], { layout: 'interleaved', rotaryDim: 4 }],
+    ['[40,128] half, base 5e5, offset 4096', [40, 128], { base: 500000, offset: 4096 }],
+    ['[2,3,12] interleaved, rotaryDim 12', [2, 3, 12], { layout: 'interleaved', rotaryDim: 12 }],
+  ];
+  for (const dtype of FLOATS) {
+    it.each(CASES)(`${dtype} %s`, async (label, shape, opts) => {
+      await checkOp((t) => lb.rope(t, null, opts), [{ dtype, shape, gen }], { ...TOL, seed: seedOf(`quads${dtype}${label}`) });
+      // The same as a lazy expression and as a view at an unaligned offset (value() and scalar loads).
+      await checkOp((t) => lb.tidy(() => lb.rope(t.mul(2), null, opts)), [{ dtype, shape, gen }], { ...TOL, seed: 2 });
+      const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+      const d = shape[shape.length - 1];
+      await checkOp((t) => lb.tidy(() => lb.rope(t.slice(null, [1, d + 1]).reshape(shape), null, opts)), [{ dtype, shape: [rows, d + 2], gen }], { ...TOL, seed: 3 });
+    });
+  }
+
+  it('positions, specials and the no-shader-f16 path', async () => {
+    const pos = encodeRaw([3, 0, 70000, 9], 'i32');
+    await checkOp((x, p) => lb.rope(x, p), [{ dtype: 'f16', shape: [2, 4, 16], gen: { special: 0.2 } }, { dtype: 'i32', shape: [4], data: pos }], { ...TOL, seed: 27 });
+    await checkOp((x, p) => lb.rope(x, p, { layout: 'interleaved' }), [{ dtype: 'f32', shape: [2, 4, 8], gen: { special: 0.2 } }, { dtype: 'u32', shape: [4], data: encodeRaw([3, 0, 7, 9], 'u32') }], { ...TOL, seed: 28 });
+    const features = lb.device()!.features as { f16: boolean };
+    const saved = features.f16;
+    features.f16 = false;
+    try {
+      for (const layout of LAYOUTS) await checkOp((x) => lb.rope(x, null, { layout }), [{ dtype: 'f16', shape: [3, 5, 8], gen }], { ...TOL, seed: 29 });
+    } finally {
+      features.f16 = saved;
+    }
+  });
+});

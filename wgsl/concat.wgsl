@@ -9,11 +9,28 @@
 // thread per output word the block touches; a word shared with a neighbouring slice keeps the
 // other half (read-modify-write). Blocks of one dispatch never share a word: adjacent blocks
 // (dst_stride = len) are merged into one by the caller, others are at least one element apart.
+// COPY (the input a realized view of the output dtype whose blocks are contiguous, at offset
+// params.offsets[0][0] with block stride params.strides[0][0]; every length, offset and stride a
+// multiple of U = 2^LOG_U elements = one UNIT): raw bits a UNIT per thread, n = threads.
 $ENABLE
 #include "_half"
 #include "_math"
 #include "_value"
 
+#if COPY
+@group(0) @binding($OUT_BINDING) var<storage, read_write> out: array<$UNIT>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let t = gid.x + gid.y * params.grid_x;
+  if (t >= params.n) { return; }
+  let units = params.rows >> $LOG_Uu;
+  let q = t / units;
+  let c = t % units;
+  let src = (params.offsets[0][0] + q * params.strides[0][0]) >> $LOG_Uu;
+  out[((q * params.cols + params.chunk) >> $LOG_Uu) + c] = leaf0[src + c];
+}
+#else
 @group(0) @binding($OUT_BINDING) var<storage, read_write> out: array<$OUT_STORE>;
 
 @compute @workgroup_size(256)
@@ -49,3 +66,4 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out[(t / params.rows) * params.cols + params.chunk + t % params.rows] = $STORE;
 #endif
 }
+#endif

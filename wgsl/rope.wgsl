@@ -10,13 +10,21 @@
 // Bindings: params (uniform), leaf0.., out (OUT_BINDING), pos (POS_BINDING, HAS_POS, i32/u32).
 // Dispatch: ceil(n / PER_THREAD / 256) workgroups folded into x/y; OUT_HALF: 16-bit output,
 // thread t packs elements 2t and 2t + 1 into word t. Math in f32.
+// QUADS (D % 4 = 0, ROT % 8 = 0 for HALF, ROT % 4 = 0 interleaved): a thread per unit of a row:
+// HALF: quads i..i+3 and i+ROT/2..i+ROT/2+3 (four pairs), interleaved: one quad (two pairs); the
+// dims past ROT are copied a quad per thread. Rows are read and written through wgsl/_rows.wgsl
+// (vector loads where x is a plain aligned tensor); n = rows * units, FREQ_BASE % 4 = 0.
 $ENABLE
 #include "_half"
 #include "_math"
 #include "_value"
+#if QUADS
+#include "_rows"
+#else
 #include "_store"
 
 @group(0) @binding($OUT_BINDING) var<storage, read_write> out: array<$OUT_STORE>;
+#endif
 #if HAS_POS
 @group(0) @binding($POS_BINDING) var<storage, read> pos: array<$POS_STORE>;
 #endif
@@ -75,3 +83,73 @@ fn rotated(o: u32) -> f32 {
   let xp = load(partner);
   return select(x * cs.x + xp * cs.y, x * cs.x - xp * cs.y, first);
 }
+
+#if QUADS
+fn sin_poly4(r: vec4<f32>) -> vec4<f32> {
+  let z = r * r;
+  return r + r * z * (-0.16666667 + z * (0.008333334 + z * (-1.984127e-4 + z * 2.7557319e-6)));
+}
+
+fn cos_poly4(r: vec4<f32>) -> vec4<f32> {
+  let z = r * r;
+  return 1.0 - 0.5 * z + z * z * (0.041666668 + z * (-0.0013888889 + z * (2.4801587e-5 + z * -2.7557319e-7)));
+}
+
+// cos_sin of four angles: (cos, sin) as columns 0 and 1.
+fn cos_sin4(a: vec4<f32>) -> mat2x4<f32> {
+  let k = round(a * 0.15915494309189535);
+  let t = ((a - k * 6.28125) - k * 0.0019353071693331003) - k * 1.0253131677018246e-11;
+  let j = round(t * 0.6366197723675814);
+  let r = (t - j * 1.5707963705062866) + j * 4.371139006309477e-8;
+  let c = cos_poly4(r);
+  let s = sin_poly4(r);
+  let q = vec4<u32>(vec4<i32>(j) + vec4<i32>(4)) & vec4<u32>(3u);
+  let one = q == vec4<u32>(1u);
+  let two = q == vec4<u32>(2u);
+  let three = q == vec4<u32>(3u);
+  let cq = select(select(select(c, -s, one), -c, two), s, three);
+  let sq = select(select(select(s, c, one), -s, two), -c, three);
+  return mat2x4<f32>(cq, sq);
+}
+
+// Inverse frequencies i .. i + 3 (i % 4 = 0).
+fn freq4(i: u32) -> vec4<f32> {
+  return bitcast<vec4<f32>>(params.scalars[($FREQ_BASEu + i) >> 2u]);
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let t = gid.x + gid.y * params.grid_x;
+  if (t >= params.n) { return; }
+  let d = params.cols;
+  let rot = params.chunk;
+#if HALF
+  let pairs = rot >> 3u;
+#else
+  let pairs = rot >> 2u;
+#endif
+  let units = pairs + ((d - rot) >> 2u);
+  let row = t / units;
+  let u = t % units;
+  if (u >= pairs) {
+    let q = (rot >> 2u) + (u - pairs);
+    store4(row, q, load4(row, q));
+    return;
+  }
+  let p = position(row % params.rows);
+#if HALF
+  let cs = cos_sin4(p * freq4(u * 4u));
+  let qb = u + (rot >> 3u);
+  let a = load4(row, u);
+  let b = load4(row, qb);
+  store4(row, u, a * cs[0] - b * cs[1]);
+  store4(row, qb, b * cs[0] + a * cs[1]);
+#else
+  let f = freq4((u >> 1u) * 4u);
+  let f2 = select(f.xxyy, f.zzww, (u & 1u) == 1u);
+  let cs = cos_sin4(p * f2);
+  let x = load4(row, u);
+  store4(row, u, x * cs[0] + x.yxwz * cs[1] * vec4<f32>(-1.0, 1.0, -1.0, 1.0));
+#endif
+}
+#endif

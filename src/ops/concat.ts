@@ -11,7 +11,10 @@ import { normalizeAxis, sizeOf } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import * as cpu from '../cpu/gather.js';
 import { cast } from './elementwise.js';
-import { nextBinding, withPrologue } from './prologue.js';
+import { fuse } from '../graph/fuse.js';
+import { copyUnit } from './copy-unit.js';
+import { nextBinding, prologueInput, releaseInput, withPrologue } from './prologue.js';
+import { rowRead } from './rows.js';
 import { isHalf, storeType, storeValue } from './wgsl-types.js';
 
 export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
@@ -63,6 +66,7 @@ function gpuConcat(dev: GpuDevice, tensors: readonly Tensor[], ax: number, outSh
       len *= outer;
       blocks = 1;
     }
+    if (t.dtype === dtype && copyBlocks(dev, t, out, { len, blocks, dstStride, dstOff })) continue;
     const words = Math.floor(len / 2) + 1;
     const threads = half ? blocks * words : blocks * len;
     const src = t.dtype === dtype ? t : cast(t, dtype);
@@ -92,4 +96,51 @@ function gpuConcat(dev: GpuDevice, tensors: readonly Tensor[], ax: number, outSh
     }
   }
   return new Tensor(out, outShape, dtype);
+}
+
+interface Blocks {
+  len: number;
+  blocks: number;
+  dstStride: number;
+  dstOff: number;
+}
+
+/** A realized input whose blocks are contiguous copied as raw bits, 16, 8 or 4 bytes per thread;
+ * false where they are not (or not word-aligned): the value() kernel then. */
+function copyBlocks(dev: GpuDevice, t: Tensor, out: MetalStorage, b: Blocks): boolean {
+  const input = prologueInput(dev, t, 1);
+  try {
+    const read = rowRead(input, fuse(input, false), b.blocks, b.len);
+    if (read.mode === 'value') return false;
+    const leaf = read.body.leaves[0];
+    const unit = copyUnit(t.dtype, [b.len, b.dstStride, b.dstOff, leaf.offset, leaf.strides[0]]);
+    if (!unit) return false;
+    const threads = (b.blocks * b.len) / unit.elements;
+    const { workgroups, gridX } = dev.stream.grid(Math.ceil(threads / 256));
+    dev.stream.record({
+      kind: 'dispatch',
+      bytes: 2 * b.blocks * b.len * byteSize(t.dtype),
+      spec: {
+        file: 'concat',
+        label: 'concat',
+        defines: {
+          ...valueDefines(read.body),
+          LEAF_BINDINGS: `@group(0) @binding(1) var<storage, read> leaf0: array<${unit.type}>;`,
+          BODY: '',
+          RESULT: `${read.body.valueType}(0)`,
+          ENABLE: '',
+          COPY: true,
+          UNIT: unit.type,
+          LOG_U: Math.log2(unit.elements),
+          OUT_BINDING: nextBinding(read.body),
+        },
+      },
+      buffers: { ...leafBuffers(read.body), out: out.use() },
+      params: valueParams(read.body, [threads, gridX * 256, b.len, b.dstStride, b.dstOff]),
+      workgroups,
+    });
+    return true;
+  } finally {
+    releaseInput(input);
+  }
 }

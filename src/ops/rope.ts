@@ -9,7 +9,9 @@ import { byteSize, isFloat } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import * as cpu from '../cpu/rope.js';
 import { checkSameDevice } from './elementwise.js';
-import { f32Bits, nextBinding, plainView, withPrologue } from './prologue.js';
+import { fuse } from '../graph/fuse.js';
+import { f32Bits, nextBinding, plainView, prologueInput, releaseInput, withPrologue } from './prologue.js';
+import { rowDefines, rowOutDefines, rowRead } from './rows.js';
 import { convertValue, isHalf, storeType, storeValue } from './wgsl-types.js';
 
 export interface RopeOptions {
@@ -96,6 +98,10 @@ function gpuRope(dev: GpuDevice, x: Tensor, pos: Tensor | null, a: RopeArgs): Te
   if (n > 0) {
     const [l, d] = x.shape.slice(-2);
     const pv = pos && plainView(pos);
+    if (d % 4 === 0 && a.rot % (a.half ? 8 : 4) === 0) {
+      ropeQuads(dev, x, pv, pos?.dtype ?? 'i32', a, out);
+      return new Tensor(out, [...x.shape], x.dtype);
+    }
     withPrologue(dev, x, pv ? 2 : 1, (body) => {
       const freqBase = body.scalars.length;
       body.scalars.push(...Array.from(a.invFreq, f32Bits));
@@ -131,4 +137,50 @@ function gpuRope(dev: GpuDevice, x: Tensor, pos: Tensor | null, a: RopeArgs): Te
     });
   }
   return new Tensor(out, [...x.shape], x.dtype);
+}
+
+/** Rows of D % 4 = 0: a thread per four pairs (or two, interleaved), quads loaded and stored whole. */
+function ropeQuads(
+  dev: GpuDevice, x: Tensor, pv: ReturnType<typeof plainView> | null, posDtype: string, a: RopeArgs, out: MetalStorage,
+): void {
+  const [l, d] = x.shape.slice(-2);
+  const rows = x.size / d;
+  const units = (a.half ? a.rot / 8 : a.rot / 4) + (d - a.rot) / 4;
+  const threads = rows * units;
+  const input = prologueInput(dev, x, pv ? 2 : 1);
+  try {
+    const read = rowRead(input, fuse(input, dev.features.f16), rows, d);
+    const body = read.body;
+    // The frequencies start at a multiple of 4 scalars: read four at a time.
+    while (body.scalars.length % 4) body.scalars.push(0);
+    const freqBase = body.scalars.length;
+    body.scalars.push(...Array.from(a.invFreq, f32Bits));
+    const { workgroups, gridX } = dev.stream.grid(Math.ceil(threads / 256));
+    const buffers: Record<string, GPUBuffer> = { ...leafBuffers(body), out: out.use() };
+    if (pv) buffers.pos = pv.storage.use();
+    dev.stream.record({
+      kind: 'dispatch',
+      bytes: leafBytes(body, x.size) + x.size * byteSize(x.dtype),
+      spec: {
+        file: 'rope',
+        label: 'rope',
+        defines: {
+          ...rowDefines(dev, read, { tpr: 1, rpw: 1, items: 1, sg: 0 }, 'f32'),
+          ...rowOutDefines(x.dtype, d, nextBinding(body)),
+          QUADS: true,
+          POS_BINDING: nextBinding(body, 1),
+          HAS_POS: !!pv,
+          POS_STORE: posDtype,
+          HALF: a.half,
+          FREQ_BASE: freqBase,
+          LOAD: convertValue(body.valueType, 'f32', 'value(i)'),
+        },
+      },
+      buffers,
+      params: valueParams(body, [threads, gridX * 256, l, d, a.rot, pv?.offset ?? 0, pv?.stride ?? 0, a.offset >>> 0]),
+      workgroups,
+    });
+  } finally {
+    releaseInput(input);
+  }
 }
