@@ -141,6 +141,7 @@ describe('quantized matmul: shapes, views, dtypes', () => {
   });
 
   it('every epilogue on both kernels', async () => {
+    // M = 5 runs the matvec once per row (rows as batch entries); the tiled kernel is forced below.
     for (const m of [1, 5]) {
       // Each activation once per kernel would compile 8 variants; M = 5 takes one.
       for (const activation of m === 1 ? ([undefined, 'relu', 'gelu', 'silu'] as const) : (['gelu'] as const)) {
@@ -149,6 +150,25 @@ describe('quantized matmul: shapes, views, dtypes', () => {
       await check(wk, { a: { shape: [2, m, 512] }, bias: [1, 9], residual: [2, 1, 9] }, `M ${m} broadcast epilogue`);
       await check(w8, { a: { shape: [m, 64] }, residual: [37], opts: { alpha: -2 } }, `M ${m} residual only`);
     }
+  });
+
+  it('the tiled kernel: every epilogue, split-K (forced and by occupancy) with its reduce pass', async () => {
+    for (const config of [{ tiled: true }, { tiled: true, splits: 3 }] as QuantConfig[]) {
+      const tag = JSON.stringify(config);
+      await check(w4, { a: { shape: [5, 96] }, bias: [50], residual: [5, 50], opts: { activation: 'gelu', alpha: 0.75 }, config }, `${tag} gelu`);
+      await check(wk, { a: { shape: [2, 3, 512] }, bias: [1, 9], residual: [2, 1, 9], config }, `${tag} broadcast epilogue`);
+      await check(w8, { a: { shape: [3, 64], dtype: 'f16' }, residual: [37], opts: { alpha: -2 }, config }, `${tag} f16 residual only`);
+    }
+    // K = 1024 with few tiles splits by itself (N = 37: one column of tiles).
+    const long = weight('q8_0', 37, 1024);
+    await check(long, { a: { shape: [20, 1024] }, bias: [37] }, 'tiled, split by occupancy');
+  });
+
+  it('few rows of a: the matvec once per row up to 16 rows, tiles from 17', async () => {
+    for (const m of [2, 16, 17]) await check(w4, { a: { shape: [m, 96] }, bias: [50], residual: [m, 1] }, `M ${m}`);
+    // Rows of a strided view (every other row) and a batch with rows: the rows become batch entries.
+    await check(w8, { a: { shape: [8, 64], view: (t) => lb.tidy(() => t.reshape([4, 2, 64]).slice(null, [0, 1])) } }, 'strided rows');
+    await check(wk, { a: { shape: [3, 4, 512], view: (t) => t.permute([1, 0, 2]) }, residual: [4, 3, 9] }, 'batched rows, permuted');
   });
 
   it('f16 and bf16 a give f16 and bf16 results (odd and even N)', async () => {
@@ -163,13 +183,11 @@ describe('quantized matmul: shapes, views, dtypes', () => {
     }
   });
 
-  it('forced configs: threads per row, groups, rows per group, subgroup or workgroup reduction, the tiled kernel at M = 1', async () => {
+  it('forced configs: threads per row, groups, rows per group, unrolled units, x chunks, the tiled kernel at M = 1', async () => {
     const configs: QuantConfig[] = [
-      { tpr: 4, groups: 64, rows: 1, subgroup: false }, { tpr: 8, groups: 4, rows: 3, subgroup: false }, { tpr: 64, groups: 4, rows: 4, subgroup: false },
-      { tpr: 256, groups: 1, rows: 2, subgroup: false }, { tiled: true },
+      { tpr: 4, groups: 64, rows: 1 }, { tpr: 8, groups: 4, rows: 3, unroll: 3 }, { tpr: 64, groups: 4, rows: 4, unroll: 2 },
+      { tpr: 256, groups: 1, rows: 2 }, { tpr: 1, groups: 4, rows: 5, unroll: 4 }, { tpr: 16, groups: 2, rows: 2, xc: 256 }, { tiled: true },
     ];
-    // Subgroup reductions over subgroups of any size: one subgroup or several per workgroup.
-    if (lb.device()!.features.subgroups) configs.push({ tpr: 4, rows: 1, subgroup: true }, { tpr: 64, rows: 3, subgroup: true }, { tpr: 256, rows: 2, subgroup: true });
     for (const config of configs) {
       await check(wk, { a: { shape: [1, 512] }, bias: [9] }, `q4_k ${JSON.stringify(config)}`);
       await check(w4, { a: { shape: [1, 96], dtype: 'f16' } }, `q4_0 f16 ${JSON.stringify(config)}`);
@@ -233,7 +251,7 @@ describe('quantized matmul: edges and errors', () => {
   it('bad forced configs are refused', () => {
     const q = quantized(weight('q8_0', 4, 64));
     const a = lb.ones([64]);
-    for (const config of [{ tpr: 3 }, { tpr: 64, groups: 8 }, { rows: 9 }, { groups: 2, subgroup: true }]) {
+    for (const config of [{ tpr: 3 }, { tpr: 64, groups: 8 }, { rows: 9 }, { unroll: 0 }, { xc: 100 }, { xc: 65536 }]) {
       expect(() => withQuantConfig(config, () => lb.matmul(a, q, { transB: true })), JSON.stringify(config)).toThrow(/quantized matvec config/);
     }
     a.dispose();

@@ -2,12 +2,18 @@
 // Q5_K or Q6_K), shared by wgsl/dequant.wgsl and wgsl/matmul_quant.wgsl. The includer binds the raw
 // blocks as `blocks: array<u32>` (the file's bytes little-endian, zero-padded to a word).
 //   QK, QB          elements and bytes per block.
-//   q_deq8(b, j)    elements j..j+7 (j % 8 = 0) of block b as f32, bit-exact with src/cpu/quant.ts
+//   q_deq4(b, j)    elements j..j+3 (j % 4 = 0) of block b as f32, bit-exact with src/cpu/quant.ts
 //                   (the same products in the same order; q * d is exact, so a fused add rounds alike).
-//   q_runs(u)       unit u (0 .. QK/32 - 1) of a block: two runs of 16 elements starting at .x and .y
-//                   that share their bytes (low and high nibbles of the same 16 qs bytes).
-//   q_dot(b, u, x)  sum of value * x over unit u of block b, x[0..3] the first run, x[4..7] the
-//                   second: integers times x, scaled once per run (not bit-exact; for matmul).
+//   QMV only (the matrix-vector kernel):
+//   QU, QW          elements per unit (32, or 64 for Q4_K / Q5_K: a 64-element chunk shares its
+//                   scales) and the words a unit's decode reads.
+//   q_load(b, u)    those words of unit u of block b (loads only, so a caller can issue the loads
+//                   of several units and rows before decoding any).
+//   q_runs(u)       the two runs of QU / 2 elements of unit u (offsets in the block).
+//   q_dot(r, b, u, x)  sum of value * x over unit u of block b from its words r, x[0 .. QU / 8)
+//                   the first run's values and x[QU / 8 ..) the second's (loaded once by the caller
+//                   for all its rows): integers times x, scaled once per run (not bit-exact).
+//                   Blocks at an even, non-word-aligned byte offset are funnel-shifted in registers.
 // Defines: the type's name, plus Q5 for Q5_0 / Q5_1 and K45 for Q4_K / Q5_K (their shared code).
 // Quant integers become f32 without int-to-float instructions: 2^23 + q has q in its mantissa.
 #include "_half"
@@ -16,16 +22,16 @@ fn q_byte(i: u32) -> u32 {
   return (blocks[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu;
 }
 
-// f16 at an even byte offset.
+// f16 at an even byte offset, decoded on the bits (exact for every value, so dequantization is
+// bit-exact on every GPU); branch-free because lanes of a subgroup read different blocks.
 fn q_f16(i: u32) -> f32 {
-  return f16_to_f32((blocks[i >> 2u] >> ((i & 2u) * 8u)) & 0xffffu);
-}
-
-// Funnel shift: the 4 bytes s / 8 bytes into the pair (lo, hi); s in {0, 8, 16, 24}. Branch-free:
-// neighbouring blocks of 18, 22, 34 or 210 bytes alternate in alignment, and a branch would run
-// both paths in every subgroup. (hi << 32 is hi << 0 in WGSL; the select drops it.)
-fn q_funnel(lo: vec4<u32>, hi: vec4<u32>, s: u32) -> vec4<u32> {
-  return select((lo >> vec4<u32>(s)) | (hi << vec4<u32>(32u - s)), lo, s == 0u);
+  let h = (blocks[i >> 2u] >> ((i & 2u) * 8u)) & 0xffffu;
+  let sign = (h & 0x8000u) << 16u;
+  let e = (h >> 10u) & 0x1fu;
+  let m = h & 0x3ffu;
+  let sub = bitcast<u32>(f32(m) * 5.9604644775390625e-8);
+  let big = select((e + 112u) << 23u, 0x7f800000u, e == 31u) | (m << 13u);
+  return bitcast<f32>(sign | select(big, sub, e == 0u));
 }
 
 // The word after word w, clamped to the last word: read only where it is discarded or in range.
@@ -33,18 +39,12 @@ fn q_next(w: u32) -> u32 {
   return blocks[min(w + 1u, arrayLength(&blocks) - 1u)];
 }
 
-// 4 bytes at any byte offset.
+// 4 bytes at any byte offset. Branch-free: neighbouring blocks of 18, 22, 34 or 210 bytes
+// alternate in alignment, and a branch would run both paths in every subgroup.
 fn q_u32(i: u32) -> u32 {
   let w = i >> 2u;
   let s = (i & 3u) * 8u;
   return select((blocks[w] >> s) | (q_next(w) << (32u - s)), blocks[w], s == 0u);
-}
-
-// 16 bytes at any byte offset, as 4 words.
-fn q_u32x4(i: u32) -> vec4<u32> {
-  let w = i >> 2u;
-  let a = vec4<u32>(blocks[w], blocks[w + 1u], blocks[w + 2u], blocks[w + 3u]);
-  return q_funnel(a, vec4<u32>(a.yzw, q_next(w + 3u)), (i & 3u) * 8u);
 }
 
 // The 4 bytes of w as f32 integers minus `off` (exact).
@@ -64,121 +64,183 @@ fn q_sum4(x: vec4<f32>) -> f32 {
   return (x.x + x.y) + (x.z + x.w);
 }
 
+#if QMV
+// Matvec helpers: the f16 scales through the hardware conversion (one instruction; the sums are
+// not bit-exact anyway), and a block's words read once.
+fn q_half(w: u32, hi: bool) -> f32 {
+  return unpack2x16float(select(w, w >> 16u, hi)).x;
+}
+
+// Word k of the bytes that start 2 bytes into word k (s = 0: the block starts word-aligned, so its
+// payload after a 2-byte scale is the words' high and next low halves) or at word k + 1 (s != 0).
+fn q_at2(lo: u32, hi: u32, s: u32) -> u32 {
+  return select(hi, (lo >> 16u) | (hi << 16u), s == 0u);
+}
+
+// dot of 4 integer bytes (minus off) with x.
+fn q_dot4(w: u32, off: f32, x: vec4<f32>) -> f32 {
+  return dot(q_bytes(w, off), x);
+}
+
+// dot of the 4 nibbles at bit sh of w's bytes (minus off) with x: shift, mask and exponent in one
+// step per element.
+fn q_nib4(w: u32, sh: u32, off: f32, x: vec4<f32>) -> f32 {
+  let v = ((vec4<u32>(w) >> vec4<u32>(sh, sh + 8u, sh + 16u, sh + 24u)) & vec4<u32>(0xfu)) | vec4<u32>(0x4b000000u);
+  return dot(bitcast<vec4<f32>>(v) - vec4<f32>(8388608.0 + off), x);
+}
+#endif
+
 #if Q8_0
 const QK: u32 = 32u;
 const QB: u32 = 34u;
+fn q_deq4(b: u32, j: u32) -> vec4<f32> {
+  let o = b * QB;
+  return q_bytes(q_u32(o + 2u + j) ^ 0x80808080u, 128.0) * q_f16(o);
+}
+#if QMV
+const QU: u32 = 32u;
+const QW: u32 = 9u; // 34 bytes from an even offset, the scale in the first word
 fn q_runs(u: u32) -> vec2<u32> { return vec2<u32>(0u, 16u); }
-fn q_deq8(b: u32, j: u32) -> mat2x4<f32> {
-  let o = b * QB;
-  let d = q_f16(o);
-  return mat2x4<f32>(q_bytes(q_u32(o + 2u + j) ^ 0x80808080u, 128.0) * d, q_bytes(q_u32(o + 6u + j) ^ 0x80808080u, 128.0) * d);
+fn q_load(b: u32, u: u32) -> array<u32, QW> {
+  let w = (b * QB) >> 2u;
+  var r: array<u32, QW>;
+  for (var k = 0u; k < QW; k = k + 1u) { r[k] = blocks[w + k]; }
+  return r;
 }
-fn q_dot(b: u32, u: u32, x: array<vec4<f32>, 8>) -> f32 {
-  let o = b * QB;
-  let w0 = q_u32x4(o + 2u) ^ vec4<u32>(0x80808080u);
-  let w1 = q_u32x4(o + 18u) ^ vec4<u32>(0x80808080u);
-  var s = 0.0;
-  for (var k = 0u; k < 4u; k = k + 1u) {
-    s = s + dot(q_bytes(w0[k], 128.0), x[k]) + dot(q_bytes(w1[k], 128.0), x[4u + k]);
+fn q_dot(r: array<u32, QW>, b: u32, u: u32, x: array<vec4<f32>, 8>) -> f32 {
+  let s = (b * QB) & 2u;
+  var acc = 0.0;
+  for (var k = 0u; k < 8u; k = k + 1u) {
+    acc = acc + q_dot4(q_at2(r[k], r[k + 1u], s) ^ 0x80808080u, 128.0, x[k]);
   }
-  return q_f16(o) * s;
+  return q_half(r[0], s != 0u) * acc;
 }
+#endif
 
 #elif Q4_0
 const QK: u32 = 32u;
 const QB: u32 = 18u;
-fn q_runs(u: u32) -> vec2<u32> { return vec2<u32>(0u, 16u); }
-fn q_deq8(b: u32, j: u32) -> mat2x4<f32> {
+fn q_deq4(b: u32, j: u32) -> vec4<f32> {
   let o = b * QB;
-  let d = q_f16(o);
   let sh = (j >> 4u) * 4u;
-  let q = o + 2u + (j & 15u);
-  return mat2x4<f32>(q_bytes((q_u32(q) >> sh) & LO, 8.0) * d, q_bytes((q_u32(q + 4u) >> sh) & LO, 8.0) * d);
+  return q_bytes((q_u32(o + 2u + (j & 15u)) >> sh) & LO, 8.0) * q_f16(o);
 }
-fn q_dot(b: u32, u: u32, x: array<vec4<f32>, 8>) -> f32 {
-  let o = b * QB;
-  let w = q_u32x4(o + 2u);
-  var s = 0.0;
+#if QMV
+const QU: u32 = 32u;
+const QW: u32 = 5u; // 18 bytes from an even offset
+fn q_runs(u: u32) -> vec2<u32> { return vec2<u32>(0u, 16u); }
+fn q_load(b: u32, u: u32) -> array<u32, QW> {
+  let w = (b * QB) >> 2u;
+  var r: array<u32, QW>;
+  for (var k = 0u; k < QW; k = k + 1u) { r[k] = blocks[w + k]; }
+  return r;
+}
+fn q_dot(r: array<u32, QW>, b: u32, u: u32, x: array<vec4<f32>, 8>) -> f32 {
+  let s = (b * QB) & 2u;
+  var acc = 0.0;
   for (var k = 0u; k < 4u; k = k + 1u) {
-    s = s + dot(q_bytes(w[k] & LO, 8.0), x[k]) + dot(q_bytes((w[k] >> 4u) & LO, 8.0), x[4u + k]);
+    let q = q_at2(r[k], r[k + 1u], s);
+    acc = acc + q_nib4(q, 0u, 8.0, x[k]) + q_nib4(q, 4u, 8.0, x[4u + k]);
   }
-  return q_f16(o) * s;
+  return q_half(r[0], s != 0u) * acc;
 }
+#endif
 
 #elif Q4_1
 const QK: u32 = 32u;
 const QB: u32 = 20u;
-fn q_runs(u: u32) -> vec2<u32> { return vec2<u32>(0u, 16u); }
-fn q_deq8(b: u32, j: u32) -> mat2x4<f32> {
+fn q_deq4(b: u32, j: u32) -> vec4<f32> {
   let o = b * QB;
-  let d = q_f16(o);
-  let m = q_f16(o + 2u);
   let sh = (j >> 4u) * 4u;
-  let q = (o + 4u + (j & 15u)) >> 2u;
-  return mat2x4<f32>(q_bytes((blocks[q] >> sh) & LO, 0.0) * d + m, q_bytes((blocks[q + 1u] >> sh) & LO, 0.0) * d + m);
+  return q_bytes((blocks[(o + 4u + (j & 15u)) >> 2u] >> sh) & LO, 0.0) * q_f16(o) + q_f16(o + 2u);
 }
-fn q_dot(b: u32, u: u32, x: array<vec4<f32>, 8>) -> f32 {
-  let o = b * QB;
-  let w = q_u32x4(o + 4u);
-  var s = 0.0;
+#if QMV
+const QU: u32 = 32u;
+const QW: u32 = 5u; // word-aligned: d and m, then 4 words of nibbles
+fn q_runs(u: u32) -> vec2<u32> { return vec2<u32>(0u, 16u); }
+fn q_load(b: u32, u: u32) -> array<u32, QW> {
+  let w = b * (QB / 4u);
+  var r: array<u32, QW>;
+  for (var k = 0u; k < QW; k = k + 1u) { r[k] = blocks[w + k]; }
+  return r;
+}
+fn q_dot(r: array<u32, QW>, b: u32, u: u32, x: array<vec4<f32>, 8>) -> f32 {
+  let dm = unpack2x16float(r[0]);
+  var acc = 0.0;
   var sx = 0.0;
   for (var k = 0u; k < 4u; k = k + 1u) {
-    s = s + dot(q_bytes(w[k] & LO, 0.0), x[k]) + dot(q_bytes((w[k] >> 4u) & LO, 0.0), x[4u + k]);
+    acc = acc + q_nib4(r[1u + k], 0u, 0.0, x[k]) + q_nib4(r[1u + k], 4u, 0.0, x[4u + k]);
     sx = sx + q_sum4(x[k]) + q_sum4(x[4u + k]);
   }
-  return q_f16(o) * s + q_f16(o + 2u) * sx;
+  return dm.x * acc + dm.y * sx;
 }
+#endif
 
 #elif Q5_0
 const QK: u32 = 32u;
 const QB: u32 = 22u;
 const QH: u32 = 2u; // byte offset of qh; qs follows it
+fn q_deq4(b: u32, j: u32) -> vec4<f32> {
+  let o = b * QB;
+  return q_bytes(q5_ints4(o, j), 16.0) * q_f16(o);
+}
+#if QMV
+const QU: u32 = 32u;
+const QW: u32 = 6u; // 22 bytes from an even offset: d, qh 2 bytes in, qs 6 bytes in
 fn q_runs(u: u32) -> vec2<u32> { return vec2<u32>(0u, 16u); }
-fn q_deq8(b: u32, j: u32) -> mat2x4<f32> {
-  let o = b * QB;
-  let d = q_f16(o);
-  let q = q5_ints8(o, j);
-  return mat2x4<f32>(q_bytes(q.x, 16.0) * d, q_bytes(q.y, 16.0) * d);
+fn q_load(b: u32, u: u32) -> array<u32, QW> {
+  let w = (b * QB) >> 2u;
+  var r: array<u32, QW>;
+  for (var k = 0u; k < QW; k = k + 1u) { r[k] = blocks[w + k]; }
+  return r;
 }
-fn q_dot(b: u32, u: u32, x: array<vec4<f32>, 8>) -> f32 {
-  let o = b * QB;
-  let qh = q_u32(o + QH);
-  let w = q_u32x4(o + QH + 4u);
-  var s = 0.0;
+fn q_dot(r: array<u32, QW>, b: u32, u: u32, x: array<vec4<f32>, 8>) -> f32 {
+  let s = (b * QB) & 2u;
+  let qh = q_at2(r[0], r[1], s);
+  var acc = 0.0;
   for (var k = 0u; k < 4u; k = k + 1u) {
-    let lo = (w[k] & LO) | (q_spread4(qh >> (4u * k)) << 4u);
-    let hi = ((w[k] >> 4u) & LO) | (q_spread4(qh >> (16u + 4u * k)) << 4u);
-    s = s + dot(q_bytes(lo, 16.0), x[k]) + dot(q_bytes(hi, 16.0), x[4u + k]);
+    let q = q_at2(r[1u + k], r[2u + k], s);
+    let lo = (q & LO) | (q_spread4(qh >> (4u * k)) << 4u);
+    let hi = ((q >> 4u) & LO) | (q_spread4(qh >> (16u + 4u * k)) << 4u);
+    acc = acc + q_dot4(lo, 16.0, x[k]) + q_dot4(hi, 16.0, x[4u + k]);
   }
-  return q_f16(o) * s;
+  return q_half(r[0], s != 0u) * acc;
 }
+#endif
 
 #elif Q5_1
 const QK: u32 = 32u;
 const QB: u32 = 24u;
 const QH: u32 = 4u;
-fn q_runs(u: u32) -> vec2<u32> { return vec2<u32>(0u, 16u); }
-fn q_deq8(b: u32, j: u32) -> mat2x4<f32> {
+fn q_deq4(b: u32, j: u32) -> vec4<f32> {
   let o = b * QB;
-  let d = q_f16(o);
-  let m = q_f16(o + 2u);
-  let q = q5_ints8(o, j);
-  return mat2x4<f32>(q_bytes(q.x, 0.0) * d + m, q_bytes(q.y, 0.0) * d + m);
+  return q_bytes(q5_ints4(o, j), 0.0) * q_f16(o) + q_f16(o + 2u);
 }
-fn q_dot(b: u32, u: u32, x: array<vec4<f32>, 8>) -> f32 {
-  let o = b * QB;
-  let qh = blocks[(o >> 2u) + 1u];
-  let w = q_u32x4(o + 8u);
-  var s = 0.0;
+#if QMV
+const QU: u32 = 32u;
+const QW: u32 = 6u; // word-aligned: d and m, qh, 4 words of nibbles
+fn q_runs(u: u32) -> vec2<u32> { return vec2<u32>(0u, 16u); }
+fn q_load(b: u32, u: u32) -> array<u32, QW> {
+  let w = b * (QB / 4u);
+  var r: array<u32, QW>;
+  for (var k = 0u; k < QW; k = k + 1u) { r[k] = blocks[w + k]; }
+  return r;
+}
+fn q_dot(r: array<u32, QW>, b: u32, u: u32, x: array<vec4<f32>, 8>) -> f32 {
+  let dm = unpack2x16float(r[0]);
+  let qh = r[1];
+  var acc = 0.0;
   var sx = 0.0;
   for (var k = 0u; k < 4u; k = k + 1u) {
-    let lo = (w[k] & LO) | (q_spread4(qh >> (4u * k)) << 4u);
-    let hi = ((w[k] >> 4u) & LO) | (q_spread4(qh >> (16u + 4u * k)) << 4u);
-    s = s + dot(q_bytes(lo, 0.0), x[k]) + dot(q_bytes(hi, 0.0), x[4u + k]);
+    let q = r[2u + k];
+    let lo = (q & LO) | (q_spread4(qh >> (4u * k)) << 4u);
+    let hi = ((q >> 4u) & LO) | (q_spread4(qh >> (16u + 4u * k)) << 4u);
+    acc = acc + q_dot4(lo, 0.0, x[k]) + q_dot4(hi, 0.0, x[4u + k]);
     sx = sx + q_sum4(x[k]) + q_sum4(x[4u + k]);
   }
-  return q_f16(o) * s + q_f16(o + 2u) * sx;
+  return dm.x * acc + dm.y * sx;
 }
+#endif
 
 #elif K45
 const QK: u32 = 256u;
@@ -198,52 +260,64 @@ fn q_scale_min(o: u32, j: u32) -> vec2<f32> {
   let b = q_byte(s + j + 4u);
   return vec2<f32>(f32((b & 15u) | ((q_byte(s + j - 4u) >> 6u) << 4u)), f32((b >> 4u) | ((q_byte(s + j) >> 6u) << 4u)));
 }
-fn q_runs(u: u32) -> vec2<u32> {
-  let r = (u >> 1u) * 64u + (u & 1u) * 16u;
-  return vec2<u32>(r, r + 32u);
-}
-fn q_deq8(b: u32, j: u32) -> mat2x4<f32> {
+fn q_deq4(b: u32, j: u32) -> vec4<f32> {
   let o = b * QB;
   let sub = j >> 5u;
   let sm = q_scale_min(o, sub);
   let d1 = q_f16(o) * sm.x;
   let m1 = q_f16(o + 2u) * sm.y;
   let sh = (sub & 1u) * 4u;
-  let q = (o + QS + (j >> 6u) * 32u + (j & 31u)) >> 2u;
-  var q0 = (blocks[q] >> sh) & LO;
-  var q1 = (blocks[q + 1u] >> sh) & LO;
+  var q = (blocks[(o + QS + (j >> 6u) * 32u + (j & 31u)) >> 2u] >> sh) & LO;
 #if Q5_K
-  let h = (o + 16u + (j & 31u)) >> 2u;
-  q0 = q0 | (((blocks[h] >> sub) & 0x01010101u) << 4u);
-  q1 = q1 | (((blocks[h + 1u] >> sub) & 0x01010101u) << 4u);
+  q = q | (((blocks[(o + 16u + (j & 31u)) >> 2u] >> sub) & 0x01010101u) << 4u);
 #endif
-  return mat2x4<f32>(q_bytes(q0, 0.0) * d1 - m1, q_bytes(q1, 0.0) * d1 - m1);
+  return q_bytes(q, 0.0) * d1 - m1;
 }
-fn q_dot(b: u32, u: u32, x: array<vec4<f32>, 8>) -> f32 {
-  let o = b * QB;
-  let c = u >> 1u;
-  let w0 = (o + QS + c * 32u + (u & 1u) * 16u) >> 2u;
+#if QMV
+const QU: u32 = 64u;
+// Unit c = chunk c of 64 elements: sub-blocks 2c (low nibbles of 32 qs bytes) and 2c + 1 (high).
+// Words: d and dmin, the 12 scale bytes, the chunk's 8 qs words (Q5_K: and the 8 qh words).
 #if Q5_K
-  let h0 = (o + 16u + (u & 1u) * 16u) >> 2u;
+const QW: u32 = 20u;
+#else
+const QW: u32 = 12u;
 #endif
-  var s = vec2<f32>(0.0);
+fn q_runs(c: u32) -> vec2<u32> { return vec2<u32>(64u * c, 64u * c + 32u); }
+fn q_load(b: u32, c: u32) -> array<u32, QW> {
+  let w = b * (QB / 4u);
+  var r: array<u32, QW>;
+  for (var k = 0u; k < 4u; k = k + 1u) { r[k] = blocks[w + k]; }
+  for (var k = 0u; k < 8u; k = k + 1u) { r[4u + k] = blocks[w + QS / 4u + 8u * c + k]; }
+#if Q5_K
+  for (var k = 0u; k < 8u; k = k + 1u) { r[12u + k] = blocks[w + 4u + k]; }
+#endif
+  return r;
+}
+// The 8 scales and 8 mins as bytes of two words each, all at once (ggml's utmp trick).
+fn q_dot(r: array<u32, QW>, b: u32, c: u32, x: array<vec4<f32>, 16>) -> f32 {
+  let dm = unpack2x16float(r[0]);
+  let sc = select((r[3] & LO) | ((r[1] >> 2u) & 0x30303030u), r[1] & 0x3f3f3f3fu, c < 2u);
+  let mn = select(((r[3] >> 4u) & LO) | ((r[2] >> 2u) & 0x30303030u), r[2] & 0x3f3f3f3fu, c < 2u);
+  let sh = (c & 1u) * 16u;
+  var a = vec2<f32>(0.0);
   var sx = vec2<f32>(0.0);
-  for (var k = 0u; k < 4u; k = k + 1u) {
-    let w = blocks[w0 + k];
-    var lo = w & LO;
-    var hi = (w >> 4u) & LO;
+  for (var k = 0u; k < 8u; k = k + 1u) {
+    let q = r[4u + k];
 #if Q5_K
-    let h = blocks[h0 + k] >> (2u * c);
-    lo = lo | ((h & 0x01010101u) << 4u);
-    hi = hi | (((h >> 1u) & 0x01010101u) << 4u);
+    let h = r[12u + k] >> (2u * c);
+    let lo = (q & LO) | ((h & 0x01010101u) << 4u);
+    let hi = ((q >> 4u) & LO) | (((h >> 1u) & 0x01010101u) << 4u);
+    a = a + vec2<f32>(q_dot4(lo, 0.0, x[k]), q_dot4(hi, 0.0, x[8u + k]));
+#else
+    a = a + vec2<f32>(q_nib4(q, 0u, 0.0, x[k]), q_nib4(q, 4u, 0.0, x[8u + k]));
 #endif
-    s = s + vec2<f32>(dot(q_bytes(lo, 0.0), x[k]), dot(q_bytes(hi, 0.0), x[4u + k]));
-    sx = sx + vec2<f32>(q_sum4(x[k]), q_sum4(x[4u + k]));
+    sx = sx + vec2<f32>(q_sum4(x[k]), q_sum4(x[8u + k]));
   }
-  let sm0 = q_scale_min(o, 2u * c);
-  let sm1 = q_scale_min(o, 2u * c + 1u);
-  return q_f16(o) * (sm0.x * s.x + sm1.x * s.y) - q_f16(o + 2u) * (sm0.y * sx.x + sm1.y * sx.y);
+  let scf = vec2<f32>(f32((sc >> sh) & 0xffu), f32((sc >> (sh + 8u)) & 0xffu));
+  let mnf = vec2<f32>(f32((mn >> sh) & 0xffu), f32((mn >> (sh + 8u)) & 0xffu));
+  return dm.x * dot(scf, a) - dm.y * dot(mnf, sx);
 }
+#endif
 
 #elif Q6_K
 const QK: u32 = 256u;
@@ -254,48 +328,69 @@ const QB: u32 = 210u;
 fn q_scale6(o: u32, i: u32) -> f32 {
   return f32(bitcast<i32>(q_byte(o + 192u + i) << 24u) >> 24u);
 }
-fn q_runs(u: u32) -> vec2<u32> {
-  let r = (u >> 2u) * 128u + (u & 3u) * 16u;
-  return vec2<u32>(r, r + 64u);
-}
-fn q_deq8(b: u32, j: u32) -> mat2x4<f32> {
+fn q_deq4(b: u32, j: u32) -> vec4<f32> {
   let o = b * QB;
   let h = j >> 7u;
   let k = (j >> 5u) & 3u;
   let l = j & 31u;
-  let ql = o + 64u * h + 32u * (k & 1u) + l;
-  let qh = o + 128u + 32u * h + l;
-  let sh = 4u * (k >> 1u);
-  let q0 = ((q_u32(ql) >> sh) & LO) | (((q_u32(qh) >> (2u * k)) & 0x03030303u) << 4u);
-  let q1 = ((q_u32(ql + 4u) >> sh) & LO) | (((q_u32(qh + 4u) >> (2u * k)) & 0x03030303u) << 4u);
-  let sc = q_f16(o + 208u) * q_scale6(o, j >> 4u);
-  return mat2x4<f32>(q_bytes(q0, 32.0) * sc, q_bytes(q1, 32.0) * sc);
+  let ql = q_u32(o + 64u * h + 32u * (k & 1u) + l) >> (4u * (k >> 1u));
+  let qh = q_u32(o + 128u + 32u * h + l) >> (2u * k);
+  let q = (ql & LO) | ((qh & 0x03030303u) << 4u);
+  return q_bytes(q, 32.0) * (q_f16(o + 208u) * q_scale6(o, j >> 4u));
 }
-fn q_dot(b: u32, u: u32, x: array<vec4<f32>, 8>) -> f32 {
+#if QMV
+const QU: u32 = 32u;
+// Unit u = (half h, group g): 16 ql bytes whose low nibbles are elements r.. r + 15 and high
+// nibbles r + 64.., r = 128h + 16g. Words (the block's offset is even): the 5 words holding those
+// ql bytes, the 5 holding the unit's 16 qh bytes, the 2 holding its two scale bytes, the one holding d.
+const QW: u32 = 13u;
+fn q_runs(u: u32) -> vec2<u32> {
+  let r = (u >> 2u) * 128u + (u & 3u) * 16u;
+  return vec2<u32>(r, r + 64u);
+}
+fn q_load(b: u32, u: u32) -> array<u32, QW> {
   let o = b * QB;
   let h = u >> 2u;
   let g = u & 3u;
-  // Bytes 16g.. of the half's ql: low nibbles are the first run, high nibbles the second.
-  let ql = q_u32x4(o + 64u * h + 16u * g);
-  let qh = q_u32x4(o + 128u + 32u * h + 16u * (g & 1u));
-  let sh = 2u * (g >> 1u);
-  var s = vec2<f32>(0.0);
-  for (var k = 0u; k < 4u; k = k + 1u) {
-    let lo = (ql[k] & LO) | (((qh[k] >> sh) & 0x03030303u) << 4u);
-    let hi = ((ql[k] >> 4u) & LO) | (((qh[k] >> (sh + 4u)) & 0x03030303u) << 4u);
-    s = s + vec2<f32>(dot(q_bytes(lo, 32.0), x[k]), dot(q_bytes(hi, 32.0), x[4u + k]));
-  }
-  return q_f16(o + 208u) * (q_scale6(o, 8u * h + g) * s.x + q_scale6(o, 8u * h + g + 4u) * s.y);
+  let l = (o + 64u * h + 16u * g) >> 2u;
+  let m = (o + 128u + 32u * h + 16u * (g & 1u)) >> 2u;
+  let sc = o + 192u + 8u * h + g;
+  var r: array<u32, QW>;
+  for (var k = 0u; k < 5u; k = k + 1u) { r[k] = blocks[min(l + k, arrayLength(&blocks) - 1u)]; }
+  for (var k = 0u; k < 5u; k = k + 1u) { r[5u + k] = blocks[min(m + k, arrayLength(&blocks) - 1u)]; }
+  r[10] = blocks[sc >> 2u];
+  r[11] = blocks[(sc + 4u) >> 2u];
+  r[12] = blocks[(o + 208u) >> 2u];
+  return r;
 }
+fn q_dot(r: array<u32, QW>, b: u32, u: u32, x: array<vec4<f32>, 8>) -> f32 {
+  // ql and qh start at the same parity as the block (offsets 64h + 16g and 128 + .. are even).
+  let s = (b * QB) & 2u;
+  let h = u >> 2u;
+  let g = u & 3u;
+  let sh = 2u * (g >> 1u);
+  var acc = vec2<f32>(0.0);
+  for (var k = 0u; k < 4u; k = k + 1u) {
+    let ql = select(r[k], (r[k] >> 16u) | (r[k + 1u] << 16u), s != 0u);
+    let qh = select(r[5u + k], (r[5u + k] >> 16u) | (r[6u + k] << 16u), s != 0u);
+    let lo = (ql & LO) | (((qh >> sh) & 0x03030303u) << 4u);
+    let hi = ((ql >> 4u) & LO) | (((qh >> (sh + 4u)) & 0x03030303u) << 4u);
+    acc = acc + vec2<f32>(q_dot4(lo, 32.0, x[k]), q_dot4(hi, 32.0, x[4u + k]));
+  }
+  let sc = (b * QB + 192u + 8u * h + g) & 3u;
+  let s0 = f32(bitcast<i32>((r[10] >> (8u * sc)) << 24u) >> 24u);
+  let s1 = f32(bitcast<i32>((r[11] >> (8u * sc)) << 24u) >> 24u);
+  return q_half(r[12], ((b * QB + 208u) & 2u) != 0u) * (s0 * acc.x + s1 * acc.y);
+}
+#endif
 #endif
 
 #if Q5
-// Q5_0 / Q5_1: the 5-bit integers of elements j..j+7 (bytes of two words): nibble of qs[j % 16]
-// (low for j < 16) and bit j of qh.
-fn q5_ints8(o: u32, j: u32) -> vec2<u32> {
+// Q5_0 / Q5_1: the 5-bit integers of elements j..j+3: nibble of qs[j % 16] (low for j < 16) and
+// bit j of qh.
+fn q5_ints4(o: u32, j: u32) -> u32 {
   let qh = q_u32(o + QH) >> j;
   let sh = (j >> 4u) * 4u;
-  let q = o + QH + 4u + (j & 15u);
-  return vec2<u32>(((q_u32(q) >> sh) & LO) | (q_spread4(qh) << 4u), ((q_u32(q + 4u) >> sh) & LO) | (q_spread4(qh >> 4u) << 4u));
+  return ((q_u32(o + QH + 4u + (j & 15u)) >> sh) & LO) | (q_spread4(qh) << 4u);
 }
 #endif

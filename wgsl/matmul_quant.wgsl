@@ -3,112 +3,139 @@
 // wgsl/_quant.wgsl (block type = a define): the f32 weight is never materialized. Params, the A /
 // bias / residual loaders (OPERANDS), epilogue and stores come from wgsl/matmul.wgsl (included with
 // MATVEC, which leaves out its entry points); params.b_rs = blocks per row of W. Variants:
-//   QMV      M = 1 (decode): GROUPS groups of TPR threads per workgroup, each group on ROWS weight
-//            rows; a thread takes whole 32-element units (q_dot) of its rows in turn, so a group's
-//            threads read consecutive blocks (coalesced), and loads a unit's x values once for the
-//            ROWS rows. Partial sums: a tree in workgroup memory, or (SUBGROUP, GROUPS = 1)
-//            subgroupAdd then one slot per subgroup. Dispatch: ceil(N / (GROUPS * ROWS)) in x/y,
-//            z = batch.
+//   QMV      M = 1 (decode; a few rows of a run it once per row, as batch entries): GROUPS groups
+//            of TPR threads per workgroup, each group on ROWS weight rows (RW = GROUPS * ROWS rows
+//            per workgroup). x goes through workgroup memory XC elements at a time (coalesced
+//            loads, all in flight), one pad vec4 per QU-element unit so that lanes reading
+//            consecutive units hit different banks. A thread takes whole units of its rows in turn
+//            (UNROLL at a time): it loads the words of those units of its ROWS rows first (q_load;
+//            a chunk's first group before x is staged), then per unit the x values into registers
+//            once and decodes each row's unit against them (q_dot), so a group's threads read
+//            consecutive blocks (coalesced) with many loads in flight. Rows past N read row N - 1 and
+//            store nothing. Partial sums: one workgroup-memory pass (a padded row per output,
+//            summed by one thread). Dispatch: ceil(N / RW) in x/y, z = batch.
 //   else     tiled (M > 1): BM x 64 outputs per workgroup, 4 x 4 per thread; per 32-deep k step
-//            the A tile and the dequantized (q_deq8) W tile go through workgroup memory.
-//            Dispatch: tiles (grouped for L2 reuse) in x/y, z = batch.
+//            the A tile and the dequantized (q_deq4) W tile go through workgroup memory. SPLIT:
+//            z = split * batch + batch index covers K chunk `split` and writes raw f32 partial
+//            sums, summed with the epilogue by wgsl/matmul.wgsl's REDUCE. Dispatch: tiles
+//            (grouped for L2 reuse) in x/y, z = batch (x splits).
 // Bindings: params, a 1, blocks 2, bias 3, residual 4, out 5.
 #include "matmul"
 @group(0) @binding(2) var<storage, read> blocks: array<u32>;
 #include "_quant"
 
-const UPB: u32 = QK / 32u; // units per block
-
 #if QMV
 const TPR: u32 = $TPR;
 const GROUPS: u32 = $GROUPS;
 const ROWS: u32 = $ROWS;
+const UNROLL: u32 = $UNROLL;
+const XC: u32 = $XC; // x elements per staged chunk: a multiple of QK
 const WG: u32 = TPR * GROUPS;
-#if SUBGROUP
-// One row group per workgroup (GROUPS = 1), so every subgroup lies inside it whatever the
-// subgroup size and lane order: subgroupAdd, then one slot per subgroup (taken atomically).
-var<workgroup> red: array<f32, WG * ROWS>;
-var<workgroup> nsub: atomic<u32>;
-#else
-var<workgroup> red: array<f32, WG * ROWS>;
-#endif
+const RW: u32 = GROUPS * ROWS;
+const UR: u32 = UNROLL * ROWS; // units whose words a thread loads together
+const XI: u32 = (XC + 4u * WG - 1u) / (4u * WG); // x loads per thread per chunk
+const RP: u32 = TPR + 1u; // padded partial-sum row: lane t of output r at r * RP + t, no bank conflicts
+var<workgroup> xs: array<vec4<f32>, XC / 4u + XC / QU>;
+var<workgroup> red: array<f32, RW * RP>;
+
+// x[c0 + e .. c0 + e + 3] of the staged chunk (e % 4 = 0).
+fn xv(e: u32) -> vec4<f32> {
+  return xs[(e >> 2u) + e / QU];
+}
+
+// Unit uu of a chunk whose first block is kb0: (block along the row, unit in the block, the
+// block's first element in the chunk).
+fn unit_at(uu: u32, kb0: u32) -> vec3<u32> {
+  let ku = ((uu * QU) % QK) / QU;
+  return vec3<u32>(kb0 + (uu * QU) / QK, ku, uu * QU - ku * QU);
+}
+
+// The words of units u0, u0 + TPR, .. (UNROLL of them) of each row: loads only. Units past the
+// chunk repeat its last one (dropped in use_group), so the loads need no branch.
+fn load_group(u0: u32, units: u32, kb0: u32, row: array<u32, ROWS>) -> array<array<u32, QW>, UR> {
+  var g: array<array<u32, QW>, UR>;
+  for (var i = 0u; i < UNROLL; i = i + 1u) {
+    let t = unit_at(min(u0 + i * TPR, units - 1u), kb0);
+    for (var j = 0u; j < ROWS; j = j + 1u) { g[i * ROWS + j] = q_load(row[j] + t.x, t.y); }
+  }
+  return g;
+}
+
+// Decodes a loaded group against the staged x: each unit's x values read once for all rows.
+fn use_group(g: array<array<u32, QW>, UR>, u0: u32, units: u32, kb0: u32, row: array<u32, ROWS>, acc_in: array<f32, ROWS>) -> array<f32, ROWS> {
+  var acc = acc_in;
+  for (var i = 0u; i < UNROLL; i = i + 1u) {
+    let t = unit_at(min(u0 + i * TPR, units - 1u), kb0);
+    let r = q_runs(t.y) + vec2<u32>(t.z);
+    var x: array<vec4<f32>, QU / 4u>;
+    for (var v = 0u; v < QU / 8u; v = v + 1u) {
+      x[v] = xv(r.x + 4u * v);
+      x[QU / 8u + v] = xv(r.y + 4u * v);
+    }
+    let live = u0 + i * TPR < units;
+    for (var j = 0u; j < ROWS; j = j + 1u) {
+      acc[j] = acc[j] + select(0.0, q_dot(g[i * ROWS + j], row[j] + t.x, t.y, x), live);
+    }
+  }
+  return acc;
+}
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32
-#if SUBGROUP
-  , @builtin(subgroup_invocation_id) sg_lane: u32
-#endif
-) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wid.x + wid.y * params.grid_x;
   let zb = wid.z + params.z0;
   let lane = lid % TPR;
-  let n0 = (w * GROUPS + lid / TPR) * ROWS;
+  let g = lid / TPR;
   let a_base = params.a_off + batch_offset(zb, params.a_bs);
-  let units = params.k / 32u;
-#if SUBGROUP
-  if (lid == 0u) { atomicStore(&nsub, 0u); }
-#endif
+  var row: array<u32, ROWS>;
+  for (var j = 0u; j < ROWS; j = j + 1u) { row[j] = min(w * RW + g * ROWS + j, params.n - 1u) * params.b_rs; }
   var acc: array<f32, ROWS>;
-  for (var u = lane; u < units; u = u + TPR) {
-    let kb = u / UPB;
-    let ku = u % UPB;
-    let r = q_runs(ku) + vec2<u32>(kb * QK);
-    var x: array<vec4<f32>, 8>;
-    for (var i = 0u; i < 4u; i = i + 1u) {
-      x[i] = load_a(a_base, 0u, r.x + 4u * i, 1u, params.k);
-      x[4u + i] = load_a(a_base, 0u, r.y + 4u * i, 1u, params.k);
-    }
-    for (var j = 0u; j < ROWS; j = j + 1u) {
-      let n = n0 + j;
-      if (n < params.n) { acc[j] = acc[j] + q_dot(n * params.b_rs + kb, ku, x); }
-    }
-  }
-#if SUBGROUP
-  var sums: array<f32, ROWS>;
-  for (var j = 0u; j < ROWS; j = j + 1u) { sums[j] = subgroupAdd(acc[j]); }
-  workgroupBarrier(); // nsub is zero
-  if (sg_lane == 0u) {
-    let slot = atomicAdd(&nsub, 1u);
-    for (var j = 0u; j < ROWS; j = j + 1u) { red[j * WG + slot] = sums[j]; }
-  }
-  workgroupBarrier();
-  if (lid != 0u) { return; }
-  let count = atomicLoad(&nsub);
-  for (var j = 0u; j < ROWS; j = j + 1u) {
-    var v = 0.0;
-    for (var i = 0u; i < count; i = i + 1u) { v = v + red[j * WG + i]; }
-    red[j * WG] = v;
-  }
-#else
-  for (var j = 0u; j < ROWS; j = j + 1u) { red[j * WG + lid] = acc[j]; }
-  workgroupBarrier();
-  for (var s = TPR / 2u; s > 0u; s = s >> 1u) {
-    if (lane < s) {
-      for (var j = 0u; j < ROWS; j = j + 1u) { red[j * WG + lid] = red[j * WG + lid] + red[j * WG + lid + s]; }
+  for (var c0 = 0u; c0 < params.k; c0 = c0 + XC) {
+    let kc = min(XC, params.k - c0);
+    let units = kc / QU;
+    let kb0 = c0 / QK;
+    workgroupBarrier(); // the previous chunk is consumed
+    // The first group's weight loads go out before x is staged: neither waits for the other.
+    var grp = load_group(lane, units, kb0, row);
+    for (var i = 0u; i < XI; i = i + 1u) {
+      let e = (lid + i * WG) * 4u;
+      if (e < kc) { xs[(e >> 2u) + e / QU] = load_a(a_base, 0u, c0 + e, 1u, params.k); }
     }
     workgroupBarrier();
+    acc = use_group(grp, lane, units, kb0, row, acc);
+    for (var u0 = lane + TPR * UNROLL; u0 < units; u0 = u0 + TPR * UNROLL) {
+      grp = load_group(u0, units, kb0, row);
+      acc = use_group(grp, u0, units, kb0, row, acc);
+    }
   }
-  if (lane != 0u) { return; }
-#endif
+  for (var j = 0u; j < ROWS; j = j + 1u) { red[(g * ROWS + j) * RP + lane] = acc[j]; }
+  workgroupBarrier();
   let o = zb * params.n;
   let e0_base = params.e0_off + batch_offset(zb, params.e0_bs);
   let e1_base = params.e1_off + batch_offset(zb, params.e1_bs);
 #if OUT_HALF
-  // ROWS is even and N is even here, so each pair of outputs shares one word.
-  for (var j = 0u; j < ROWS; j = j + 2u) {
-    let n = n0 + j;
+  // RW is even and N is even here, so each pair of outputs shares one word.
+  if (lid < RW / 2u) {
+    let n = w * RW + 2u * lid;
     if (n < params.n) {
-      let v0 = epilogue(red[j * WG + lid], e0_base + n * params.e0_sn, e1_base + n * params.e1_sn);
-      let v1 = epilogue(red[(j + 1u) * WG + lid], e0_base + (n + 1u) * params.e0_sn, e1_base + (n + 1u) * params.e1_sn);
+      let v0 = epilogue(row_sum(2u * lid), e0_base + n * params.e0_sn, e1_base + n * params.e1_sn);
+      let v1 = epilogue(row_sum(2u * lid + 1u), e0_base + (n + 1u) * params.e0_sn, e1_base + (n + 1u) * params.e1_sn);
       out[(o + n) >> 1u] = $PACK(v0) | ($PACK(v1) << 16u);
     }
   }
 #else
-  for (var j = 0u; j < ROWS; j = j + 1u) {
-    let n = n0 + j;
-    if (n < params.n) { out[o + n] = epilogue(red[j * WG + lid], e0_base + n * params.e0_sn, e1_base + n * params.e1_sn); }
+  if (lid < RW) {
+    let n = w * RW + lid;
+    if (n < params.n) { out[o + n] = epilogue(row_sum(lid), e0_base + n * params.e0_sn, e1_base + n * params.e1_sn); }
   }
 #endif
+}
+
+// The TPR partial sums of output r of this workgroup.
+fn row_sum(r: u32) -> f32 {
+  var s = 0.0;
+  for (var t = 0u; t < TPR; t = t + 1u) { s = s + red[r * RP + t]; }
+  return s;
 }
 
 #else
@@ -131,28 +158,37 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let t = tile_of(w, tiles_m);
   let m0 = t.x * BM;
   let n0 = t.y * BN;
-  let zb = wid.z + params.z0;
+  let z = wid.z + params.z0;
+#if SPLIT
+  let zb = z % params.batch;
+  let kbeg = (z / params.batch) * params.kchunk;
+  let kend = min(params.k, kbeg + params.kchunk);
+#else
+  let zb = z;
+  let kbeg = 0u;
+  let kend = params.k;
+#endif
   let a_base = params.a_off + batch_offset(zb, params.a_bs);
   let tx = lid % TX;
   let ty = lid / TX;
   var acc: array<vec4<f32>, 4>;
-  for (var k0 = 0u; k0 < params.k; k0 = k0 + BK) {
+  for (var k0 = kbeg; k0 < kend; k0 = k0 + BK) {
     for (var e = lid; e < BM * (BK / 4u); e = e + WG) {
       let row = e / (BK / 4u);
       let kq = (e % (BK / 4u)) * 4u;
-      let v = load_a(a_base, m0 + row, k0 + kq, params.m, params.k);
+      let v = load_a(a_base, m0 + row, k0 + kq, params.m, kend);
       for (var c = 0u; c < 4u; c = c + 1u) { As[(kq + c) * BM4 + row / 4u][row % 4u] = v[c]; }
     }
-    // W rows n0.. of this k step: 4 groups of 8 elements per row.
-    for (var e = lid; e < BN * 4u; e = e + WG) {
-      let nn = e / 4u;
-      let j8 = (e % 4u) * 8u;
-      var v = mat2x4<f32>(vec4<f32>(0.0), vec4<f32>(0.0));
+    // W rows n0.. of this k step: 8 groups of 4 elements per row.
+    for (var e = lid; e < BN * 8u; e = e + WG) {
+      let nn = e / 8u;
+      let j4 = (e % 8u) * 4u;
+      var v = vec4<f32>(0.0);
       if (n0 + nn < params.n) {
-        let kk = k0 + j8;
-        v = q_deq8((n0 + nn) * params.b_rs + kk / QK, kk % QK);
+        let kk = k0 + j4;
+        v = q_deq4((n0 + nn) * params.b_rs + kk / QK, kk % QK);
       }
-      for (var c = 0u; c < 8u; c = c + 1u) { Bs[(j8 + c) * BN4 + nn / 4u][nn % 4u] = v[c / 4u][c % 4u]; }
+      for (var c = 0u; c < 4u; c = c + 1u) { Bs[(j4 + c) * BN4 + nn / 4u][nn % 4u] = v[c]; }
     }
     workgroupBarrier();
     for (var kk = 0u; kk < BK; kk = kk + 1u) {
@@ -165,13 +201,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     workgroupBarrier();
   }
+  let n = n0 + tx * 4u;
+#if SPLIT
+  let o_base = z * params.m * params.n;
+  for (var i = 0u; i < 4u; i = i + 1u) {
+    let m = m0 + ty * 4u + i;
+    if (m < params.m) { store4(o_base + m * params.n + n, n, acc[i]); }
+  }
+#else
   let o_base = zb * params.m * params.n;
   let e0_base = params.e0_off + batch_offset(zb, params.e0_bs);
   let e1_base = params.e1_off + batch_offset(zb, params.e1_bs);
-  let n = n0 + tx * 4u;
   for (var i = 0u; i < 4u; i = i + 1u) {
     let m = m0 + ty * 4u + i;
     if (m < params.m) { store4(o_base + m * params.n + n, n, epilogue4(acc[i], m, n, e0_base, e1_base)); }
   }
+#endif
 }
 #endif

@@ -68,6 +68,21 @@ export class QuantizedTensor {
   }
 }
 
+/** vec4s each dequantization thread writes (independent decodes in flight per thread). */
+let dequantVecsPerThread = 4;
+
+/** Runs `fn` with GPU dequantizations writing `vpt` vec4s per thread (tests, benchmarks). */
+export function withDequantConfig<T>(cfg: { vpt: number }, fn: () => T): T {
+  if (!(Number.isInteger(cfg.vpt) && cfg.vpt >= 1 && cfg.vpt <= 16)) throw new RangeError(`dequantize: vpt must be an integer in 1..16, got ${cfg.vpt}`);
+  const prev = dequantVecsPerThread;
+  dequantVecsPerThread = cfg.vpt;
+  try {
+    return fn();
+  } finally {
+    dequantVecsPerThread = prev;
+  }
+}
+
 /** The f32 values of a quantized tensor (on its device). */
 export function dequantize(q: QuantizedTensor): Tensor {
   const op = 'dequantize';
@@ -85,12 +100,14 @@ export function dequantize(q: QuantizedTensor): Tensor {
   const blocks = q.storage.storage as MetalStorage;
   const out = MetalStorage.empty(dev, n * 4, 'f32', op);
   if (n > 0) {
-    const { workgroups, gridX } = dev.stream.grid(Math.ceil(n / 8 / 256));
+    const vecs = n / 4;
+    const vpt = dequantVecsPerThread;
+    const { workgroups, gridX } = dev.stream.grid(Math.ceil(vecs / (256 * vpt)));
     dev.stream.record({
       kind: 'dispatch',
-      spec: { file: 'dequant', label: `dequantize ${q.type}`, defines: quantDefines(q.type) },
+      spec: { file: 'dequant', label: `dequantize ${q.type}`, defines: { ...quantDefines(q.type), VPT: vpt } },
       buffers: { blocks: blocks.use(), out: out.use() },
-      params: new Uint32Array([n / 8, gridX * 256]).buffer,
+      params: new Uint32Array([vecs, gridX]).buffer,
       workgroups,
       bytes: q.byteLength + n * 4,
     });

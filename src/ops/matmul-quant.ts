@@ -3,7 +3,7 @@
 // vector kernel; M > 1: the tiled one). The result has a's dtype. On the CPU: dequantize, then the
 // reference matmul.
 import { DTypeError, GpuValidationError, LbrxError, ShapeError } from '../errors.js';
-import { QuantizedTensor, quantDefines } from '../formats/quant.js';
+import { QuantizedTensor, quantDefines, type QuantType } from '../formats/quant.js';
 import { QUANT_LAYOUT } from '../cpu/quant.js';
 import { requireDevice } from '../runtime/context.js';
 import type { GpuDevice } from '../runtime/device.js';
@@ -11,6 +11,7 @@ import { MetalStorage } from '../runtime/storage.js';
 import { byteSize, isFloat, type DType } from '../tensor/dtype.js';
 import { broadcastShapes, broadcastStrides, sizeOf } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { familyTable } from '../tune/table.js';
 import { lazyElementwise } from './gpu-elementwise.js';
 import { normalize, type MatView, type Problem } from './matmul-gpu.js';
 import { commonDefines, type Activation, type OperandAccess } from './matmul-wgsl.js';
@@ -26,28 +27,75 @@ export interface QuantMatmulOptions {
 
 /**
  * Kernel choice for M = 1: `groups` groups of `tpr` threads per workgroup, each group on `rows`
- * weight rows, reduced with subgroupAdd (`subgroup`, needs groups = 1) or in workgroup memory.
- * `tiled` forces the M > 1 kernel.
+ * weight rows, `unroll` units per thread loaded together, x staged `xc` elements at a time.
+ * `tiled` forces the M > 1 kernel (also for M = 1 and the few-row case).
  */
 export interface QuantConfig {
   tpr?: number;
   groups?: number;
   rows?: number;
-  subgroup?: boolean;
+  unroll?: number;
+  xc?: number;
   tiled?: boolean;
+  /** K splits of the tiled kernel (partial sums reduced by a second pass); default: by occupancy. */
+  splits?: number;
 }
 
-/** The M = 1 config: the forced fields over the default (a subgroup reduction where there are subgroups). */
-export function matvecConfig(dev: GpuDevice): Required<Omit<QuantConfig, 'tiled'>> {
-  const subgroup = forced.subgroup ?? (dev.features.subgroups && (forced.groups ?? 1) === 1);
-  const c = { tpr: forced.tpr ?? 32, groups: forced.groups ?? (subgroup ? 1 : 8), rows: forced.rows ?? 2, subgroup };
-  const pow2 = (x: number) => Number.isInteger(x) && x > 0 && (x & (x - 1)) === 0;
-  const ok = pow2(c.tpr) && pow2(c.groups) && c.tpr * c.groups <= 256 && c.tpr * c.groups >= 4 &&
-    Number.isInteger(c.rows) && c.rows >= 1 && c.rows <= 8 && (!c.subgroup || (c.groups === 1 && dev.features.subgroups));
+export type MatvecQuantConfig = Required<Omit<QuantConfig, 'tiled' | 'splits'>>;
+
+/**
+ * Defaults per GPU family, measured on the H100 (bench/results/quant-notes.md): 8 groups of a
+ * warp, 2 rows each, so a staged x chunk serves 16 rows; `unroll` (units whose loads a thread
+ * issues together) by block type, so that about 40 words are in flight per thread. Software
+ * rasterizers run a workgroup as a loop: small groups there.
+ */
+const DEFAULTS: Record<string, Omit<MatvecQuantConfig, 'unroll'>> = {
+  nvidia: { tpr: 32, groups: 8, rows: 2, xc: 4096 },
+  software: { tpr: 8, groups: 4, rows: 2, xc: 2048 },
+  generic: { tpr: 32, groups: 8, rows: 2, xc: 4096 },
+};
+
+/** Units per load group by block type (words per unit: 5-6 for the 32-blocks, 9 for Q8_0, 12-20 for the K-quants). */
+function defaultUnroll(type: QuantType, family: string): number {
+  if (family === 'software') return 1;
+  return type === 'q8_0' || type === 'q4_k' || type === 'q5_k' || type === 'q6_k' ? 2 : 4;
+}
+
+/** Elements per matvec unit (wgsl/_quant.wgsl QU). */
+export const matvecUnit = (type: QuantType): number => (type === 'q4_k' || type === 'q5_k' ? 64 : 32);
+
+const pow2 = (x: number) => Number.isInteger(x) && x > 0 && (x & (x - 1)) === 0;
+
+/** Workgroup bytes of the matvec: staged x (one pad vec4 per unit of `qu`) and the partial sums. */
+export function matvecSharedBytes(c: MatvecQuantConfig, qu: number): number {
+  return (c.xc / 4 + c.xc / qu) * 16 + c.groups * c.rows * (c.tpr + 1) * 4;
+}
+
+/**
+ * The M = 1 config for a weight of K columns: the forced fields over the family default, the x
+ * chunk no longer than K needs (rounded to a power of two, at least 256) and halved until the
+ * workgroup memory fits the device.
+ */
+export function matvecConfig(dev: GpuDevice, k = 4096, type: QuantType = 'q4_0'): MatvecQuantConfig {
+  const family = dev.fingerprint.family;
+  const base = { ...(DEFAULTS[family] ?? DEFAULTS.generic), unroll: defaultUnroll(type, family) };
+  const qu = matvecUnit(type);
+  const c = { ...base, ...Object.fromEntries(Object.entries(forced).filter(([key, v]) => key !== 'tiled' && key !== 'splits' && v !== undefined)) } as MatvecQuantConfig;
+  const wg = c.tpr * c.groups;
+  const ok = pow2(c.tpr) && pow2(c.groups) && wg <= Math.min(256, dev.limits.maxComputeInvocationsPerWorkgroup) && wg >= 4 &&
+    Number.isInteger(c.rows) && c.rows >= 1 && c.rows <= 8 && Number.isInteger(c.unroll) && c.unroll >= 1 && c.unroll <= 4 &&
+    pow2(c.xc) && c.xc >= 256 && c.xc <= 16384;
   if (!ok) {
-    throw new LbrxError(`matmul: quantized matvec config ${JSON.stringify(c)}: want powers of two with tpr * groups in 4..256, rows 1..8, and subgroup only with groups = 1 on a device with subgroups`);
+    throw new LbrxError(`matmul: quantized matvec config ${JSON.stringify(c)}: want tpr and groups powers of two with tpr * groups in 4..256, rows 1..8, unroll 1..4, xc a power of two in 256..16384`);
   }
-  return c;
+  let xc = Math.min(c.xc, Math.max(256, 2 ** Math.ceil(Math.log2(Math.max(k, 1)))));
+  const limit = dev.limits.maxComputeWorkgroupStorageSize;
+  while (xc > 256 && matvecSharedBytes({ ...c, xc }, qu) > limit) xc /= 2;
+  const out = { ...c, xc };
+  if (matvecSharedBytes(out, qu) > limit) {
+    throw new LbrxError(`matmul: quantized matvec config ${JSON.stringify(c)} needs ${matvecSharedBytes(out, qu)} bytes of workgroup memory, over the device's ${limit}; use fewer rows or threads`);
+  }
+  return out;
 }
 
 let forced: QuantConfig = {};
@@ -157,16 +205,16 @@ const isHalf = (d: DType) => d === 'f16' || d === 'bf16';
 const MAX_BATCH_DIMS = 4;
 
 /** The Params uniform of wgsl/matmul.wgsl (44 words): b_rs = blocks per weight row. */
-function packParams(p: Problem, blocksPerRow: number, extra: { tilesN: number; gridX: number; batch: number; z0: number }): ArrayBuffer {
+function packParams(p: Problem, blocksPerRow: number, extra: { tilesN: number; gridX: number; batch: number; z0: number; kchunk: number; splits: number }): ArrayBuffer {
   const w = new Uint32Array(44);
   const f = new Float32Array(w.buffer);
   const pad = (xs: readonly number[]) => [...new Array(MAX_BATCH_DIMS - xs.length).fill(0), ...xs];
   const e0 = p.bias;
   const e1 = p.residual;
-  w.set([p.m, p.n, p.k, p.k, p.a.s0, p.a.s1, blocksPerRow, 1, p.a.offset, 0, extra.tilesN, extra.gridX]);
+  w.set([p.m, p.n, p.k, extra.kchunk, p.a.s0, p.a.s1, blocksPerRow, 1, p.a.offset, 0, extra.tilesN, extra.gridX]);
   w.set([e0?.s0 ?? 0, e0?.s1 ?? 0, e1?.s0 ?? 0, e1?.s1 ?? 0, e0?.offset ?? 0, e1?.offset ?? 0, extra.batch, extra.z0], 12);
   f[20] = p.alpha;
-  w.set([1, 8, extra.batch * p.m * p.n], 21);
+  w.set([extra.splits, 8, extra.batch * p.m * p.n], 21);
   w.set([...new Array(MAX_BATCH_DIMS - p.bshape.length).fill(1), ...p.bshape], 24);
   w.set(pad(p.a.bstrides), 28);
   w.set(pad(e0?.bstrides ?? []), 36);
@@ -174,13 +222,30 @@ function packParams(p: Problem, blocksPerRow: number, extra: { tilesN: number; g
   return w.buffer;
 }
 
-function record(dev: GpuDevice, p: Problem, q: QuantizedTensor): { storage: MetalStorage; dtype: DType } {
+/**
+ * Up to this many rows of a run the matrix-vector kernel once per row (as batch entries): each
+ * row decodes the weight again, but from L2 after the first, which beats tiles this thin.
+ */
+const MATVEC_ROWS = 16;
+
+/** a's M rows as batch entries of an M = 1 problem (bias and residual rows too; the weight is shared). */
+function rowsAsBatch(p: Problem): Problem {
+  const add = <T extends MatView | undefined>(v: T, s: number): T => (v && { ...v, bstrides: [...v.bstrides, s] }) as T;
+  return {
+    ...p, m: 1, bshape: [...p.bshape, p.m],
+    a: add(p.a, p.a.s0), b: add(p.b, 0), bias: add(p.bias, p.bias?.s0 ?? 0), residual: add(p.residual, p.residual?.s0 ?? 0),
+  };
+}
+
+function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor): { storage: MetalStorage; dtype: DType } {
+  const fold = !forced.tiled && p0.m > 1 && p0.m <= MATVEC_ROWS && p0.bshape.length < MAX_BATCH_DIMS;
+  const p = fold ? rowsAsBatch(p0) : p0;
   const batch = sizeOf(p.bshape);
   const matvec = p.m === 1 && !forced.tiled;
-  const cfg = matvecConfig(dev);
-  const rows = cfg.rows;
-  // Packed 16-bit outputs need whole pairs: odd N (or odd rows per matvec group) compute f32, converted after.
-  const outDType: DType = isHalf(p.out) && (p.n % 2 !== 0 || (matvec && rows % 2 !== 0)) ? 'f32' : p.out;
+  const cfg = matvecConfig(dev, p.k, q.type);
+  const perGroup = cfg.groups * cfg.rows;
+  // Packed 16-bit outputs need whole pairs: odd N (or odd rows per matvec workgroup) compute f32, converted after.
+  const outDType: DType = isHalf(p.out) && (p.n % 2 !== 0 || (matvec && perGroup % 2 !== 0)) ? 'f32' : p.out;
   const count = batch * p.m * p.n;
   dev.checkAllocatable(count * byteSize(outDType));
   const storage = MetalStorage.empty(dev, count * byteSize(outDType), outDType, 'matmul');
@@ -188,36 +253,61 @@ function record(dev: GpuDevice, p: Problem, q: QuantizedTensor): { storage: Meta
   const a = p.a;
   const aligned = a.s1 === 1 && a.offset % 4 === 0 && a.bstrides.every((s) => s % 4 === 0) && (p.m === 1 || a.s0 % 4 === 0);
   const operands: OperandAccess[] = [{ name: 'a', binding: 1, dtype: a.dtype, vec: aligned }];
-  if (p.bias) operands.push({ name: 'e0', binding: 3, dtype: p.bias.dtype, vec: false });
-  if (p.residual) operands.push({ name: 'e1', binding: 4, dtype: p.residual.dtype, vec: false });
+  const epilogue: OperandAccess[] = [];
+  if (p.bias) epilogue.push({ name: 'e0', binding: 3, dtype: p.bias.dtype, vec: false });
+  if (p.residual) epilogue.push({ name: 'e1', binding: 4, dtype: p.residual.dtype, vec: false });
   const blocksPerRow = p.k / QUANT_LAYOUT[q.type].block;
   const bm = p.m <= 16 ? 16 : 64;
-  const perGroup = cfg.groups * rows;
   const tilesN = Math.ceil(p.n / 64);
-  const { workgroups, gridX } = dev.stream.grid(matvec ? Math.ceil(p.n / perGroup) : Math.ceil(p.m / bm) * tilesN);
+  const tiles = Math.ceil(p.m / bm) * tilesN;
+  // Split K where the tiles alone would leave most of the GPU idle (as the dense tiled kernel does).
+  let splits = 1;
+  if (!matvec) {
+    const fill = familyTable(dev.fingerprint).fillWorkgroups;
+    splits = forced.splits ?? (tiles * batch * 2 <= fill && p.k >= 1024 ? Math.min(Math.ceil(fill / (tiles * batch)), Math.floor(p.k / 256), 32) : 1);
+    if (!(Number.isInteger(splits) && splits >= 1)) throw new LbrxError(`matmul: quantized matmul splits must be a positive integer, got ${splits}`);
+  }
+  const kchunk = splits > 1 ? Math.ceil(p.k / splits / 32) * 32 : p.k;
+  splits = splits > 1 ? Math.ceil(p.k / kchunk) : 1;
+  const split = splits > 1;
+  const partial = split ? MetalStorage.empty(dev, splits * count * 4, 'f32', 'matmul split-K') : null;
+  const { workgroups, gridX } = dev.stream.grid(matvec ? Math.ceil(p.n / perGroup) : tiles);
   const defines = {
     // The matvec stores single outputs; the tiled kernel stores 4 at a time (vec4 when N % 4 = 0).
-    ...commonDefines(operands, { dtype: outDType, vec4: !matvec && p.n % 4 === 0 }, p.act, matvec && cfg.subgroup ? 'enable subgroups;' : ''),
+    ...commonDefines(split ? operands : [...operands, ...epilogue], { dtype: split ? 'f32' : outDType, vec4: !matvec && p.n % 4 === 0 }, p.act, ''),
     ...quantDefines(q.type),
     MATVEC: true,
     QMV: matvec,
-    ...(matvec ? { TPR: cfg.tpr, GROUPS: cfg.groups, ROWS: rows, SUBGROUP: cfg.subgroup } : { BM: bm }),
+    SPLIT: split,
+    ...(matvec ? { TPR: cfg.tpr, GROUPS: cfg.groups, ROWS: cfg.rows, UNROLL: cfg.unroll, XC: cfg.xc } : { BM: bm }),
   };
-  const buffers: Record<string, GPUBuffer> = { a: a.storage.use(), blocks: p.b.storage.use(), out: storage.use() };
-  if (p.bias) buffers.e0 = p.bias.storage.use();
-  if (p.residual) buffers.e1 = p.residual.storage.use();
+  const buffers: Record<string, GPUBuffer> = { a: a.storage.use(), blocks: p.b.storage.use(), out: (partial ?? storage).use() };
+  const epiBuffers: Record<string, GPUBuffer> = {};
+  if (p.bias) epiBuffers.e0 = p.bias.storage.use();
+  if (p.residual) epiBuffers.e1 = p.residual.storage.use();
   const max = dev.limits.maxComputeWorkgroupsPerDimension;
-  for (let z0 = 0; z0 < batch; z0 += max) {
-    const zc = Math.min(max, batch - z0);
+  for (let z0 = 0; z0 < batch * splits; z0 += max) {
+    const zc = Math.min(max, batch * splits - z0);
     dev.stream.record({
       kind: 'dispatch',
-      spec: { file: 'matmul_quant', label: `matmul ${q.type}${matvec ? ' matvec' : ''}`, defines },
-      buffers,
-      params: packParams(p, blocksPerRow, { tilesN, gridX, batch, z0 }),
+      spec: { file: 'matmul_quant', label: `matmul ${q.type}${matvec ? ' matvec' : split ? ' split-K' : ''}`, defines },
+      buffers: split ? buffers : { ...buffers, ...epiBuffers },
+      params: packParams(p, blocksPerRow, { tilesN, gridX, batch, z0, kchunk, splits }),
       workgroups: [workgroups[0], workgroups[1], zc],
-      flops: 2 * p.m * p.n * p.k * zc,
-      bytes: q.byteLength + (p.m * p.k * byteSize(a.dtype) + p.m * p.n * byteSize(outDType)) * zc,
+      flops: (2 * p.m * p.n * p.k * zc) / splits,
+      bytes: q.byteLength + ((p.m * p.k * byteSize(a.dtype)) / splits + p.m * p.n * byteSize(split ? 'f32' : outDType)) * zc,
     });
+  }
+  if (partial) {
+    const r = dev.stream.grid(Math.ceil(count / 2 / 256));
+    dev.stream.record({
+      kind: 'dispatch',
+      spec: { file: 'matmul', label: `matmul ${q.type} split-K reduce`, defines: { ...commonDefines(epilogue, { dtype: outDType, vec4: false }, p.act, ''), REDUCE: true } },
+      buffers: { part: partial.use(), out: storage.use(), ...epiBuffers },
+      params: packParams(p, blocksPerRow, { tilesN, gridX: r.gridX, batch, z0: 0, kchunk, splits }),
+      workgroups: r.workgroups,
+    });
+    partial.release();
   }
   return { storage, dtype: outDType };
 }
