@@ -44,6 +44,8 @@ async function withTuning(over, fn) {
 export async function run(ctx) {
   const { lb, dev, software } = ctx;
   internals ??= await import(new URL('../dist/ops/attention.js', import.meta.url).href);
+  // LBRX_ATT_TUNING: JSON overrides of attentionTuning for the whole run (e.g. '{"sgmat":{"sgs":8}}').
+  if (process.env.LBRX_ATT_TUNING) Object.assign(internals.attentionTuning, JSON.parse(process.env.LBRX_ATT_TUNING));
   const f16 = dev.device.features.has('shader-f16');
   const dtype = f16 ? 'f16' : 'f32';
   const esize = f16 ? 2 : 4;
@@ -76,16 +78,16 @@ export async function run(ctx) {
   const tflops = (ms) => flops / (ms * 1e-3) / 1e12;
   try {
     progress(`  ${size}: check fused vs composed`);
-    await check(lb, fused, composed, [B, H, L, D], dtype);
-    progress(`  ${size}: fused`);
     const plan = describePlan(dev, dims, dtype);
+    const bad = await check(lb, fused, composed, [B, H, L, D], dtype).then(() => '', (e) => `; CHECK FAILED: ${e.message}`);
+    progress(`  ${size}: fused`);
     const tf = await timeBatches(lb, () => [fused()], software ? 2 : 8, rounds, warmMs);
     progress(`  ${size}: composed`);
     const tc = await timeBatches(lb, () => [composed()], 2, rounds, warmMs);
     rows.push(row(FAMILY, {
       name: 'fused lb.attention, causal', key: 'causal', size, metric: 'throughput', value: tflops(tf.ms), unit: 'TFLOP/s',
       baseline: { name: 'composed lbrx ops (matmul + mask + softmax + matmul), same run', value: tflops(tc.ms) }, stats: tf,
-      note: `${plan}; ${tf.ms.toFixed(3)} ms per attention, ${tf.dispatchesPerEval} dispatch(es); composed ${tc.ms.toFixed(3)} ms, ` +
+      note: `${plan}${bad}; ${tf.ms.toFixed(3)} ms per attention, ${tf.dispatchesPerEval} dispatch(es); composed ${tc.ms.toFixed(3)} ms, ` +
         `${tc.dispatchesPerEval} dispatch(es); targets: ≥ 4× composed, ≥ 40% of PyTorch SDPA (the PyTorch ratio ≥ 0.4)`,
       detail: { fusedMs: tf.ms, composedMs: tc.ms, flops, plan },
     }));
@@ -103,11 +105,12 @@ export async function run(ctx) {
       await withTuning({ force: 'tile' }, async () => {
         progress(`  ${size}: fused, register-tiled kernel`);
         const tplan = describePlan(dev, dims, dtype);
+        const tbad = await check(lb, fused, composed, [B, H, L, D], dtype).then(() => '', (e) => `; CHECK FAILED: ${e.message}`);
         const tt = await timeBatches(lb, () => [fused()], software ? 2 : 4, rounds, warmMs);
         rows.push(row(FAMILY, {
           name: 'fused lb.attention, causal, register-tiled kernel (forced)', key: 'causal-tile', torchKey: 'causal', size, metric: 'throughput',
           value: tflops(tt.ms), unit: 'TFLOP/s', baseline: { name: 'composed lbrx ops, same run', value: tflops(tc.ms) }, stats: tt,
-          note: `${tplan}; ${tt.ms.toFixed(3)} ms`,
+          note: `${tplan}${tbad}; ${tt.ms.toFixed(3)} ms`,
         }));
       });
     }
@@ -117,10 +120,11 @@ export async function run(ctx) {
           const name = JSON.stringify(over);
           progress(`  ${size}: sweep ${name}`);
           const cfg = describePlan(dev, dims, dtype);
+          const sbad = await check(lb, fused, composed, [B, H, L, D], dtype).then(() => '', (e) => `; CHECK FAILED: ${e.message}`);
           const ts = await timeBatches(lb, () => [fused()], 4, 3, software ? 0 : 300);
           rows.push(row(FAMILY, {
             name: `sweep prefill ${name}`, key: `sweep-prefill-${name}`, size, metric: 'throughput', value: tflops(ts.ms), unit: 'TFLOP/s',
-            stats: ts, note: `${cfg}; ${ts.ms.toFixed(3)} ms`,
+            stats: ts, note: `${cfg}${sbad}; ${ts.ms.toFixed(3)} ms`,
           }));
         }).catch((e) => progress(`    failed: ${e.message.split('\n')[0]}`));
       }
@@ -205,7 +209,7 @@ function sweepPrefill(software) {
   const tiles = software
     ? [{ bq: 16, tk: 16, tq: 2, nj: 8 }]
     : [{ bq: 64, tk: 32, tq: 4, nj: 16 }, { bq: 64, tk: 32, tq: 8, nj: 8 }, { bq: 32, tk: 32, tq: 4, nj: 8 }, { bq: 128, tk: 16, tq: 8, nj: 16 }];
-  const sg = software ? [] : [{ sgs: 4, tk: 32 }, { sgs: 8, tk: 32 }, { sgs: 4, tk: 64 }, { sgs: 8, tk: 16 }, { sgs: 2, tk: 64 }, { sgs: 4, tk: 16 }];
+  const sg = software ? [] : [{ sgs: 4, tk: 32 }, { sgs: 4, tk: 32, qsplit: true }, { sgs: 8, tk: 16 }, { sgs: 4, tk: 64 }, { sgs: 2, tk: 64 }, { sgs: 4, tk: 16 }, { sgs: 2, tk: 32 }];
   return [...sg.map((s) => ({ force: 'sgmat', sgmat: s })), ...tiles.map((t) => ({ force: 'tile', tile: t }))];
 }
 

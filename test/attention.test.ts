@@ -6,6 +6,7 @@ import type { DType, Tensor } from '../src/index.js';
 import { attentionPlan, attentionTuning, type AttentionVariant } from '../src/ops/attention.js';
 import { splitsFor } from '../src/ops/attention-kernels.js';
 import { requireDevice } from '../src/runtime/context.js';
+import { attentionTable } from '../src/tune/table.js';
 import { checkOp, FLOATS, seedOf, useGpu, type InputSpec } from './helpers.js';
 
 useGpu();
@@ -61,9 +62,11 @@ describe('shapes', () => {
 });
 
 describe('head sizes', () => {
+  // Long kernels for D = 256: lavapipe compiles them in tens of seconds on a loaded machine.
+  const T = 240_000;
   for (const D of [64, 80, 96, 128, 256]) {
-    it(`D=${D}`, async () => run({ name: `D${D}`, Hq: 2, Hkv: 1, L: 10, S: 19, D }));
-    it(`D=${D} causal decode`, async () => run({ name: `D${D}c`, L: 1, S: 33, D, causal: true }));
+    it(`D=${D}`, async () => run({ name: `D${D}`, Hq: 2, Hkv: 1, L: 10, S: 19, D }), T);
+    it(`D=${D} causal decode`, async () => run({ name: `D${D}c`, L: 1, S: 33, D, causal: true }), T);
   }
 });
 
@@ -223,6 +226,8 @@ describe('split-K decode', () => {
     ], { ...TOL.f16, seed: 22 });
   }, T);
   it('two dispatches on the split path, one otherwise', async () => {
+    attentionTuning.fill = 512;
+    attentionTuning.minChunk = 256;
     for (const [S, n] of [[1000, 2], [256, 1]] as const) {
       const q = lb.ones([1, 2, 1, 16]);
       const k = lb.ones([1, 2, S, 16]);
@@ -307,7 +312,8 @@ describe('kvLength', () => {
 });
 
 describe('subgroup-matrix kernel', () => {
-  // With subgroup matrices (H100: f16 16x16) the real kernel over many cases. Elsewhere its
+  // Where the adapter has subgroup matrices and the family table enables the kernel, the real
+  // kernel over many cases (no family does yet: on the H100 it is wrong, see src/tune/table.ts). Elsewhere its
   // generated code with the matrix builtins emulated in plain WGSL (fragments of 4x4, every lane
   // holding a whole one): still slow to compile on lavapipe, so one case that takes every path (GQA
   // rows spanning heads, causal, a mask that rises by more than TAU per tile so O is rescaled,
@@ -327,7 +333,8 @@ describe('subgroup-matrix kernel', () => {
   ];
   const EMU: Case = { name: 'sg emulated', Hq: 4, Hkv: 2, L: 9, S: 45, D: 16, causal: true, mask: rising(9, 45), kvLength: 40 };
   it('matches the CPU reference (f16)', async () => {
-    const real = requireDevice('test').features.subgroupMatrix;
+    const dev = requireDevice('test');
+    const real = dev.features.subgroupMatrix && attentionTable(dev.fingerprint).sgmat !== null;
     attentionTuning.force = 'sgmat';
     if (!real) {
       attentionTuning.emulateSgmat = true;
@@ -342,10 +349,11 @@ describe('subgroup-matrix kernel', () => {
       await run({ name: 'sg split', Hq: 2, L: 100, S: 400, D: 128, dtype: 'f16', causal: true });
     }
   }, T);
-  it('is what f16 prefill runs where the adapter has it; f32 runs the tiled kernel', () => {
+  it('is what f16 prefill runs where the adapter has it and the family table enables it; f32 runs the tiled kernel', () => {
     const dev = requireDevice('test');
     const d = { B: 1, Hq: 8, Hkv: 8, L: 512, S: 512, D: 128 };
-    expect(attentionPlan(dev, d, ['f16', 'f16', 'f16']).variant).toBe(dev.features.subgroupMatrix ? 'sgmat' : 'tile');
+    const enabled = dev.features.subgroupMatrix && attentionTable(dev.fingerprint).sgmat !== null;
+    expect(attentionPlan(dev, d, ['f16', 'f16', 'f16']).variant).toBe(enabled ? 'sgmat' : 'tile');
     expect(attentionPlan(dev, d, ['f32', 'f32', 'f32']).variant).toBe('tile');
     expect(attentionPlan(dev, { ...d, L: 1 }, ['f16', 'f16', 'f16']).variant).toBe('decode');
   });

@@ -208,6 +208,57 @@ var<workgroup> mrg_ml: array<vec2<f32>, KP>;
 var<workgroup> red: array<f32, WG * R * KU>;
 #endif
 
+// The mask of key j in log2 units (0 without a mask).
+fn mask_at(mrow: u32, j: u32) -> f32 {
+#if HAS_MASK
+  return load_m(mrow + j * params.m_ss) * LOG2E;
+#else
+  return 0.0;
+#endif
+}
+
+fn mrg_put(i: u32, a: vec4<f32>, b: vec4<f32>) {
+  mrg_acc[i] = a.x; mrg_acc[i + 1u] = a.y; mrg_acc[i + 2u] = a.z; mrg_acc[i + 3u] = a.w;
+  mrg_acc[i + 4u] = b.x; mrg_acc[i + 5u] = b.y; mrg_acc[i + 6u] = b.z; mrg_acc[i + 7u] = b.w;
+}
+
+// Merges the KP key groups' states of query row `row` (log-sum-exp) into out or the partials.
+fn merge_row(b: u32, hk: u32, row: u32, sp: u32, lid: u32) {
+  var mx = inf_f32(true);
+  for (var g = 0u; g < KP; g = g + 1u) { mx = max(mx, mrg_ml[g].x); }
+  var lt = 0.0;
+  for (var g = 0u; g < KP; g = g + 1u) {
+    let ml = mrg_ml[g];
+    if (!is_neg_inf(ml.x)) { lt = lt + ml.y * exp2(ml.x - mx); }
+  }
+  let orow = out_row(b, hk, row);
+#if SPLIT
+  let pbase = (orow * params.splits + sp) * (D + 2u);
+  if (lid == 0u) {
+    part[pbase] = mx;
+    part[pbase + 1u] = lt;
+  }
+  for (var d = lid; d < D; d = d + WG) {
+    var o = 0.0;
+    for (var g = 0u; g < KP; g = g + 1u) {
+      let ml = mrg_ml[g];
+      if (!is_neg_inf(ml.x)) { o = o + mrg_acc[g * DP + d] * exp2(ml.x - mx); }
+    }
+    part[pbase + 2u + d] = o;
+  }
+#else
+  let inv = select(1.0 / lt, 0.0, lt == 0.0);
+  for (var d = 2u * lid; d < D; d = d + 2u * WG) {
+    var o = vec2<f32>(0.0);
+    for (var g = 0u; g < KP; g = g + 1u) {
+      let ml = mrg_ml[g];
+      if (!is_neg_inf(ml.x)) { o = o + vec2<f32>(mrg_acc[g * DP + d], mrg_acc[g * DP + d + 1u]) * exp2(ml.x - mx); }
+    }
+    put_pair(orow * D, d, o * inv);
+  }
+#endif
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wid.x + wid.y * params.grid_x;
@@ -221,167 +272,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let slot = lid / DT;
   let r0 = wk.rb * R;
   let r1 = min(r0 + R, params.rows);
-
-  // Lane dl of a key group owns chunks c (elements (c * DT + dl) * 8 ..+8) of every row.
-  var qv: array<V8, R * NC>;
-  var acc: array<V8, R * NC>;
-  var m: array<f32, R>;
-  var ls: array<f32, R>;
-  var lim: array<u32, R>;
-  var mrow: array<u32, R>;
-  for (var r = 0u; r < R; r = r + 1u) {
-    let row = min(r0 + r, r1 - 1u); // rows past the block repeat its last row (never written)
-    let qb = q_row(b, hk, row);
-    for (var c = 0u; c < NC; c = c + 1u) {
-      let d0 = (c * DT + dl) * 8u;
-      if (d0 < D) {
-        let x = q8(qb, d0);
-        qv[r * NC + c] = V8(x.a * params.scale, x.b * params.scale);
-      }
-    }
-    m[r] = inf_f32(true);
-    lim[r] = row_end(row, S);
-    mrow[r] = mask_row(b, hk, row);
-  }
-  let kbeg = wk.sp * params.chunk;
-  let kend = min(block_ends(r0, r1, S).x, kbeg + params.chunk);
-  var steps = 0u;
-  if (kend > kbeg) { steps = (kend - kbeg + STEP - 1u) / STEP; }
   let kbase = params.k_off + b * params.k_sb + hk * params.k_sh;
   let vbase = params.v_off + b * params.v_sb + hk * params.v_sh;
 
+  // Lane dl of a key group owns chunks c (elements (c * DT + dl) * 8 ..+8) of every row; rows
+  // past the block repeat its last row (never written). Generated (src/ops/attention-decode.ts).
+  $DEC_SETUP
+  let kbeg = wk.sp * params.chunk;
+  let kend = min(kend_rows, kbeg + params.chunk);
+  var steps = 0u;
+  if (kend > kbeg) { steps = (kend - kbeg + STEP - 1u) / STEP; }
   for (var it = 0u; it < steps; it = it + 1u) {
-    let j0 = kbeg + it * STEP + slot;
-    // Loads first (K and V of KU keys), so they are in flight together.
-    // Explicit initializers: a loop-body `var` is not re-zeroed per iteration everywhere (lavapipe).
-    var kc = array<V8, KU * NC>();
-    var vc = array<V8, KU * NC>();
-    for (var u = 0u; u < KU; u = u + 1u) {
-      let j = min(j0 + u * KP, S - 1u); // keys past kend are masked below
-      for (var c = 0u; c < NC; c = c + 1u) {
-        let d0 = (c * DT + dl) * 8u;
-        if (d0 < D) {
-          kc[u * NC + c] = k8(kbase + j * params.k_ss, d0);
-          vc[u * NC + c] = v8(vbase + j * params.v_ss, d0);
-        }
-      }
-    }
-    var sc = array<f32, R * KU>();
-    for (var r = 0u; r < R; r = r + 1u) {
-      for (var u = 0u; u < KU; u = u + 1u) {
-        var p = 0.0;
-        for (var c = 0u; c < NC; c = c + 1u) {
-          p = p + dot(qv[r * NC + c].a, kc[u * NC + c].a) + dot(qv[r * NC + c].b, kc[u * NC + c].b);
-        }
-        sc[r * KU + u] = p;
-      }
-    }
-#if SUBGROUPS
-    // Butterfly over the DT lanes of the key group: every lane ends with the same sum.
-    for (var o = DT / 2u; o > 0u; o = o >> 1u) {
-      for (var e = 0u; e < R * KU; e = e + 1u) { sc[e] = sc[e] + subgroupShuffleXor(sc[e], o); }
-    }
-#else
-    for (var e = 0u; e < R * KU; e = e + 1u) { red[(slot * R * KU + e) * DT + dl] = sc[e]; }
-    workgroupBarrier();
-    for (var e = 0u; e < R * KU; e = e + 1u) {
-      var t = 0.0;
-      for (var x = 0u; x < DT; x = x + 1u) { t = t + red[(slot * R * KU + e) * DT + x]; }
-      sc[e] = t;
-    }
-    workgroupBarrier();
-#endif
-    for (var r = 0u; r < R; r = r + 1u) {
-      var tmax = inf_f32(true);
-      let end = min(kend, lim[r]);
-      for (var u = 0u; u < KU; u = u + 1u) {
-        let j = j0 + u * KP;
-        var s = inf_f32(true);
-        if (j < end) {
-          s = sc[r * KU + u];
-#if HAS_MASK
-          s = s + load_m(mrow[r] + j * params.m_ss) * LOG2E;
-#endif
-        }
-        sc[r * KU + u] = s;
-        tmax = max(tmax, s);
-      }
-      if (!is_neg_inf(tmax)) {
-        let mn = max(m[r], tmax);
-        let alpha = select(exp2(m[r] - mn), 0.0, is_neg_inf(m[r]));
-        var lsum = ls[r] * alpha;
-        for (var c = 0u; c < NC; c = c + 1u) {
-          acc[r * NC + c] = V8(acc[r * NC + c].a * alpha, acc[r * NC + c].b * alpha);
-        }
-        for (var u = 0u; u < KU; u = u + 1u) {
-          let s = sc[r * KU + u];
-          let p = select(exp2(s - mn), 0.0, is_neg_inf(s));
-          lsum = lsum + p;
-          for (var c = 0u; c < NC; c = c + 1u) {
-            let x = vc[u * NC + c];
-            acc[r * NC + c] = V8(acc[r * NC + c].a + p * x.a, acc[r * NC + c].b + p * x.b);
-          }
-        }
-        ls[r] = lsum;
-        m[r] = mn;
-      }
-    }
+    // Key u of this group's step: jb + u * KP; K and V of all KU keys load first (in flight together).
+    let jb = kbeg + it * STEP + slot;
+    $DEC_STEP
   }
-
-  // Merge the KP key groups' states row by row (log-sum-exp), then write out or the partials.
-  for (var r = 0u; r < R; r = r + 1u) {
-    let row = r0 + r;
-    if (row >= r1) { break; }
-    workgroupBarrier();
-    if (dl == 0u) { mrg_ml[slot] = vec2<f32>(m[r], ls[r]); }
-    for (var c = 0u; c < NC; c = c + 1u) {
-      let d0 = (c * DT + dl) * 8u;
-      if (d0 < DP) {
-        let x = acc[r * NC + c];
-        for (var e = 0u; e < 4u; e = e + 1u) {
-          mrg_acc[slot * DP + d0 + e] = x.a[e];
-          mrg_acc[slot * DP + d0 + 4u + e] = x.b[e];
-        }
-      }
-    }
-    workgroupBarrier();
-    var mx = inf_f32(true);
-    for (var g = 0u; g < KP; g = g + 1u) { mx = max(mx, mrg_ml[g].x); }
-    var lt = 0.0;
-    for (var g = 0u; g < KP; g = g + 1u) {
-      let ml = mrg_ml[g];
-      if (!is_neg_inf(ml.x)) { lt = lt + ml.y * exp2(ml.x - mx); }
-    }
-    let orow = out_row(b, hk, row);
-#if SPLIT
-    let pbase = (orow * params.splits + wk.sp) * (D + 2u);
-    if (lid == 0u) {
-      part[pbase] = mx;
-      part[pbase + 1u] = lt;
-    }
-    for (var d = lid; d < D; d = d + WG) {
-      var o = 0.0;
-      for (var g = 0u; g < KP; g = g + 1u) {
-        let ml = mrg_ml[g];
-        if (!is_neg_inf(ml.x)) { o = o + mrg_acc[g * DP + d] * exp2(ml.x - mx); }
-      }
-      part[pbase + 2u + d] = o;
-    }
-#else
-    let inv = select(1.0 / lt, 0.0, lt == 0.0);
-    for (var d = 2u * lid; d < D; d = d + 2u * WG) {
-      var o = vec2<f32>(0.0);
-      for (var g = 0u; g < KP; g = g + 1u) {
-        let ml = mrg_ml[g];
-        if (!is_neg_inf(ml.x)) {
-          let f = exp2(ml.x - mx);
-          o = o + vec2<f32>(mrg_acc[g * DP + d], mrg_acc[g * DP + d + 1u]) * f;
-        }
-      }
-      put_pair(orow * D, d, o * inv);
-    }
-#endif
-  }
+  $DEC_MERGE
 }
 #endif
 
@@ -584,10 +490,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #endif
 
 #if COMBINE
-const CWG: u32 = 64u;
+const CWG: u32 = 256u;
+const MAXS: u32 = $MAXSu; // splits at most (factors kept in workgroup memory)
+const PAIRS: u32 = (D + 1u) / 2u; // output column pairs
+const GROUPS: u32 = max(1u, CWG / PAIRS); // thread groups splitting the splits
+
+var<workgroup> cred: array<f32, CWG>;
+var<workgroup> cfac: array<f32, MAXS>;
+var<workgroup> cacc: array<vec2<f32>, CWG>;
+
+fn tree(lid: u32, is_max: bool) -> f32 {
+  for (var o = CWG / 2u; o > 0u; o = o >> 1u) {
+    workgroupBarrier();
+    if (lid < o) { cred[lid] = select(cred[lid] + cred[lid + o], max(cred[lid], cred[lid + o]), is_max); }
+  }
+  return workgroupUniformLoad(&cred[0]);
+}
 
 // One workgroup per output row w = (b * Hq + h) * L + i: o = sum_s 2^(m_s - M) acc_s / sum_s
-// 2^(m_s - M) l_s with M = max_s m_s; splits that saw no key (m_s = -Inf) drop out; none -> 0.
+// 2^(m_s - M) l_s with M = max_s m_s; splits that saw no key (m_s = -Inf, acc_s = 0) drop out;
+// none -> 0. The max, the factors and the sums are spread over the threads, and each column pair's
+// sum over splits over GROUPS threads, so many splits (one long query) cost few dependent loads.
 @compute @workgroup_size(CWG)
 fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wid.x + wid.y * params.grid_x;
@@ -595,25 +518,35 @@ fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   let ns = params.splits;
   let base = w * ns * (D + 2u);
   var mx = inf_f32(true);
-  for (var s = 0u; s < ns; s = s + 1u) { mx = max(mx, part[base + s * (D + 2u)]); }
+  for (var s = lid; s < ns; s = s + CWG) { mx = max(mx, part[base + s * (D + 2u)]); }
+  cred[lid] = mx;
+  let M = tree(lid, true);
   var lsum = 0.0;
-  for (var s = 0u; s < ns; s = s + 1u) {
+  for (var s = lid; s < ns; s = s + CWG) {
     let ms = part[base + s * (D + 2u)];
-    if (!is_neg_inf(ms)) { lsum = lsum + part[base + s * (D + 2u) + 1u] * exp2(ms - mx); }
+    let f = select(exp2(ms - M), 0.0, is_neg_inf(ms));
+    cfac[s] = f;
+    lsum = lsum + f * part[base + s * (D + 2u) + 1u];
   }
-  let inv = select(1.0 / lsum, 0.0, lsum == 0.0);
-  let obase = w * D;
-  for (var d = 2u * lid; d < D; d = d + 2u * CWG) {
-    var o = vec2<f32>(0.0);
-    for (var s = 0u; s < ns; s = s + 1u) {
-      let pb = base + s * (D + 2u);
-      let ms = part[pb];
-      if (is_neg_inf(ms)) { continue; }
-      let f = exp2(ms - mx);
-      o.x = o.x + part[pb + 2u + d] * f;
-      if (d + 1u < D) { o.y = o.y + part[pb + 3u + d] * f; }
+  workgroupBarrier();
+  cred[lid] = lsum;
+  let lt = tree(lid, false);
+  let inv = select(1.0 / lt, 0.0, lt == 0.0);
+  let pair = lid % PAIRS;
+  let grp = lid / PAIRS;
+  var o = vec2<f32>(0.0);
+  if (grp < GROUPS) {
+    let d = 2u * pair;
+    for (var s = grp; s < ns; s = s + GROUPS) {
+      let pb = base + s * (D + 2u) + 2u + d;
+      o = o + vec2<f32>(part[pb], select(0.0, part[min(pb + 1u, base + ns * (D + 2u) - 1u)], d + 1u < D)) * cfac[s];
     }
-    put_pair(obase, d, o * inv);
+  }
+  cacc[lid] = o;
+  workgroupBarrier();
+  if (grp == 0u) {
+    for (var g = 1u; g < GROUPS; g = g + 1u) { o = o + cacc[g * PAIRS + pair]; }
+    put_pair(w * D, 2u * pair, o * inv);
   }
 }
 #endif

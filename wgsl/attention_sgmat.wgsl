@@ -13,7 +13,12 @@
 // then: a workgroup-uniform flag (workgroupUniformLoad) says whether any row needs it. The final
 // output is O / l; l and m in log2 units as the other variants write them (SPLIT).
 // The fragment code (SG_*) is generated straight-line (src/ops/attention-sgmat.ts); with
-// emulation the fragment types are arrays and the builtins plain functions (tests).
+// emulation the fragment types are 4x4 matrices and the builtins plain functions (tests).
+// Matrix operations never follow lane-divergent code without a barrier in between (loads past
+// the tile end are clamped and masked away), and Q fragments load unconditionally from ks when
+// it holds BQ rows (else the rows are staged in passes through ks and vs). The prefetch registers
+// are named variables: through an array passed by pointer, the NVIDIA driver stored wrong K
+// tiles (lavapipe computed them right).
 #include "attention"
 
 const SG: u32 = $SG_SIZE;
@@ -23,16 +28,16 @@ const BQ: u32 = NSG * FS;
 const WG: u32 = NSG * SG;
 const TK: u32 = $TKu;
 const KP: u32 = D + 8u; // K/V tile row pitch (halves): rows shift banks, pitch a multiple of 8
+const KR: u32 = $KRu; // rows of ks: TK, or BQ when Q is staged there whole
 const SP: u32 = TK + 4u; // ss row pitch (f32)
 const PP: u32 = TK + 8u; // ps row pitch (f16)
 const LPR: u32 = SG / FS; // softmax lanes per row
 const KPL: u32 = TK / LPR; // keys per lane
-const NPF: u32 = (TK * NCH + WG - 1u) / WG; // 8-half units of a K (or V) tile per thread
 const TAU: f32 = 8.0;
 
 $SG_TYPES
 
-var<workgroup> ks: array<f16, TK * KP>;
+var<workgroup> ks: array<f16, KR * KP>;
 var<workgroup> vs: array<f16, TK * KP>;
 var<workgroup> ss: array<f32, BQ * SP>;
 var<workgroup> ps: array<f16, BQ * PP>;
@@ -60,7 +65,20 @@ fn put_vs(p: u32, w: vec4<u32>) {
   vs[p + 4u] = c.x; vs[p + 5u] = c.y; vs[p + 6u] = d.x; vs[p + 7u] = d.y;
 }
 
-// Query rows [first, first + 2 TK) of the block into ks (first TK) and vs (next TK); zeros past r1.
+// The block's BQ query rows into ks (KR >= BQ); zeros past r1.
+fn stage_q_all(b: u32, hk: u32, r0: u32, r1: u32, lid: u32) {
+  workgroupBarrier();
+  for (var u = lid; u < BQ * NCH; u = u + WG) {
+    let rr = u / NCH;
+    let c = u % NCH;
+    var x = vec4<u32>();
+    if (r0 + rr < r1) { x = q_raw(q_row(b, hk, r0 + rr), (u % NCH) * 8u); }
+    put_ks(rr * KP + c * 8u, x);
+  }
+  workgroupBarrier();
+}
+
+// QSPLIT: query rows [first, first + 2 TK) of the block into ks (first TK) and vs (next TK).
 fn stage_q(b: u32, hk: u32, r0: u32, r1: u32, first: u32, lid: u32) {
   workgroupBarrier();
   for (var u = lid; u < 2u * TK * NCH; u = u + WG) {
@@ -141,41 +159,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var l = 0.0;
   $SG_DECL
 
-  var pk: array<vec4<u32>, NPF>;
-  var pv: array<vec4<u32>, NPF>;
-  for (var t = 0u; t < NPF; t = t + 1u) {
-    let u = lid + t * WG;
-    let j = kbeg + u / NCH;
-    if (u < TK * NCH && j < kend) {
-      pk[t] = k_raw(kbase + j * params.k_ss, (u % NCH) * 8u);
-      pv[t] = v_raw(vbase + j * params.v_ss, (u % NCH) * 8u);
-    }
+  // K and V units (8 halves) of the next tile, in named registers (pk0.., pv0..): keys past kend
+  // load key kend - 1 and are masked to zero, branch-free.
+  $SG_PF_DECL
+  if (kbeg < kend) {
+    let jn = kbeg;
+    $SG_FETCH
   }
   for (var j0 = kbeg; j0 < kend; j0 = j0 + TK) {
     workgroupBarrier();
     if (lid == 0u) { flag = 0u; }
-    for (var t = 0u; t < NPF; t = t + 1u) {
-      let u = lid + t * WG;
-      if (u < TK * NCH) {
-        let p = (u / NCH) * KP + (u % NCH) * 8u;
-        put_ks(p, pk[t]);
-        put_vs(p, pv[t]);
-      }
-    }
+    $SG_PUT
     workgroupBarrier();
     // The next tile's loads fly while this one computes.
-    let jn = j0 + TK;
-    for (var t = 0u; t < NPF; t = t + 1u) {
-      let u = lid + t * WG;
-      let j = jn + u / NCH;
-      var x = vec4<u32>();
-      var y = vec4<u32>();
-      if (u < TK * NCH && j < kend) {
-        x = k_raw(kbase + j * params.k_ss, (u % NCH) * 8u);
-        y = v_raw(vbase + j * params.v_ss, (u % NCH) * 8u);
-      }
-      pk[t] = x;
-      pv[t] = y;
+    if (j0 + TK < kend) {
+      let jn = j0 + TK;
+      $SG_FETCH
     }
     $SG_SCORES
     workgroupBarrier();

@@ -97,9 +97,12 @@ export function tilePlan(dev: GpuDevice, table: AttentionTable, D: number, dtype
   return null;
 }
 
+/** Most key splits (the combine pass keeps one factor per split in workgroup memory). */
+export const MAX_SPLITS = 1024;
+
 /** Key splits: enough workgroups to fill the GPU, each split a multiple of `granule` keys. */
 export function splitsFor(blocks: number, S: number, granule: number, fill: number, minChunk: number): { splits: number; chunk: number } {
-  const want = blocks >= fill ? 1 : Math.min(Math.ceil(S / Math.max(minChunk, granule)), Math.ceil(fill / blocks));
+  const want = blocks >= fill ? 1 : Math.min(Math.ceil(S / Math.max(minChunk, granule)), Math.ceil(fill / blocks), MAX_SPLITS);
   if (want <= 1) return { splits: 1, chunk: Math.max(S, 1) };
   const chunk = Math.ceil(Math.ceil(S / want) / granule) * granule;
   return { splits: Math.ceil(S / chunk), chunk };

@@ -16,18 +16,20 @@ export interface SgmatPlan {
   sgs: number;
   bq: number;
   tk: number;
+  /** Rows of the K tile array: max(TK, BQ) when the Q block is staged there whole, else TK (Q in passes). */
+  kr: number;
   emulate: boolean;
 }
 
 interface SubgroupSizes { subgroupMinSize?: number; subgroupMaxSize?: number }
 
-/** Shared memory of a plan: K and V tiles, scores (f32), P (f16), per-row values. */
-export function sgmatBytes(D: number, bq: number, tk: number): number {
-  return 2 * tk * (D + 8) * 2 + bq * (tk + 4) * 4 + bq * (tk + 8) * 2 + 2 * bq * 4 + 16;
+/** Shared memory of a plan: K (kr rows) and V tiles, scores (f32), P (f16), per-row values. */
+export function sgmatBytes(D: number, bq: number, tk: number, kr = tk): number {
+  return (kr + tk) * (D + 8) * 2 + bq * (tk + 4) * 4 + bq * (tk + 8) * 2 + 2 * bq * 4 + 16;
 }
 
 /** The plan for head size D, or null when the kernel cannot run it here. */
-export function sgmatAttentionPlan(dev: GpuDevice, c: AttentionSgmatConfig, D: number, dtypes: readonly DType[], emulate = false): SgmatPlan | null {
+export function sgmatAttentionPlan(dev: GpuDevice, c: AttentionSgmatConfig & { qsplit?: boolean }, D: number, dtypes: readonly DType[], emulate = false): SgmatPlan | null {
   if (!dev.features.f16 || !dev.features.subgroups || dtypes.some((d) => d !== 'f16')) return null;
   const info = (dev.adapter.info ?? {}) as SubgroupSizes;
   const sg = info.subgroupMaxSize ?? 0;
@@ -48,7 +50,9 @@ export function sgmatAttentionPlan(dev: GpuDevice, c: AttentionSgmatConfig, D: n
   while (sgs > 1 && sgmatBytes(D, sgs * fs, tk) > limit) sgs >>= 1;
   while (tk > fs && sgmatBytes(D, sgs * fs, tk) > limit) tk -= fs;
   if (sgmatBytes(D, sgs * fs, tk) > limit || tk % lpr || sgs * sg > dev.limits.maxComputeInvocationsPerWorkgroup) return null;
-  return { fs, sg, sgs, bq: sgs * fs, tk, emulate };
+  const bq = sgs * fs;
+  const kr = !c.qsplit && sgmatBytes(D, bq, tk, Math.max(tk, bq)) <= limit ? Math.max(tk, bq) : tk;
+  return { fs, sg, sgs, bq, tk, kr, emulate };
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -64,9 +68,12 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
     emu ? `if (lane == 0u) { emu_st_${arr}(${off}, ${v}, false, ${stride}); }` : `subgroupMatrixStore(&${arr}, ${off}, ${v}, false, ${stride});`;
   const mma = (a: string, b: string, c: string) => (emu ? `emu_mma(${a}, ${b}, ${c})` : `subgroupMatrixMultiplyAccumulate(${a}, ${b}, ${c})`);
 
-  // Q fragments: rows staged through ks (first TK rows of a pass) and vs (next TK rows).
-  const passes = Math.ceil(p.bq / (2 * p.tk));
-  const qload = [range(nd).map((f) => `var q${f} = Left();`).join(' ')];
+  // Q fragments: the block's rows staged in ks (kr >= bq), or in passes through ks (first TK rows
+  // of a pass) and vs (next TK rows), each subgroup loading in its pass.
+  const passes = p.kr >= p.bq ? 0 : Math.ceil(p.bq / (2 * p.tk));
+  const qload = passes
+    ? [range(nd).map((f) => `var q${f} = Left();`).join(' ')]
+    : ['stage_q_all(b, hk, r0, r1, lid);', ...range(nd).map((f) => `let q${f} = ${ld('Left', 'ks', `sg * FS * KP + ${f * p.fs}u`, false, 'KP')};`)];
   for (let pass = 0; pass < passes; pass++) {
     qload.push(
       `stage_q(b, hk, r0, r1, ${pass * 2 * p.tk}u, lid);`,
@@ -83,14 +90,30 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
   const scores = range(nk).flatMap((kf) => [
     `{`,
     `  var s = Acc();`,
-    ...range(nd).map((f) => `  s = ${mma(`q${f}`, ld('Right', 'ks', `${kf * p.fs}u * KP + ${f * p.fs}u`, true, 'KP'), 's')};`),
+    ...range(nd).flatMap((f) => [`  let k${f} = ${ld('Right', 'ks', `${kf * p.fs}u * KP + ${f * p.fs}u`, true, 'KP')};`, `  s = ${mma(`q${f}`, `k${f}`, 's')};`]),
     `  ${st('ss', `sg * FS * SP + ${kf * p.fs}u`, 's', 'SP')}`,
     `}`,
   ]);
   const pv = [
     ...range(nk).map((kf) => `let p${kf} = ${ld('Left', 'ps', `sg * FS * PP + ${kf * p.fs}u`, false, 'PP')};`),
-    ...range(nd).flatMap((f) => range(nk).map((kf) => `o${f} = ${mma(`p${kf}`, ld('Right', 'vs', `${kf * p.fs}u * KP + ${f * p.fs}u`, false, 'KP'), `o${f}`)};`)),
+    ...range(nd).flatMap((f) => range(nk).map((kf) => `{ let v = ${ld('Right', 'vs', `${kf * p.fs}u * KP + ${f * p.fs}u`, false, 'KP')}; o${f} = ${mma(`p${kf}`, 'v', `o${f}`)}; }`)),
   ];
+  // Prefetch: unit u = lid + t * WG of a tile (8 halves of key u / NCH), named registers.
+  const nch = D / 8;
+  const wg = p.sgs * p.sg;
+  const units = p.tk * nch;
+  const npf = Math.ceil(units / wg);
+  const pfDecl = range(npf).map((t) => `var pk${t} = vec4<u32>(); var pv${t} = vec4<u32>();`).join(' ');
+  const fetch = range(npf).flatMap((t) => [
+    `{ let u = min(lid + ${t * wg}u, ${units - 1}u); let j = jn + u / NCH; let jc = min(j, kend - 1u);`,
+    `  let keep = vec4<u32>(select(0u, 0xffffffffu, j < kend));`,
+    `  pk${t} = k_raw(kbase + jc * params.k_ss, (u % NCH) * 8u) & keep;`,
+    `  pv${t} = v_raw(vbase + jc * params.v_ss, (u % NCH) * 8u) & keep; }`,
+  ]);
+  const put = range(npf).map((t) => {
+    const body = `let u = lid + ${t * wg}u; let p = (u / NCH) * KP + (u % NCH) * 8u; put_ks(p, pk${t}); put_vs(p, pv${t});`;
+    return (t + 1) * wg <= units ? `{ ${body} }` : `if (lid + ${t * wg}u < ${units}u) { ${body} }`;
+  });
   // O fragments go through this subgroup's rows of ss, NR at a time (rescale and epilogue).
   const nr = Math.min(nk, nd);
   const rounds = range(Math.ceil(nd / nr)).map((r) => range(nr).map((i) => r * nr + i).filter((f) => f < nd));
@@ -117,10 +140,14 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
     FS: p.fs,
     NSG: p.sgs,
     TK: p.tk,
+    KR: p.kr,
     SG_TYPES: types,
     SG_EMU: emu ? emulation(['ks', 'vs', 'ps', 'ss']) : '',
     SG_QLOAD: qload.join('\n  '),
     SG_DECL: range(nd).map((f) => `var o${f} = Acc();`).join(' '),
+    SG_PF_DECL: pfDecl,
+    SG_FETCH: fetch.join('\n    '),
+    SG_PUT: put.join('\n    '),
     SG_SCORES: scores.join('\n    '),
     SG_RESCALE: rescale.join('\n      '),
     SG_PV: pv.join('\n    '),

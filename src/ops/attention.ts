@@ -14,7 +14,8 @@
 //
 // Kernels (src/ops/attention-kernels.ts, per GPU family from src/tune/table.ts attentionTable):
 //   decode  L <= table.decode.maxL: the G·L query rows of a kv head share one read of its K/V;
-//   sgmat   subgroup-matrix prefill (f16, when the adapter has a matching configuration);
+//   sgmat   subgroup-matrix prefill (f16, when the adapter has a matching configuration and the
+//           family table enables it: no family does yet, see src/tune/table.ts);
 //   tile    register-tiled prefill otherwise.
 // Split-K: when the workgroups of one pass are fewer than table.fill, the keys are split across
 // workgroups (each chunk at least table.minChunk keys) and a second pass (`combine`) merges them.
@@ -25,9 +26,10 @@ import { MetalStorage } from '../runtime/storage.js';
 import { byteSize, isFloat, type DType } from '../tensor/dtype.js';
 import { broadcastShapes, broadcastStrides } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { attentionTable, type AttentionDecodeConfig, type AttentionSgmatConfig, type AttentionTileConfig } from '../tune/table.js';
+import { ATTENTION_SGMAT_DEFAULT, attentionTable, type AttentionDecodeConfig, type AttentionSgmatConfig, type AttentionTileConfig } from '../tune/table.js';
 import * as cpu from '../cpu/attention.js';
-import { decodePlan, enables, operandCode, splitsFor, tilePlan, vecAccess, type DecodePlan, type TilePlan } from './attention-kernels.js';
+import { decodeCode } from './attention-decode.js';
+import { decodePlan, enables, MAX_SPLITS, operandCode, splitsFor, tilePlan, vecAccess, type DecodePlan, type TilePlan } from './attention-kernels.js';
 import { sgmatAttentionCode, sgmatAttentionPlan, type SgmatPlan } from './attention-sgmat.js';
 import { f32Bits } from './prologue.js';
 import { isHalf, loadValue, storeType, storeValue } from './wgsl-types.js';
@@ -154,13 +156,14 @@ export function attentionPlan(dev: GpuDevice, d: Dims, dtypes: readonly DType[],
   const t = attentionTuning;
   const rows = (d.Hq / d.Hkv) * d.L;
   let plan: AttentionPlan | null = null;
-  const want = t.force ?? (d.L <= table.decode.maxL ? 'decode' : 'sgmat');
+  const sgmat = table.sgmat || t.sgmat || t.emulateSgmat ? { ...ATTENTION_SGMAT_DEFAULT, ...table.sgmat, ...t.sgmat } : null;
+  const want = t.force ?? (d.L <= table.decode.maxL ? 'decode' : sgmat ? 'sgmat' : 'tile');
   if (want === 'decode') {
     const cfg = decodePlan(dev, { ...table.decode, ...t.decode }, d.D, rows, t.subgroups ?? true);
     plan = { variant: 'decode', cfg, rblocks: Math.ceil(rows / cfg.r), granule: cfg.step };
   }
   if (!plan && want === 'sgmat') {
-    const cfg = sgmatAttentionPlan(dev, { ...table.sgmat, ...t.sgmat }, d.D, dtypes, t.emulateSgmat);
+    const cfg = sgmatAttentionPlan(dev, sgmat ?? ATTENTION_SGMAT_DEFAULT, d.D, dtypes, t.emulateSgmat);
     if (cfg) plan = { variant: 'sgmat', cfg, rblocks: Math.ceil(rows / cfg.bq), granule: cfg.tk };
     else if (t.force === 'sgmat') throw new LbrxError(`${OP}: the subgroup-matrix kernel cannot run D = ${d.D}, dtypes ${dtypes} on this device`);
   }
@@ -243,7 +246,10 @@ function gpuAttention(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Ten
     const c = plan.cfg;
     spec = {
       file: 'attention', label: `${OP} decode`,
-      defines: { ...common, ENABLE: enables(f16, c.subgroups), DECODE: true, TILE: false, SGMAT: false, SUBGROUPS: c.subgroups, WG: c.wg, DT: c.dt, NC: c.nc, KU: c.ku, R: c.r },
+      defines: {
+        ...common, ENABLE: enables(f16, c.subgroups), DECODE: true, TILE: false, SGMAT: false, SUBGROUPS: c.subgroups,
+        WG: c.wg, DT: c.dt, NC: c.nc, KU: c.ku, R: c.r, ...decodeCode(c),
+      },
     };
   } else if (plan.variant === 'tile') {
     const c = plan.cfg;
@@ -269,7 +275,7 @@ function gpuAttention(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Ten
       kind: 'dispatch',
       spec: {
         file: 'attention', label: `${OP} combine`, entryPoint: 'combine',
-        defines: { ...common, LOADERS: '', ENABLE: '', COMBINE: true, DECODE: false, TILE: false, SGMAT: false, F16: false },
+        defines: { ...common, LOADERS: '', ENABLE: '', COMBINE: true, DECODE: false, TILE: false, SGMAT: false, F16: false, MAXS: MAX_SPLITS },
       },
       buffers: { part: part.use(), out: out.use() },
       params: paramsFor(g.gridX, n),
