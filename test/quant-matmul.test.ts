@@ -236,6 +236,19 @@ describe('quantized matmul: edges and errors', () => {
     empty.dispose();
   });
 
+  it('Tensor.matmul takes a QuantizedTensor like lb.matmul (typed, same result)', async () => {
+    const w = weight('q4_0', 6, 64);
+    const q = quantized(w);
+    const a = lb.tensor(randn(rng(7), 2 * 64), [2, 64]);
+    // The method's signature accepts the quantized weight (a type error before).
+    const viaMethod: lb.Tensor = a.matmul(q, { transB: true, activation: 'relu' });
+    const viaOp = lb.matmul(a, q, { transB: true, activation: 'relu' });
+    expect(viaMethod.shape).toEqual([2, 6]);
+    expect(Array.from(await viaMethod.data())).toEqual(Array.from(await viaOp.data()));
+    expect(() => a.matmul(q)).toThrow(/pass \{ transB: true \}/);
+    for (const t of [viaMethod, viaOp, a, q]) t.dispose();
+  });
+
   it('the CPU device dequantizes and runs the reference', async () => {
     const w = weight('q5_k', 5, 256);
     const q = quantized(w, 'cpu');

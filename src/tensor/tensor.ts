@@ -9,6 +9,7 @@ import * as view from './view.js';
 import { contiguousStrides, isContiguous, sizeOf, type Shape } from './shape.js';
 import { track, untrack, type Releasable } from './scope.js';
 import * as ops from '../ops/index.js';
+import type { QuantizedTensor } from '../formats/quant.js';
 
 export type NestedArray = number | NestedArray[];
 export type SliceArg = number | null | readonly [number?, number?, number?];
@@ -194,7 +195,8 @@ export class Tensor {
   /** where(cond, this, other) */
   where(cond: Tensor, other: Tensor | number): Tensor { return ops.where(cond, this, other); }
   /** this @ other (see lb.matmul for options: transposes, bias, activation, residual, alpha). */
-  matmul(other: Tensor, opts?: ops.MatmulOptions): Tensor { return ops.matmul(this, other, opts); }
+  /** `other` may be a QuantizedTensor weight [N, K] (with { transB: true }): decoded inside the kernel. */
+  matmul(other: Tensor | QuantizedTensor, opts?: ops.MatmulOptions): Tensor { return ops.matmul(this, other, opts); }
   sum(axis?: number | readonly number[] | null, keepdims = false): Tensor {
     return ops.sum(this, axis, keepdims);
   }
