@@ -7,6 +7,7 @@ import * as lb from '../src/index.js';
 import { dequantizeBlocks, QUANT_LAYOUT, QUANT_TYPES, type QuantType } from '../src/cpu/quant.js';
 import { quantize } from '../src/cpu/quantize.js';
 import { writeGguf } from '../src/formats/gguf-write.js';
+import { withDequantConfig } from '../src/formats/quant.js';
 import { f16BitsToF32, f32ToF16Bits } from '../src/tensor/half.js';
 import { expectClose, rng, useGpu } from './helpers.js';
 
@@ -151,6 +152,26 @@ describe('GPU dequantization', () => {
       expect(want.some(Number.isNaN), `${type} has NaN cases`).toBe(true);
       expectClose(got, want, { dtype: 'f32', exact: true, label: type });
     }
+  });
+
+  it('vec4s per thread: partial last runs of 32 lanes, unaligned blocks, bad settings refused', async () => {
+    // 37 Q8_0 blocks: 296 vec4s, not a whole number of 32 * VPT; Q6_K's 210-byte blocks alternate in alignment.
+    const rand = rng(99);
+    for (const [type, shape] of [['q8_0', [37, 32]], ['q6_k', [5, 256]], ['q4_0', [3, 96]]] as const) {
+      const x = randn(rand, shape[0] * shape[1], 3);
+      const raw = quantize(type, x);
+      const want = dequantizeBlocks(type, raw, x.length);
+      const file = writeGguf({ tensors: [{ name: 'w', type: QUANT_LAYOUT[type].ggml, dims: [...shape].reverse(), data: raw }] });
+      const q = (await lb.loadGguf(file)).tensors.w as lb.QuantizedTensor;
+      for (const vpt of [1, 3, 16]) {
+        // The setting applies while the dispatch is recorded (synchronously inside the call).
+        const d = withDequantConfig({ vpt }, () => q.dequantize());
+        expectClose(await d.data(), want, { dtype: 'f32', exact: true, label: `${type} vpt ${vpt}` });
+        d.dispose();
+      }
+      q.dispose();
+    }
+    for (const vpt of [0, 1.5, 17]) expect(() => withDequantConfig({ vpt }, () => 0)).toThrow(/vpt must be an integer in 1\.\.16/);
   });
 
   it('K-quants load on the CPU device too, and through the cpu path of dequantize', async () => {

@@ -46,7 +46,8 @@ export type MatvecQuantConfig = Required<Omit<QuantConfig, 'tiled' | 'splits'>>;
 /**
  * Defaults per GPU family, measured on the H100 (bench/results/quant-notes.md): 8 groups of a
  * warp, 2 rows each, so a staged x chunk serves 16 rows; `unroll` (units whose loads a thread
- * issues together) by block type, so that about 40 words are in flight per thread. Software
+ * issues together) by block type: more words in flight per thread until registers run short
+ * (Q4_0 11008 x 4096: unroll 2 1126 GB/s, 1 1069, 4 1060; Q4_K: 1 1066, 2 977, 4 566). Software
  * rasterizers run a workgroup as a loop: small groups there.
  */
 const DEFAULTS: Record<string, Omit<MatvecQuantConfig, 'unroll'>> = {
@@ -55,10 +56,10 @@ const DEFAULTS: Record<string, Omit<MatvecQuantConfig, 'unroll'>> = {
   generic: { tpr: 32, groups: 8, rows: 2, xc: 4096 },
 };
 
-/** Units per load group by block type (words per unit: 5-6 for the 32-blocks, 9 for Q8_0, 12-20 for the K-quants). */
+/** Units per load group by block type (words per unit: 5-6 for the 32-blocks, 9 for Q8_0, 13 for Q6_K, 12-20 for Q4_K / Q5_K). */
 function defaultUnroll(type: QuantType, family: string): number {
   if (family === 'software') return 1;
-  return type === 'q8_0' || type === 'q4_k' || type === 'q5_k' || type === 'q6_k' ? 2 : 4;
+  return type === 'q4_k' || type === 'q5_k' ? 1 : 2;
 }
 
 /** Elements per matvec unit (wgsl/_quant.wgsl QU). */
