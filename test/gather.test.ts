@@ -221,6 +221,13 @@ describe('raw-bit row copies (16, 8 and 4 bytes per thread)', () => {
     await checkOp((t, i) => lb.indexSelect(t, 1, i), [{ dtype, shape: [2, 3, 8], gen }, { dtype: 'i32', shape: [5], data: encodeRaw([2, 2, 0, -1, 1], 'i32') }], EXACT);
   });
 
+  it('rows of more than 1024 units are cut into chunks', async () => {
+    await checkOp((t, i) => lb.gather(t, i), [{ dtype: 'f32', shape: [3, 4104], gen }, { dtype: 'i32', shape: [4], data: encodeRaw([2, 0, 5, 1], 'i32') }], EXACT);
+    await checkOp((t, i) => lb.indexSelect(t, 1, i), [{ dtype: 'f16', shape: [2, 3, 8200], gen }, { dtype: 'u32', shape: [2], data: encodeRaw([2, 1], 'u32') }], EXACT);
+    await checkOp((a, b) => lb.concat([a, b], 0), [{ dtype: 'f32', shape: [8200], gen }, { dtype: 'f32', shape: [4], gen }], EXACT);
+    await checkOp((a, b) => lb.concat([a, b], 1), [{ dtype: 'f32', shape: [3, 4100], gen }, { dtype: 'f32', shape: [3, 8], gen }], EXACT);
+  });
+
   it('NaN payloads, -0 and subnormals are copied bit for bit', async () => {
     const f = new Float32Array([NaN, -0, 2 ** -149, -Infinity, 1, 2, 3, 4]);
     new Uint32Array(f.buffer)[0] = 0x7fa00001;

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
 import type { DType, Tensor } from '../src/index.js';
-import { rowPlan, rowRead } from '../src/ops/rows.js';
+import { ROW_TUNING, rowPlan, rowRead } from '../src/ops/rows.js';
 import { fuse } from '../src/graph/fuse.js';
 import { asInput } from '../src/ops/gpu-elementwise.js';
 import { releaseInput } from '../src/ops/prologue.js';
@@ -84,7 +84,7 @@ describe('input modes', () => {
     expect(mode(views[2], 12)).toBe('vec');
     expect(mode(views[3], 4)).toBe('value');
     expect(mode(views[4], 12)).toBe('value');
-    expect(rowPlan(dev, 4096).tpr).toBe(256);
+    expect(rowPlan(dev, 8, 4096, 'cached', 4).tpr).toBeLessThanOrEqual(256);
     for (const t of [x, ...views]) t.dispose();
   });
 });
@@ -132,6 +132,30 @@ describe('adapters without subgroups or shader-f16', () => {
         await check(op, 'f16', { shape: [6, w], gen: { special: 0.3 } }, w, 'no shader-f16, specials');
       });
     });
+  }
+});
+
+describe('other plans: threads per row, workgroups looping over rows with the next row prefetched', () => {
+  const PLANS = [
+    { name: 'prefetch, 2 workgroups, 8 quads per thread', cached: { perThread: { 4: 8, 2: 8 }, prefetch: { 4: true, 2: true }, groups: { 4: 2, 2: 2 } }, stream: { perThread: { 4: 32, 2: 32 } } },
+    { name: 'prefetch, 3 workgroups, 1 quad per thread', cached: { perThread: { 4: 1, 2: 1 }, prefetch: { 4: true, 2: true }, groups: { 4: 3, 2: 3 } }, stream: { perThread: { 4: 1, 2: 1 } } },
+  ];
+  for (const plan of PLANS) {
+    for (const op of OPS) {
+      it(`${plan.name}: ${op.name}`, async () => {
+        const saved = structuredClone(ROW_TUNING);
+        Object.assign(ROW_TUNING, { cached: plan.cached, stream: plan.stream });
+        try {
+          for (const dtype of ['f32', 'f16'] as const) {
+            for (const [r, w] of [[7, 6], [5, 130], [3, 1028], [40, 4]]) await check(op, dtype, { shape: [r, w] }, w, `${plan.name} [${r}, ${w}]`);
+          }
+          const specials = encodeRaw(Array.from({ length: 48 }, (_, i) => [NaN, Infinity, -Infinity, -0, 1, 2][i % 7 % 6]), 'f32');
+          await check(op, 'f32', { shape: [6, 8], data: specials }, 8, `${plan.name} specials`);
+        } finally {
+          Object.assign(ROW_TUNING, saved);
+        }
+      });
+    }
   }
 });
 

@@ -18,6 +18,7 @@ const TPR: u32 = $TPRu;
 const RPW: u32 = $RPWu;
 const WG: u32 = $WGu;
 const SG: u32 = $SGu;
+const ITEMS: u32 = $ITEMSu;
 
 // Four f16 values packed in two words, as f32 (exact: every f16 is an f32).
 fn f16x4(w: vec2<u32>) -> vec4<f32> {
@@ -94,6 +95,31 @@ fn load4(row: u32, q: u32) -> vec4<$LT> {
   let k = q * 4u;
   return vec4<$LT>(load1(row, k), load1(row, k + 1u), load1(row, k + 2u), load1(row, k + 3u));
 #endif
+}
+
+// A row as its threads hold it: ITEMS quads each (quad lane + i * TPR) and, in lane 0, the
+// row's last cols % 4 entries; `fill` past the row and in rows past the end.
+struct Row {
+  q: array<vec4<f32>, ITEMS>,
+  t: vec4<f32>,
+}
+
+fn load_row(row: u32, lane: u32, fill: f32) -> Row {
+  var r: Row;
+  let valid = row < params.rows;
+  let quads = params.cols >> 2u;
+  for (var i = 0u; i < ITEMS; i = i + 1u) {
+    let j = lane + i * TPR;
+    var v = vec4<f32>(fill);
+    if (valid && j < quads) { v = vec4<f32>(load4(row, j)); }
+    r.q[i] = v;
+  }
+  r.t = vec4<f32>(fill);
+  let rem = params.cols & 3u;
+  if (valid && lane == 0u && rem > 0u) {
+    for (var k = 0u; k < rem; k = k + 1u) { r.t[k] = f32(load1(row, quads * 4u + k)); }
+  }
+  return r;
 }
 
 #if SG_ONLY

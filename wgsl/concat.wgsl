@@ -11,7 +11,7 @@
 // (dst_stride = len) are merged into one by the caller, others are at least one element apart.
 // COPY (the input a realized view of the output dtype whose blocks are contiguous, at offset
 // params.offsets[0][0] with block stride params.strides[0][0]; every length, offset and stride a
-// multiple of U = 2^LOG_U elements = one UNIT): raw bits a UNIT per thread, n = threads.
+// multiple of U = 2^LOG_U elements = one UNIT): raw bits, four UNITs per thread; n = blocks.
 $ENABLE
 #include "_half"
 #include "_math"
@@ -20,15 +20,25 @@ $ENABLE
 #if COPY
 @group(0) @binding($OUT_BINDING) var<storage, read_write> out: array<$UNIT>;
 
+// Blocks of `units` units, each cut into chunks of TPR * 4 units; the workgroup's threads take
+// RPW (block, chunk) pairs, TPR threads each, four units per thread.
+const TPR: u32 = $TPRu;
+const RPW: u32 = 256u / TPR;
+
 @compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let t = gid.x + gid.y * params.grid_x;
-  if (t >= params.n) { return; }
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let units = params.rows >> $LOG_Uu;
-  let q = t / units;
-  let c = t % units;
+  let chunks = (units + TPR * 4u - 1u) / (TPR * 4u);
+  let rc = (wid.x + wid.y * params.grid_x) * RPW + lid / TPR;
+  let q = rc / chunks;
+  if (q >= params.n) { return; }
+  let c0 = (rc % chunks) * TPR * 4u + lid % TPR;
   let src = (params.offsets[0][0] + q * params.strides[0][0]) >> $LOG_Uu;
-  out[((q * params.cols + params.chunk) >> $LOG_Uu) + c] = leaf0[src + c];
+  let dst = (q * params.cols + params.chunk) >> $LOG_Uu;
+  for (var i = 0u; i < 4u; i = i + 1u) {
+    let c = c0 + i * TPR;
+    if (c < units) { out[dst + c] = leaf0[src + c]; }
+  }
 }
 #else
 @group(0) @binding($OUT_BINDING) var<storage, read_write> out: array<$OUT_STORE>;

@@ -10,8 +10,8 @@
 // thread t packs elements 2t and 2t + 1 into word t.
 // COPY (x a realized view whose [outer * A] rows of `inner` elements are contiguous, at offset
 // params.offsets[0][0] with row stride params.strides[0][0], all multiples of U = 2^LOG_U elements
-// = one UNIT): rows are copied as raw bits a UNIT per thread, thread t = output row t / units,
-// unit t % units (units = inner / U); n = threads.
+// = one UNIT): rows are copied as raw bits, four UNITs per thread (see main); n = output rows
+// (outer * K), OUTER1: outer = 1.
 $ENABLE
 #include "_half"
 #include "_math"
@@ -39,26 +39,41 @@ fn gathered(o: u32) -> $VT {
 }
 
 #if COPY
+// Output rows of `units` units, each cut into chunks of CH = TPR * 4 units; the workgroup's
+// threads take RPW (row, chunk) pairs, TPR threads each, four units per thread.
+const TPR: u32 = $TPRu;
+const RPW: u32 = 256u / TPR;
+
 @compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let t = gid.x + gid.y * params.grid_x;
-  if (t >= params.n) { return; }
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let units = params.cols >> $LOG_Uu;
-  let r = t / units;
-  let c = t % units;
+  let chunks = (units + TPR * 4u - 1u) / (TPR * 4u);
+  let rc = (wid.x + wid.y * params.grid_x) * RPW + lid / TPR;
+  let r = rc / chunks;
+  if (r >= params.n) { return; }
+  let c0 = (rc % chunks) * TPR * 4u + lid % TPR;
+#if OUTER1
+  let k = r;
+  let q = 0u;
+#else
   let k = r % params.rows;
   let q = r / params.rows;
+#endif
   let id = ids[params.chunks + k * params.pad0];
 #if IDS_I32
   let ok = id >= 0 && u32(id) < params.chunk;
 #else
   let ok = id < params.chunk;
 #endif
-  var v = $UNIT();
-  if (ok) {
-    let e = params.offsets[0][0] + (q * params.chunk + u32(id)) * params.strides[0][0];
-    v = leaf0[(e >> $LOG_Uu) + c];
+  let src = (params.offsets[0][0] + (q * params.chunk + u32(select(0u, u32(id), ok))) * params.strides[0][0]) >> $LOG_Uu;
+  let dst = r * units;
+  for (var i = 0u; i < 4u; i = i + 1u) {
+    let c = c0 + i * TPR;
+    if (c < units) {
+      var v = $UNIT();
+      if (ok) { v = leaf0[src + c]; }
+      out[dst + c] = v;
+    }
   }
-  out[t] = v;
 }
 #endif

@@ -10,10 +10,11 @@
 // Bindings: params (uniform), leaf0.., out (OUT_BINDING), pos (POS_BINDING, HAS_POS, i32/u32).
 // Dispatch: ceil(n / PER_THREAD / 256) workgroups folded into x/y; OUT_HALF: 16-bit output,
 // thread t packs elements 2t and 2t + 1 into word t. Math in f32.
-// QUADS (D % 4 = 0, ROT % 8 = 0 for HALF, ROT % 4 = 0 interleaved): a thread per unit of a row:
+// QUADS (D % 4 = 0, ROT % 8 = 0 for HALF, ROT % 4 = 0 interleaved): TPR threads per row, a unit
+// at a time:
 // HALF: quads i..i+3 and i+ROT/2..i+ROT/2+3 (four pairs), interleaved: one quad (two pairs); the
 // dims past ROT are copied a quad per thread. Rows are read and written through wgsl/_rows.wgsl
-// (vector loads where x is a plain aligned tensor); n = rows * units, FREQ_BASE % 4 = 0.
+// (vector loads where x is a plain aligned tensor); n = rows (of D), FREQ_BASE % 4 = 0.
 $ENABLE
 #include "_half"
 #include "_math"
@@ -117,26 +118,14 @@ fn freq4(i: u32) -> vec4<f32> {
   return bitcast<vec4<f32>>(params.scalars[($FREQ_BASEu + i) >> 2u]);
 }
 
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let t = gid.x + gid.y * params.grid_x;
-  if (t >= params.n) { return; }
-  let d = params.cols;
+// One unit of row `row` at position p.
+fn rope_unit(row: u32, u: u32, pairs: u32, p: f32) {
   let rot = params.chunk;
-#if HALF
-  let pairs = rot >> 3u;
-#else
-  let pairs = rot >> 2u;
-#endif
-  let units = pairs + ((d - rot) >> 2u);
-  let row = t / units;
-  let u = t % units;
   if (u >= pairs) {
     let q = (rot >> 2u) + (u - pairs);
     store4(row, q, load4(row, q));
     return;
   }
-  let p = position(row % params.rows);
 #if HALF
   let cs = cos_sin4(p * freq4(u * 4u));
   let qb = u + (rot >> 3u);
@@ -151,5 +140,23 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let x = load4(row, u);
   store4(row, u, x * cs[0] + x.yxwz * cs[1] * vec4<f32>(-1.0, 1.0, -1.0, 1.0));
 #endif
+}
+
+// RPW rows per workgroup, TPR threads per row stepping over its units.
+@compute @workgroup_size($WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = (wid.x + wid.y * params.grid_x) * RPW + lid / TPR;
+  if (row >= params.n) { return; }
+  let rot = params.chunk;
+#if HALF
+  let pairs = rot >> 3u;
+#else
+  let pairs = rot >> 2u;
+#endif
+  let units = pairs + ((params.cols - rot) >> 2u);
+  let p = position(row % params.rows);
+  for (var u = lid % TPR; u < units; u = u + TPR) {
+    rope_unit(row, u, pairs, p);
+  }
 }
 #endif

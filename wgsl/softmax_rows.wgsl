@@ -5,6 +5,8 @@
 //   softmax: exp(x - m) * (1 / s)        logSoftmax: (x - m) - log(s)
 // A row whose max is not finite (a NaN, a +Inf, or every entry -Inf) is NaN throughout, as in
 // PyTorch and wgsl/softmax.wgsl. Lane 0 also holds the row's last cols % 4 entries.
+// PREFETCH: fewer workgroups, each looping over rows and loading its next row before working on
+// the current one, so loads stay in flight through the folds.
 // Header words: n (unused), grid_x, rows, cols. Bindings: params (uniform), leaf0.. (the input,
 // see _rows), out (OUT_BINDING). Dispatch: ceil(rows / RPW) workgroups folded into x/y.
 $ENABLE
@@ -13,23 +15,17 @@ $ENABLE
 #include "_value"
 #include "_rows"
 
-const ITEMS: u32 = $ITEMSu;
-
-fn pow2i4(n: vec4<i32>) -> vec4<f32> {
-  return bitcast<vec4<f32>>(vec4<u32>(n + vec4<i32>(127)) << vec4<u32>(23u));
-}
-
 // exp(x) for x <= 0 or -Inf (not NaN): exp_f32's reduction and polynomial (wgsl/_math.wgsl),
-// four at a time; below -104 the result is 0.
+// four at a time, scaled by adding k to the exponent field; results below 2^-125 are 0 (NVIDIA
+// flushes subnormals anyway; next to a row maximum's exp(0) = 1 they are far below an ulp).
 fn exp_neg4(x: vec4<f32>) -> vec4<f32> {
-  let c = max(x, vec4<f32>(-104.0));
+  let c = max(x, vec4<f32>(-88.0));
   let k = floor(c * 1.4426950408889634 + 0.5);
   let r = (c - k * 0.693145751953125) - k * 1.428606765330187e-6;
-  let p = r * (1.0 + r * (0.5 + r * (0.16666667 + r * (0.041666668 + r * (0.008333334 + r * (0.0013888889 +
+  let p = 1.0 + r * (1.0 + r * (0.5 + r * (0.16666667 + r * (0.041666668 + r * (0.008333334 + r * (0.0013888889 +
     r * (1.984127e-4 + r * 2.4801587e-5)))))));
-  let ki = vec4<i32>(k);
-  let h = ki >> vec4<u32>(1u);
-  return ((1.0 + p) * pow2i4(h)) * pow2i4(ki - h);
+  let scaled = bitcast<vec4<f32>>(bitcast<vec4<i32>>(p) + (vec4<i32>(k) << vec4<u32>(23u)));
+  return select(scaled, vec4<f32>(0.0), k < vec4<f32>(-125.0));
 }
 
 // NaN entries as +Inf: the max then flags the row.
@@ -42,43 +38,26 @@ fn max4(v: vec4<f32>) -> f32 {
   return max(max(v.x, v.y), max(v.z, v.w));
 }
 
-@compute @workgroup_size($WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let lane = lid % TPR;
-  let row = (wid.x + wid.y * params.grid_x) * RPW + lid / TPR;
-  let valid = row < params.rows;
+// The row `row` held in x (rows past the end: -Inf everywhere, nothing stored).
+fn softmax_row(x_in: Row, row: u32, valid: bool, lane: u32, lid: u32) {
+  var x = x_in;
   let quads = params.cols >> 2u;
   let rem = params.cols & 3u;
-  let low = vec4<f32>(inf_f32(true));
-  // Rows past the end hold -Inf everywhere, fold like the others and store nothing.
-  var x: array<vec4<f32>, ITEMS>;
-  var m4 = low;
-  for (var i = 0u; i < ITEMS; i = i + 1u) {
-    let j = lane + i * TPR;
-    var v = low;
-    if (valid && j < quads) { v = load4(row, j); }
-    x[i] = v;
-    m4 = max(m4, nan_high4(v));
-  }
-  let has_tail = valid && lane == 0u && rem > 0u;
-  var t = low;
-  if (has_tail) {
-    for (var k = 0u; k < rem; k = k + 1u) { t[k] = load1(row, quads * 4u + k); }
-    m4 = max(m4, nan_high4(t));
-  }
+  var m4 = nan_high4(x.t);
+  for (var i = 0u; i < ITEMS; i = i + 1u) { m4 = max(m4, nan_high4(x.q[i])); }
   let m = row_max(max4(m4), lid);
   let bad = inf_in(m);
   // Entries past the row are -Inf: exp gives 0. In bad rows m is not finite; their sums are unused.
   let mb = select(m, 0.0, bad);
   var s4 = vec4<f32>(0.0);
   for (var i = 0u; i < ITEMS; i = i + 1u) {
-    let e = exp_neg4(x[i] - mb);
+    let e = exp_neg4(x.q[i] - mb);
     s4 = s4 + e;
 #if !LOG
-    x[i] = e;
+    x.q[i] = e;
 #endif
   }
-  let te = exp_neg4(t - mb);
+  let te = exp_neg4(x.t - mb);
   s4 = s4 + te;
   let s = row_sum(s4.x + s4.y + s4.z + s4.w, lid);
 #if LOG
@@ -92,19 +71,41 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (valid && j < quads) {
 #if LOG
       // -Inf entries stay -Inf.
-      let r = (x[i] - m) - ls;
+      let r = (x.q[i] - m) - ls;
 #else
-      let r = x[i] * inv;
+      let r = x.q[i] * inv;
 #endif
       store4(row, j, select(r, nan4, bad));
     }
   }
-  if (has_tail) {
+  if (valid && lane == 0u && rem > 0u) {
 #if LOG
-    let r = (t - m) - ls;
+    let r = (x.t - m) - ls;
 #else
     let r = te * inv;
 #endif
     store_tail(row, quads, select(r, nan4, bad), rem);
+  }
+}
+
+@compute @workgroup_size($WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let lane = lid % TPR;
+  let slot = lid / TPR;
+  let step = nwg.x * nwg.y * RPW;
+  var base = (wid.x + wid.y * params.grid_x) * RPW;
+  var next = load_row(base + slot, lane, inf_f32(true));
+  // Workgroups step over rows (PREFETCH: loading the next row while working on this one);
+  // without PREFETCH there are enough workgroups for one row each.
+  loop {
+    if (base >= params.rows) { break; }
+    let x = next;
+    let row = base + slot;
+    base = base + step;
+#if PREFETCH
+    next = load_row(base + slot, lane, inf_f32(true));
+#endif
+    softmax_row(x, row, row < params.rows, lane, lid);
   }
 }

@@ -12,7 +12,7 @@ import { Tensor } from '../tensor/tensor.js';
 import * as cpu from '../cpu/gather.js';
 import { cast } from './elementwise.js';
 import { fuse } from '../graph/fuse.js';
-import { copyUnit } from './copy-unit.js';
+import { copyPlan, copyUnit } from './copy-unit.js';
 import { nextBinding, prologueInput, releaseInput, withPrologue } from './prologue.js';
 import { rowRead } from './rows.js';
 import { isHalf, storeType, storeValue } from './wgsl-types.js';
@@ -115,8 +115,8 @@ function copyBlocks(dev: GpuDevice, t: Tensor, out: MetalStorage, b: Blocks): bo
     const leaf = read.body.leaves[0];
     const unit = copyUnit(t.dtype, [b.len, b.dstStride, b.dstOff, leaf.offset, leaf.strides[0]]);
     if (!unit) return false;
-    const threads = (b.blocks * b.len) / unit.elements;
-    const { workgroups, gridX } = dev.stream.grid(Math.ceil(threads / 256));
+    const plan = copyPlan(b.blocks, b.len / unit.elements);
+    const { workgroups, gridX } = dev.stream.grid(plan.groups);
     dev.stream.record({
       kind: 'dispatch',
       bytes: 2 * b.blocks * b.len * byteSize(t.dtype),
@@ -132,11 +132,12 @@ function copyBlocks(dev: GpuDevice, t: Tensor, out: MetalStorage, b: Blocks): bo
           COPY: true,
           UNIT: unit.type,
           LOG_U: Math.log2(unit.elements),
+          TPR: plan.tpr,
           OUT_BINDING: nextBinding(read.body),
         },
       },
       buffers: { ...leafBuffers(read.body), out: out.use() },
-      params: valueParams(read.body, [threads, gridX * 256, b.len, b.dstStride, b.dstOff]),
+      params: valueParams(read.body, [b.blocks, gridX, b.len, b.dstStride, b.dstOff]),
       workgroups,
     });
     return true;

@@ -19,3 +19,11 @@ export function copyUnit(dtype: DType, elements: readonly number[]): CopyUnit | 
   }
   return null;
 }
+
+/** Threads per row (a power of 2, at most 256) and workgroups of 256 threads for `rows` rows of
+ * `units` units, four units per thread (wgsl/gather.wgsl and concat.wgsl, COPY). */
+export function copyPlan(rows: number, units: number): { tpr: number; groups: number } {
+  const tpr = Math.min(256, 2 ** Math.ceil(Math.log2(Math.max(1, units))));
+  const chunks = Math.ceil(units / (tpr * 4));
+  return { tpr, groups: Math.ceil((rows * chunks) / (256 / tpr)) };
+}

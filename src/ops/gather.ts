@@ -14,7 +14,7 @@ import * as cpu from '../cpu/gather.js';
 import { checkSameDevice } from './elementwise.js';
 import { fuse } from '../graph/fuse.js';
 import { nextBinding, prologueInput, releaseInput, withPrologue } from './prologue.js';
-import { copyUnit } from './copy-unit.js';
+import { copyPlan, copyUnit } from './copy-unit.js';
 import { rowRead } from './rows.js';
 import { isHalf, storeType, storeValue } from './wgsl-types.js';
 import { full } from './create.js';
@@ -118,8 +118,9 @@ function copyRows(
     const leaf = read.body.leaves[0];
     const unit = copyUnit(x.dtype, [g.inner, leaf.offset, leaf.strides[0]]);
     if (!unit) return false;
-    const threads = (g.outer * g.k * g.inner) / unit.elements;
-    const { workgroups, gridX } = dev.stream.grid(Math.ceil(threads / 256));
+    const rows = g.outer * g.k;
+    const plan = copyPlan(rows, g.inner / unit.elements);
+    const { workgroups, gridX } = dev.stream.grid(plan.groups);
     dev.stream.record({
       kind: 'dispatch',
       bytes: 2 * g.outer * g.k * g.inner * byteSize(x.dtype),
@@ -135,6 +136,8 @@ function copyRows(
           COPY: true,
           UNIT: unit.type,
           LOG_U: Math.log2(unit.elements),
+          TPR: plan.tpr,
+          OUTER1: g.outer === 1,
           OUT_BINDING: nextBinding(read.body),
           IDS_BINDING: nextBinding(read.body, 1),
           IDS_TYPE: idType,
@@ -142,7 +145,7 @@ function copyRows(
         },
       },
       buffers: { ...leafBuffers(read.body), out: out.use(), ids: idStorage.use() },
-      params: valueParams(read.body, [threads, gridX * 256, g.k, g.inner, g.a, idOffset, idStride]),
+      params: valueParams(read.body, [rows, gridX, g.k, g.inner, g.a, idOffset, idStride]),
       workgroups,
     });
     return true;

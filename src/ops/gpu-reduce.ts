@@ -166,7 +166,7 @@ export function reduceAxes(
   let res: PassResult;
   try {
     if (!column && spec.state === 'scalar' && (cols <= CHUNK || rows >= ROWS_MIN_LONG)) {
-      return rowsReduce(dev, op, input, perm, rows, cols, spec, outShape, outDType);
+      return rowsReduce(dev, op, input, perm, rows, cols, spec, outShape, outDType, byteSize(x.dtype));
     }
     res = pass(dev, { kind: 'input', input, perm }, spec, rows, cols, column, header, op);
   } finally {
@@ -190,17 +190,17 @@ export function reduceAxes(
 /** sum/mean/max/min in one pass of wgsl/reduce_rows.wgsl, written in the result dtype. */
 function rowsReduce(
   dev: GpuDevice, op: ReduceOp, input: NodeInput, perm: readonly number[], rows: number, cols: number, spec: OpSpec,
-  outShape: readonly number[], outDType: DType,
+  outShape: readonly number[], outDType: DType, elemBytes: number,
 ): Tensor {
   const shape = input.kind === 'node' ? input.node.shape : input.kind === 'view' ? input.shape : [];
   const body = fuse(input, false, { shape: perm.map((p) => shape[p]), map: (s) => perm.map((p) => s[p]) });
   const read = rowRead(input, body, rows, cols);
-  const plan = rowPlan(dev, cols);
+  const plan = rowPlan(dev, rows, cols, 'stream', elemBytes);
   // max/min accumulate in f32 only for float inputs.
   const fkey = spec.acc === 'f32' && (op === 'max' || op === 'min');
   const rt = fkey ? 'i32' : spec.acc;
   const out = MetalStorage.empty(dev, Math.ceil((rows * byteSize(outDType)) / 4) * 4, outDType, op);
-  const { workgroups, gridX } = dev.stream.grid(Math.ceil(rows / plan.rpw));
+  const { workgroups, gridX } = dev.stream.grid(plan.groups);
   dev.stream.record({
     kind: 'dispatch',
     bytes: leafBytes(read.body, rows * cols) + rows * byteSize(outDType),

@@ -69,7 +69,7 @@ function gpuNorm(dev: GpuDevice, op: string, x: Tensor, w: Tensor | null, b: Ten
     const wv = w && plainView(w);
     const bv = b && plainView(b);
     const own = 1 + (wv ? 1 : 0) + (bv ? 1 : 0);
-    const plan = rowPlan(dev, d);
+    const plan = rowPlan(dev, rows, d, 'cached', byteSize(x.dtype));
     if (plan.items <= MAX_ITEMS && (!isHalf(x.dtype) || d % 2 === 0)) {
       rowsNorm(dev, op, x, out, { w, b, wv, bv, eps, rms, plan, own, rows, d });
       return new Tensor(out, [...x.shape], x.dtype);
@@ -141,7 +141,7 @@ function rowsNorm(dev: GpuDevice, op: string, x: Tensor, out: MetalStorage, a: R
     // A parameter is read a quad at a time when contiguous and 4-aligned.
     const vecW = !!wv && wv.stride === 1 && wv.offset % 4 === 0 && d % 4 === 0;
     const vecB = !!bv && bv.stride === 1 && bv.offset % 4 === 0 && d % 4 === 0;
-    const { workgroups, gridX } = dev.stream.grid(Math.ceil(rows / plan.rpw));
+    const { workgroups, gridX } = dev.stream.grid(plan.groups);
     const buffers: Record<string, GPUBuffer> = { ...leafBuffers(body), out: out.use() };
     if (wv) buffers.weight = wv.storage.use();
     if (bv) buffers.bias = bv.storage.use();

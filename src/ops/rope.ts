@@ -146,7 +146,8 @@ function ropeQuads(
   const [l, d] = x.shape.slice(-2);
   const rows = x.size / d;
   const units = (a.half ? a.rot / 8 : a.rot / 4) + (d - a.rot) / 4;
-  const threads = rows * units;
+  const tpr = Math.min(256, 2 ** Math.ceil(Math.log2(Math.max(1, units))));
+  const plan = { tpr, rpw: 256 / tpr, items: 1, sg: 0, groups: Math.ceil(rows / (256 / tpr)), prefetch: false };
   const input = prologueInput(dev, x, pv ? 2 : 1);
   try {
     const read = rowRead(input, fuse(input, dev.features.f16), rows, d);
@@ -155,7 +156,7 @@ function ropeQuads(
     while (body.scalars.length % 4) body.scalars.push(0);
     const freqBase = body.scalars.length;
     body.scalars.push(...Array.from(a.invFreq, f32Bits));
-    const { workgroups, gridX } = dev.stream.grid(Math.ceil(threads / 256));
+    const { workgroups, gridX } = dev.stream.grid(plan.groups);
     const buffers: Record<string, GPUBuffer> = { ...leafBuffers(body), out: out.use() };
     if (pv) buffers.pos = pv.storage.use();
     dev.stream.record({
@@ -165,7 +166,7 @@ function ropeQuads(
         file: 'rope',
         label: 'rope',
         defines: {
-          ...rowDefines(dev, read, { tpr: 1, rpw: 1, items: 1, sg: 0 }, 'f32'),
+          ...rowDefines(dev, read, plan, 'f32'),
           ...rowOutDefines(x.dtype, d, nextBinding(body)),
           QUADS: true,
           POS_BINDING: nextBinding(body, 1),
@@ -177,7 +178,7 @@ function ropeQuads(
         },
       },
       buffers,
-      params: valueParams(body, [threads, gridX * 256, l, d, a.rot, pv?.offset ?? 0, pv?.stride ?? 0, a.offset >>> 0]),
+      params: valueParams(body, [rows, gridX, l, d, a.rot, pv?.offset ?? 0, pv?.stride ?? 0, a.offset >>> 0]),
       workgroups,
     });
   } finally {

@@ -47,7 +47,29 @@ export interface RowPlan {
   items: number;
   /** Subgroup size the folds shuffle over (the adapter's smallest), 0 for workgroup memory. */
   sg: number;
+  /** Workgroups to dispatch: one per RPW rows, or fewer that loop over rows (prefetch). */
+  groups: number;
+  /** Workgroups load their next row before working on the current one. */
+  prefetch: boolean;
 }
+
+/** Row kernels that hold the row in registers (softmax, norms) and ones that stream it (reductions). */
+export type RowKind = 'cached' | 'stream';
+
+/**
+ * Defaults of rowPlan by kind and element size in bytes: quads per thread (so threads per row),
+ * threads per workgroup, and for held rows whether workgroups loop over rows with the next row's
+ * loads in flight (at most `groups` workgroups then). Probes adjust them on a device.
+ */
+export const ROW_TUNING = {
+  cached: {
+    perThread: { 4: 4, 2: 4 } as Record<number, number>,
+    prefetch: { 4: false, 2: false } as Record<number, boolean>,
+    groups: { 4: 1024, 2: 1024 } as Record<number, number>,
+  },
+  stream: { perThread: { 4: 16, 2: 16 } as Record<number, number> },
+  minGroup: 256,
+};
 
 const nextPow2 = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 
@@ -58,14 +80,21 @@ function subgroupMin(dev: GpuDevice): number {
   return n >= 4 && (n & (n - 1)) === 0 ? n : 0;
 }
 
-/** Threads for rows of `cols`: about `perThread` quads each, at most 256 per row, and workgroups of
- * at least `minGroup` threads (several short rows share one). */
-export function rowPlan(dev: GpuDevice, cols: number, perThread = 4, minGroup = 128): RowPlan {
+/** Threads for `rows` rows of `cols` elements of `bytes` each: about `perThread` quads per thread
+ * (ROW_TUNING), at most 256 threads per row, workgroups of at least minGroup threads. */
+export function rowPlan(dev: GpuDevice, rows: number, cols: number, kind: RowKind, bytes: number): RowPlan {
+  const t = ROW_TUNING;
+  const perThread = t[kind].perThread[bytes] ?? 4;
   const quads = Math.floor(cols / 4);
   const maxThreads = Math.min(256, dev.limits.maxComputeInvocationsPerWorkgroup);
   const tpr = Math.min(maxThreads, nextPow2(Math.ceil(quads / perThread)));
-  const rpw = Math.max(1, Math.floor(Math.min(minGroup, maxThreads) / tpr));
-  return { tpr, rpw, items: Math.max(1, Math.ceil(quads / tpr)), sg: subgroupMin(dev) };
+  const rpw = Math.max(1, Math.floor(Math.min(t.minGroup, maxThreads) / tpr));
+  const prefetch = kind === 'cached' && (t.cached.prefetch[bytes] ?? false);
+  const needed = Math.ceil(rows / rpw);
+  return {
+    tpr, rpw, items: Math.max(1, Math.ceil(quads / tpr)), sg: subgroupMin(dev),
+    groups: prefetch ? Math.min(needed, t.cached.groups[bytes] ?? 1024) : needed, prefetch,
+  };
 }
 
 /** Element type of an array read a quad at a time: vec4 of 32-bit types, two words of 16-bit ones. */
@@ -98,6 +127,7 @@ export function rowDefines(dev: GpuDevice, read: RowRead, plan: RowPlan, lt: Row
     RPW: plan.rpw,
     WG: plan.tpr * plan.rpw,
     ITEMS: plan.items,
+    PREFETCH: plan.prefetch,
     SG: plan.sg,
     SG_ONLY: plan.sg > 0 && plan.tpr <= plan.sg,
     SG_PARTS: plan.sg > 0 && plan.tpr > plan.sg,

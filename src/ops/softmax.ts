@@ -81,10 +81,10 @@ function gpuSoftmax(
     // a driver may keep native f16 intermediates wider (NVIDIA does), changing fused results.
     const body = fuse(input, false, { shape: perm.map((p) => shape[p]), map });
     // Rows along the last axis that fit in registers: the one-read kernel.
-    const plan = rowPlan(dev, cols);
+    const plan = rowPlan(dev, rows, cols, 'cached', byteSize(x.dtype));
     if (contig && chunks === 1 && plan.items <= MAX_ITEMS && (!half || cols % 2 === 0)) {
       const read = rowRead(input, body, rows, cols);
-      const { workgroups, gridX } = dev.stream.grid(Math.ceil(rows / plan.rpw));
+      const { workgroups, gridX } = dev.stream.grid(plan.groups);
       const n = rows * cols;
       dev.stream.record({
         kind: 'dispatch',
