@@ -67,7 +67,7 @@ export const ROW_TUNING = {
     prefetch: { 4: false, 2: false } as Record<number, boolean>,
     groups: { 4: 1024, 2: 1024 } as Record<number, number>,
   },
-  stream: { perThread: { 4: 16, 2: 16 } as Record<number, number> },
+  stream: { perThread: { 4: 8, 2: 8 } as Record<number, number> },
   minGroup: 256,
 };
 
