@@ -59,15 +59,17 @@ export type RowKind = 'cached' | 'stream';
 /**
  * Defaults of rowPlan by kind and element size in bytes: quads per thread (so threads per row),
  * threads per workgroup, and for held rows whether workgroups loop over rows with the next row's
- * loads in flight (at most `groups` workgroups then). Probes adjust them on a device.
+ * loads in flight (at most `groups` workgroups then). 16-bit rows take twice the quads per thread
+ * of 32-bit ones: the same bytes in flight per thread, half the threads per row. bench/ops-plans.mjs
+ * measures the alternatives on a device (bench/results/ops-notes.md).
  */
 export const ROW_TUNING = {
   cached: {
-    perThread: { 4: 4, 2: 4 } as Record<number, number>,
+    perThread: { 4: 4, 2: 8 } as Record<number, number>,
     prefetch: { 4: false, 2: false } as Record<number, boolean>,
     groups: { 4: 1024, 2: 1024 } as Record<number, number>,
   },
-  stream: { perThread: { 4: 8, 2: 8 } as Record<number, number> },
+  stream: { perThread: { 4: 8, 2: 16 } as Record<number, number> },
   minGroup: 256,
 };
 
