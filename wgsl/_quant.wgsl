@@ -77,6 +77,11 @@ fn q_at2(lo: u32, hi: u32, s: u32) -> u32 {
   return select(hi, (lo >> 16u) | (hi << 16u), s == 0u);
 }
 
+// Word k of bytes that start at word k (s = 0) or 2 bytes into it (s != 0).
+fn q_odd(lo: u32, hi: u32, s: u32) -> u32 {
+  return select(lo, (lo >> 16u) | (hi << 16u), s != 0u);
+}
+
 // dot of 4 integer bytes (minus off) with x.
 fn q_dot4(w: u32, off: f32, x: vec4<f32>) -> f32 {
   return dot(q_bytes(w, off), x);
@@ -103,17 +108,16 @@ const QW: u32 = 9u; // 34 bytes from an even offset, the scale in the first word
 fn q_runs(u: u32) -> vec2<u32> { return vec2<u32>(0u, 16u); }
 fn q_load(b: u32, u: u32) -> array<u32, QW> {
   let w = (b * QB) >> 2u;
-  var r: array<u32, QW>;
-  for (var k = 0u; k < QW; k = k + 1u) { r[k] = blocks[w + k]; }
-  return r;
+  return array<u32, QW>(blocks[w], blocks[w + 1u], blocks[w + 2u], blocks[w + 3u], blocks[w + 4u], blocks[w + 5u], blocks[w + 6u], blocks[w + 7u], blocks[w + 8u]);
+}
+fn q8_step(lo: u32, hi: u32, s: u32, x: vec4<f32>) -> f32 {
+  return q_dot4(q_at2(lo, hi, s) ^ 0x80808080u, 128.0, x);
 }
 fn q_dot(r: array<u32, QW>, b: u32, u: u32, x: array<vec4<f32>, 8>) -> f32 {
   let s = (b * QB) & 2u;
-  var acc = 0.0;
-  for (var k = 0u; k < 8u; k = k + 1u) {
-    acc = acc + q_dot4(q_at2(r[k], r[k + 1u], s) ^ 0x80808080u, 128.0, x[k]);
-  }
-  return q_half(r[0], s != 0u) * acc;
+  let a = (q8_step(r[0], r[1], s, x[0]) + q8_step(r[1], r[2], s, x[1])) + (q8_step(r[2], r[3], s, x[2]) + q8_step(r[3], r[4], s, x[3]));
+  let c = (q8_step(r[4], r[5], s, x[4]) + q8_step(r[5], r[6], s, x[5])) + (q8_step(r[6], r[7], s, x[6]) + q8_step(r[7], r[8], s, x[7]));
+  return q_half(r[0], s != 0u) * (a + c);
 }
 #endif
 
@@ -131,17 +135,16 @@ const QW: u32 = 5u; // 18 bytes from an even offset
 fn q_runs(u: u32) -> vec2<u32> { return vec2<u32>(0u, 16u); }
 fn q_load(b: u32, u: u32) -> array<u32, QW> {
   let w = (b * QB) >> 2u;
-  var r: array<u32, QW>;
-  for (var k = 0u; k < QW; k = k + 1u) { r[k] = blocks[w + k]; }
-  return r;
+  return array<u32, QW>(blocks[w], blocks[w + 1u], blocks[w + 2u], blocks[w + 3u], blocks[w + 4u]);
+}
+// qs word k: low nibbles are elements 4k.., high nibbles 16 + 4k..
+fn q4_step(lo: u32, hi: u32, s: u32, x0: vec4<f32>, x1: vec4<f32>) -> f32 {
+  let q = q_at2(lo, hi, s);
+  return q_nib4(q, 0u, 8.0, x0) + q_nib4(q, 4u, 8.0, x1);
 }
 fn q_dot(r: array<u32, QW>, b: u32, u: u32, x: array<vec4<f32>, 8>) -> f32 {
   let s = (b * QB) & 2u;
-  var acc = 0.0;
-  for (var k = 0u; k < 4u; k = k + 1u) {
-    let q = q_at2(r[k], r[k + 1u], s);
-    acc = acc + q_nib4(q, 0u, 8.0, x[k]) + q_nib4(q, 4u, 8.0, x[4u + k]);
-  }
+  let acc = (q4_step(r[0], r[1], s, x[0], x[4]) + q4_step(r[1], r[2], s, x[1], x[5])) + (q4_step(r[2], r[3], s, x[2], x[6]) + q4_step(r[3], r[4], s, x[3], x[7]));
   return q_half(r[0], s != 0u) * acc;
 }
 #endif
@@ -160,19 +163,18 @@ const QW: u32 = 5u; // word-aligned: d and m, then 4 words of nibbles
 fn q_runs(u: u32) -> vec2<u32> { return vec2<u32>(0u, 16u); }
 fn q_load(b: u32, u: u32) -> array<u32, QW> {
   let w = b * (QB / 4u);
-  var r: array<u32, QW>;
-  for (var k = 0u; k < QW; k = k + 1u) { r[k] = blocks[w + k]; }
-  return r;
+  return array<u32, QW>(blocks[w], blocks[w + 1u], blocks[w + 2u], blocks[w + 3u], blocks[w + 4u]);
+}
+fn q_xsum(x: array<vec4<f32>, 8>) -> f32 {
+  return ((q_sum4(x[0]) + q_sum4(x[1])) + (q_sum4(x[2]) + q_sum4(x[3]))) + ((q_sum4(x[4]) + q_sum4(x[5])) + (q_sum4(x[6]) + q_sum4(x[7])));
+}
+fn q41_step(q: u32, x0: vec4<f32>, x1: vec4<f32>) -> f32 {
+  return q_nib4(q, 0u, 0.0, x0) + q_nib4(q, 4u, 0.0, x1);
 }
 fn q_dot(r: array<u32, QW>, b: u32, u: u32, x: array<vec4<f32>, 8>) -> f32 {
   let dm = unpack2x16float(r[0]);
-  var acc = 0.0;
-  var sx = 0.0;
-  for (var k = 0u; k < 4u; k = k + 1u) {
-    acc = acc + q_nib4(r[1u + k], 0u, 0.0, x[k]) + q_nib4(r[1u + k], 4u, 0.0, x[4u + k]);
-    sx = sx + q_sum4(x[k]) + q_sum4(x[4u + k]);
-  }
-  return dm.x * acc + dm.y * sx;
+  let acc = (q41_step(r[1], x[0], x[4]) + q41_step(r[2], x[1], x[5])) + (q41_step(r[3], x[2], x[6]) + q41_step(r[4], x[3], x[7]));
+  return dm.x * acc + dm.y * q_xsum(x);
 }
 #endif
 
@@ -190,20 +192,13 @@ const QW: u32 = 6u; // 22 bytes from an even offset: d, qh 2 bytes in, qs 6 byte
 fn q_runs(u: u32) -> vec2<u32> { return vec2<u32>(0u, 16u); }
 fn q_load(b: u32, u: u32) -> array<u32, QW> {
   let w = (b * QB) >> 2u;
-  var r: array<u32, QW>;
-  for (var k = 0u; k < QW; k = k + 1u) { r[k] = blocks[w + k]; }
-  return r;
+  return array<u32, QW>(blocks[w], blocks[w + 1u], blocks[w + 2u], blocks[w + 3u], blocks[w + 4u], blocks[w + 5u]);
 }
 fn q_dot(r: array<u32, QW>, b: u32, u: u32, x: array<vec4<f32>, 8>) -> f32 {
   let s = (b * QB) & 2u;
   let qh = q_at2(r[0], r[1], s);
-  var acc = 0.0;
-  for (var k = 0u; k < 4u; k = k + 1u) {
-    let q = q_at2(r[1u + k], r[2u + k], s);
-    let lo = (q & LO) | (q_spread4(qh >> (4u * k)) << 4u);
-    let hi = ((q >> 4u) & LO) | (q_spread4(qh >> (16u + 4u * k)) << 4u);
-    acc = acc + q_dot4(lo, 16.0, x[k]) + q_dot4(hi, 16.0, x[4u + k]);
-  }
+  let acc = (q5_step(q_at2(r[1], r[2], s), qh, 0u, x[0], x[4], 16.0) + q5_step(q_at2(r[2], r[3], s), qh, 1u, x[1], x[5], 16.0)) +
+    (q5_step(q_at2(r[3], r[4], s), qh, 2u, x[2], x[6], 16.0) + q5_step(q_at2(r[4], r[5], s), qh, 3u, x[3], x[7], 16.0));
   return q_half(r[0], s != 0u) * acc;
 }
 #endif
@@ -222,23 +217,17 @@ const QW: u32 = 6u; // word-aligned: d and m, qh, 4 words of nibbles
 fn q_runs(u: u32) -> vec2<u32> { return vec2<u32>(0u, 16u); }
 fn q_load(b: u32, u: u32) -> array<u32, QW> {
   let w = b * (QB / 4u);
-  var r: array<u32, QW>;
-  for (var k = 0u; k < QW; k = k + 1u) { r[k] = blocks[w + k]; }
-  return r;
+  return array<u32, QW>(blocks[w], blocks[w + 1u], blocks[w + 2u], blocks[w + 3u], blocks[w + 4u], blocks[w + 5u]);
+}
+fn q_xsum(x: array<vec4<f32>, 8>) -> f32 {
+  return ((q_sum4(x[0]) + q_sum4(x[1])) + (q_sum4(x[2]) + q_sum4(x[3]))) + ((q_sum4(x[4]) + q_sum4(x[5])) + (q_sum4(x[6]) + q_sum4(x[7])));
 }
 fn q_dot(r: array<u32, QW>, b: u32, u: u32, x: array<vec4<f32>, 8>) -> f32 {
   let dm = unpack2x16float(r[0]);
   let qh = r[1];
-  var acc = 0.0;
-  var sx = 0.0;
-  for (var k = 0u; k < 4u; k = k + 1u) {
-    let q = r[2u + k];
-    let lo = (q & LO) | (q_spread4(qh >> (4u * k)) << 4u);
-    let hi = ((q >> 4u) & LO) | (q_spread4(qh >> (16u + 4u * k)) << 4u);
-    acc = acc + q_dot4(lo, 0.0, x[k]) + q_dot4(hi, 0.0, x[4u + k]);
-    sx = sx + q_sum4(x[k]) + q_sum4(x[4u + k]);
-  }
-  return dm.x * acc + dm.y * sx;
+  let acc = (q5_step(r[2], qh, 0u, x[0], x[4], 0.0) + q5_step(r[3], qh, 1u, x[1], x[5], 0.0)) +
+    (q5_step(r[4], qh, 2u, x[2], x[6], 0.0) + q5_step(r[5], qh, 3u, x[3], x[7], 0.0));
+  return dm.x * acc + dm.y * q_xsum(x);
 }
 #endif
 
@@ -285,13 +274,31 @@ const QW: u32 = 12u;
 fn q_runs(c: u32) -> vec2<u32> { return vec2<u32>(64u * c, 64u * c + 32u); }
 fn q_load(b: u32, c: u32) -> array<u32, QW> {
   let w = b * (QB / 4u);
-  var r: array<u32, QW>;
-  for (var k = 0u; k < 4u; k = k + 1u) { r[k] = blocks[w + k]; }
-  for (var k = 0u; k < 8u; k = k + 1u) { r[4u + k] = blocks[w + QS / 4u + 8u * c + k]; }
+  let q = w + QS / 4u + 8u * c;
 #if Q5_K
-  for (var k = 0u; k < 8u; k = k + 1u) { r[12u + k] = blocks[w + 4u + k]; }
+  let h = w + 4u;
+  return array<u32, QW>(blocks[w], blocks[w + 1u], blocks[w + 2u], blocks[w + 3u],
+    blocks[q], blocks[q + 1u], blocks[q + 2u], blocks[q + 3u], blocks[q + 4u], blocks[q + 5u], blocks[q + 6u], blocks[q + 7u],
+    blocks[h], blocks[h + 1u], blocks[h + 2u], blocks[h + 3u], blocks[h + 4u], blocks[h + 5u], blocks[h + 6u], blocks[h + 7u]);
+#else
+  return array<u32, QW>(blocks[w], blocks[w + 1u], blocks[w + 2u], blocks[w + 3u],
+    blocks[q], blocks[q + 1u], blocks[q + 2u], blocks[q + 3u], blocks[q + 4u], blocks[q + 5u], blocks[q + 6u], blocks[q + 7u]);
 #endif
-  return r;
+}
+// qs word k: sub-block 2c element 4k.. (low nibbles, x0) and sub-block 2c + 1 (high, x1); with
+// Q5_K's qh word k (bits 2c and 2c + 1).
+fn k_step(q: u32, h: u32, c: u32, x0: vec4<f32>, x1: vec4<f32>) -> vec2<f32> {
+#if Q5_K
+  let hh = h >> (2u * c);
+  let lo = (q & LO) | ((hh & 0x01010101u) << 4u);
+  let hi = ((q >> 4u) & LO) | (((hh >> 1u) & 0x01010101u) << 4u);
+  return vec2<f32>(q_dot4(lo, 0.0, x0), q_dot4(hi, 0.0, x1));
+#else
+  return vec2<f32>(q_nib4(q, 0u, 0.0, x0), q_nib4(q, 4u, 0.0, x1));
+#endif
+}
+fn k_sums(x0: vec4<f32>, x1: vec4<f32>) -> vec2<f32> {
+  return vec2<f32>(q_sum4(x0), q_sum4(x1));
 }
 // The 8 scales and 8 mins as bytes of two words each, all at once (ggml's utmp trick).
 fn q_dot(r: array<u32, QW>, b: u32, c: u32, x: array<vec4<f32>, 16>) -> f32 {
@@ -299,20 +306,15 @@ fn q_dot(r: array<u32, QW>, b: u32, c: u32, x: array<vec4<f32>, 16>) -> f32 {
   let sc = select((r[3] & LO) | ((r[1] >> 2u) & 0x30303030u), r[1] & 0x3f3f3f3fu, c < 2u);
   let mn = select(((r[3] >> 4u) & LO) | ((r[2] >> 2u) & 0x30303030u), r[2] & 0x3f3f3f3fu, c < 2u);
   let sh = (c & 1u) * 16u;
-  var a = vec2<f32>(0.0);
-  var sx = vec2<f32>(0.0);
-  for (var k = 0u; k < 8u; k = k + 1u) {
-    let q = r[4u + k];
 #if Q5_K
-    let h = r[12u + k] >> (2u * c);
-    let lo = (q & LO) | ((h & 0x01010101u) << 4u);
-    let hi = ((q >> 4u) & LO) | (((h >> 1u) & 0x01010101u) << 4u);
-    a = a + vec2<f32>(q_dot4(lo, 0.0, x[k]), q_dot4(hi, 0.0, x[8u + k]));
+  let a = ((k_step(r[4], r[12], c, x[0], x[8]) + k_step(r[5], r[13], c, x[1], x[9])) + (k_step(r[6], r[14], c, x[2], x[10]) + k_step(r[7], r[15], c, x[3], x[11]))) +
+    ((k_step(r[8], r[16], c, x[4], x[12]) + k_step(r[9], r[17], c, x[5], x[13])) + (k_step(r[10], r[18], c, x[6], x[14]) + k_step(r[11], r[19], c, x[7], x[15])));
 #else
-    a = a + vec2<f32>(q_nib4(q, 0u, 0.0, x[k]), q_nib4(q, 4u, 0.0, x[8u + k]));
+  let a = ((k_step(r[4], 0u, c, x[0], x[8]) + k_step(r[5], 0u, c, x[1], x[9])) + (k_step(r[6], 0u, c, x[2], x[10]) + k_step(r[7], 0u, c, x[3], x[11]))) +
+    ((k_step(r[8], 0u, c, x[4], x[12]) + k_step(r[9], 0u, c, x[5], x[13])) + (k_step(r[10], 0u, c, x[6], x[14]) + k_step(r[11], 0u, c, x[7], x[15])));
 #endif
-    sx = sx + vec2<f32>(q_sum4(x[k]), q_sum4(x[8u + k]));
-  }
+  let sx = ((k_sums(x[0], x[8]) + k_sums(x[1], x[9])) + (k_sums(x[2], x[10]) + k_sums(x[3], x[11]))) +
+    ((k_sums(x[4], x[12]) + k_sums(x[5], x[13])) + (k_sums(x[6], x[14]) + k_sums(x[7], x[15])));
   let scf = vec2<f32>(f32((sc >> sh) & 0xffu), f32((sc >> (sh + 8u)) & 0xffu));
   let mnf = vec2<f32>(f32((mn >> sh) & 0xffu), f32((mn >> (sh + 8u)) & 0xffu));
   return dm.x * dot(scf, a) - dm.y * dot(mnf, sx);
@@ -355,13 +357,16 @@ fn q_load(b: u32, u: u32) -> array<u32, QW> {
   let l = (o + 64u * h + 16u * g) >> 2u;
   let m = (o + 128u + 32u * h + 16u * (g & 1u)) >> 2u;
   let sc = o + 192u + 8u * h + g;
-  var r: array<u32, QW>;
-  for (var k = 0u; k < 5u; k = k + 1u) { r[k] = blocks[min(l + k, arrayLength(&blocks) - 1u)]; }
-  for (var k = 0u; k < 5u; k = k + 1u) { r[5u + k] = blocks[min(m + k, arrayLength(&blocks) - 1u)]; }
-  r[10] = blocks[sc >> 2u];
-  r[11] = blocks[(sc + 4u) >> 2u];
-  r[12] = blocks[(o + 208u) >> 2u];
-  return r;
+  let last = arrayLength(&blocks) - 1u;
+  return array<u32, QW>(blocks[l], blocks[l + 1u], blocks[l + 2u], blocks[l + 3u], blocks[min(l + 4u, last)],
+    blocks[m], blocks[m + 1u], blocks[m + 2u], blocks[m + 3u], blocks[min(m + 4u, last)],
+    blocks[sc >> 2u], blocks[(sc + 4u) >> 2u], blocks[(o + 208u) >> 2u]);
+}
+// ql and qh words k (already funnel-shifted): elements r + 4k.. (x0) and r + 64 + 4k.. (x1).
+fn q6_step(ql: u32, qh: u32, sh: u32, x0: vec4<f32>, x1: vec4<f32>) -> vec2<f32> {
+  let lo = (ql & LO) | (((qh >> sh) & 0x03030303u) << 4u);
+  let hi = ((ql >> 4u) & LO) | (((qh >> (sh + 4u)) & 0x03030303u) << 4u);
+  return vec2<f32>(q_dot4(lo, 32.0, x0), q_dot4(hi, 32.0, x1));
 }
 fn q_dot(r: array<u32, QW>, b: u32, u: u32, x: array<vec4<f32>, 8>) -> f32 {
   // ql and qh start at the same parity as the block (offsets 64h + 16g and 128 + .. are even).
@@ -369,14 +374,8 @@ fn q_dot(r: array<u32, QW>, b: u32, u: u32, x: array<vec4<f32>, 8>) -> f32 {
   let h = u >> 2u;
   let g = u & 3u;
   let sh = 2u * (g >> 1u);
-  var acc = vec2<f32>(0.0);
-  for (var k = 0u; k < 4u; k = k + 1u) {
-    let ql = select(r[k], (r[k] >> 16u) | (r[k + 1u] << 16u), s != 0u);
-    let qh = select(r[5u + k], (r[5u + k] >> 16u) | (r[6u + k] << 16u), s != 0u);
-    let lo = (ql & LO) | (((qh >> sh) & 0x03030303u) << 4u);
-    let hi = ((ql >> 4u) & LO) | (((qh >> (sh + 4u)) & 0x03030303u) << 4u);
-    acc = acc + vec2<f32>(q_dot4(lo, 32.0, x[k]), q_dot4(hi, 32.0, x[4u + k]));
-  }
+  let acc = (q6_step(q_odd(r[0], r[1], s), q_odd(r[5], r[6], s), sh, x[0], x[4]) + q6_step(q_odd(r[1], r[2], s), q_odd(r[6], r[7], s), sh, x[1], x[5])) +
+    (q6_step(q_odd(r[2], r[3], s), q_odd(r[7], r[8], s), sh, x[2], x[6]) + q6_step(q_odd(r[3], r[4], s), q_odd(r[8], r[9], s), sh, x[3], x[7]));
   let sc = (b * QB + 192u + 8u * h + g) & 3u;
   let s0 = f32(bitcast<i32>((r[10] >> (8u * sc)) << 24u) >> 24u);
   let s1 = f32(bitcast<i32>((r[11] >> (8u * sc)) << 24u) >> 24u);
@@ -386,6 +385,14 @@ fn q_dot(r: array<u32, QW>, b: u32, u: u32, x: array<vec4<f32>, 8>) -> f32 {
 #endif
 
 #if Q5
+#if QMV
+// qs word q (low nibbles: elements 4k.., high: 16 + 4k..) with their fifth bits from qh, dot x.
+fn q5_step(q: u32, qh: u32, k: u32, x0: vec4<f32>, x1: vec4<f32>, off: f32) -> f32 {
+  let lo = (q & LO) | (q_spread4(qh >> (4u * k)) << 4u);
+  let hi = ((q >> 4u) & LO) | (q_spread4(qh >> (16u + 4u * k)) << 4u);
+  return q_dot4(lo, off, x0) + q_dot4(hi, off, x1);
+}
+#endif
 // Q5_0 / Q5_1: the 5-bit integers of elements j..j+3: nibble of qs[j % 16] (low for j < 16) and
 // bit j of qh.
 fn q5_ints4(o: u32, j: u32) -> u32 {

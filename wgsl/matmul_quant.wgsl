@@ -11,7 +11,8 @@
 //            (UNROLL at a time): it loads the words of those units of its ROWS rows first (q_load;
 //            a chunk's first group before x is staged), then per unit the x values into registers
 //            once and decodes each row's unit against them (q_dot), so a group's threads read
-//            consecutive blocks (coalesced) with many loads in flight. Rows past N read row N - 1 and
+//            consecutive blocks (coalesced) with many loads in flight. The per-thread code is
+//            straight-line over named variables, generated per (ROWS, UNROLL) in TypeScript. Rows past N read row N - 1 and
 //            store nothing. Partial sums: one workgroup-memory pass (a padded row per output,
 //            summed by one thread). Dispatch: ceil(N / RW) in x/y, z = batch.
 //   else     tiled (M > 1): BM x 64 outputs per workgroup, 4 x 4 per thread; per 32-deep k step
@@ -32,7 +33,6 @@ const UNROLL: u32 = $UNROLL;
 const XC: u32 = $XC; // x elements per staged chunk: a multiple of QK
 const WG: u32 = TPR * GROUPS;
 const RW: u32 = GROUPS * ROWS;
-const UR: u32 = UNROLL * ROWS; // units whose words a thread loads together
 const XI: u32 = (XC + 4u * WG - 1u) / (4u * WG); // x loads per thread per chunk
 const RP: u32 = TPR + 1u; // padded partial-sum row: lane t of output r at r * RP + t, no bank conflicts
 var<workgroup> xs: array<vec4<f32>, XC / 4u + XC / QU>;
@@ -50,34 +50,14 @@ fn unit_at(uu: u32, kb0: u32) -> vec3<u32> {
   return vec3<u32>(kb0 + (uu * QU) / QK, ku, uu * QU - ku * QU);
 }
 
-// The words of units u0, u0 + TPR, .. (UNROLL of them) of each row: loads only. Units past the
-// chunk repeat its last one (dropped in use_group), so the loads need no branch.
-fn load_group(u0: u32, units: u32, kb0: u32, row: array<u32, ROWS>) -> array<array<u32, QW>, UR> {
-  var g: array<array<u32, QW>, UR>;
-  for (var i = 0u; i < UNROLL; i = i + 1u) {
-    let t = unit_at(min(u0 + i * TPR, units - 1u), kb0);
-    for (var j = 0u; j < ROWS; j = j + 1u) { g[i * ROWS + j] = q_load(row[j] + t.x, t.y); }
-  }
-  return g;
-}
-
-// Decodes a loaded group against the staged x: each unit's x values read once for all rows.
-fn use_group(g: array<array<u32, QW>, UR>, u0: u32, units: u32, kb0: u32, row: array<u32, ROWS>, acc_in: array<f32, ROWS>) -> array<f32, ROWS> {
-  var acc = acc_in;
-  for (var i = 0u; i < UNROLL; i = i + 1u) {
-    let t = unit_at(min(u0 + i * TPR, units - 1u), kb0);
-    let r = q_runs(t.y) + vec2<u32>(t.z);
-    var x: array<vec4<f32>, QU / 4u>;
-    for (var v = 0u; v < QU / 8u; v = v + 1u) {
-      x[v] = xv(r.x + 4u * v);
-      x[QU / 8u + v] = xv(r.y + 4u * v);
-    }
-    let live = u0 + i * TPR < units;
-    for (var j = 0u; j < ROWS; j = j + 1u) {
-      acc[j] = acc[j] + select(0.0, q_dot(g[i * ROWS + j], row[j] + t.x, t.y, x), live);
-    }
-  }
-  return acc;
+// The staged x values of a unit's two runs (starting at chunk elements r.x and r.y).
+fn x_unit(r: vec2<u32>) -> array<vec4<f32>, QU / 4u> {
+#if K45
+  return array<vec4<f32>, QU / 4u>(xv(r.x), xv(r.x + 4u), xv(r.x + 8u), xv(r.x + 12u), xv(r.x + 16u), xv(r.x + 20u), xv(r.x + 24u), xv(r.x + 28u),
+    xv(r.y), xv(r.y + 4u), xv(r.y + 8u), xv(r.y + 12u), xv(r.y + 16u), xv(r.y + 20u), xv(r.y + 24u), xv(r.y + 28u));
+#else
+  return array<vec4<f32>, QU / 4u>(xv(r.x), xv(r.x + 4u), xv(r.x + 8u), xv(r.x + 12u), xv(r.y), xv(r.y + 4u), xv(r.y + 8u), xv(r.y + 12u));
+#endif
 }
 
 @compute @workgroup_size(WG)
@@ -87,28 +67,30 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let lane = lid % TPR;
   let g = lid / TPR;
   let a_base = params.a_off + batch_offset(zb, params.a_bs);
-  var row: array<u32, ROWS>;
-  for (var j = 0u; j < ROWS; j = j + 1u) { row[j] = min(w * RW + g * ROWS + j, params.n - 1u) * params.b_rs; }
-  var acc: array<f32, ROWS>;
+  // Straight-line over named variables (src/ops/matmul-quant.ts qmvCode): rows rowJ, sums accJ,
+  // units tI of the group starting at u0, their words gI_J (arrays only ever indexed by literals:
+  // arrays indexed in loops behaved like local memory on the H100).
+  $QMV_DECL
   for (var c0 = 0u; c0 < params.k; c0 = c0 + XC) {
     let kc = min(XC, params.k - c0);
     let units = kc / QU;
     let kb0 = c0 / QK;
     workgroupBarrier(); // the previous chunk is consumed
     // The first group's weight loads go out before x is staged: neither waits for the other.
-    var grp = load_group(lane, units, kb0, row);
+    var u0 = lane;
+    $QMV_LOAD
     for (var i = 0u; i < XI; i = i + 1u) {
       let e = (lid + i * WG) * 4u;
       if (e < kc) { xs[(e >> 2u) + e / QU] = load_a(a_base, 0u, c0 + e, 1u, params.k); }
     }
     workgroupBarrier();
-    acc = use_group(grp, lane, units, kb0, row, acc);
-    for (var u0 = lane + TPR * UNROLL; u0 < units; u0 = u0 + TPR * UNROLL) {
-      grp = load_group(u0, units, kb0, row);
-      acc = use_group(grp, u0, units, kb0, row, acc);
+    $QMV_USE
+    for (u0 = lane + TPR * UNROLL; u0 < units; u0 = u0 + TPR * UNROLL) {
+      $QMV_LOAD
+      $QMV_USE
     }
   }
-  for (var j = 0u; j < ROWS; j = j + 1u) { red[(g * ROWS + j) * RP + lane] = acc[j]; }
+  $QMV_RED
   workgroupBarrier();
   let o = zb * params.n;
   let e0_base = params.e0_off + batch_offset(zb, params.e0_bs);

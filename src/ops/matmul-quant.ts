@@ -224,6 +224,26 @@ function packParams(p: Problem, blocksPerRow: number, extra: { tilesN: number; g
 }
 
 /**
+ * The matvec's per-thread code for `rows` rows and `unroll` units per group (wgsl/matmul_quant.wgsl
+ * QMV), straight-line over named variables: WGSL arrays indexed by loop counters behaved like
+ * local memory on the H100, so only literal indices remain.
+ */
+export function qmvCode(rows: number, unroll: number): Record<string, string> {
+  const R = [...Array(rows).keys()];
+  const U = [...Array(unroll).keys()];
+  return {
+    QMV_DECL: [
+      ...R.map((j) => `var row${j} = min(w * RW + g * ROWS + ${j}u, params.n - 1u) * params.b_rs; var acc${j} = 0.0;`),
+      ...U.map((i) => `var t${i}: vec3<u32>; ${R.map((j) => `var g${i}_${j}: array<u32, QW>;`).join(' ')}`),
+    ].join('\n  '),
+    // Units past the chunk repeat its last one (dropped in QMV_USE), so the loads need no branch.
+    QMV_LOAD: U.map((i) => `t${i} = unit_at(min(u0 + ${i}u * TPR, units - 1u), kb0); ${R.map((j) => `g${i}_${j} = q_load(row${j} + t${i}.x, t${i}.y);`).join(' ')}`).join('\n      '),
+    QMV_USE: U.map((i) => `{ let x = x_unit(q_runs(t${i}.y) + vec2<u32>(t${i}.z)); let live = u0 + ${i}u * TPR < units; ${R.map((j) => `acc${j} = acc${j} + select(0.0, q_dot(g${i}_${j}, row${j} + t${i}.x, t${i}.y, x), live);`).join(' ')} }`).join('\n      '),
+    QMV_RED: R.map((j) => `red[(g * ROWS + ${j}u) * RP + lane] = acc${j};`).join(' '),
+  };
+}
+
+/**
  * Up to this many rows of a run the matrix-vector kernel once per row (as batch entries): each
  * row decodes the weight again, but from L2 after the first, which beats tiles this thin.
  */
@@ -280,7 +300,7 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor): { storage: Met
     MATVEC: true,
     QMV: matvec,
     SPLIT: split,
-    ...(matvec ? { TPR: cfg.tpr, GROUPS: cfg.groups, ROWS: cfg.rows, UNROLL: cfg.unroll, XC: cfg.xc } : { BM: bm }),
+    ...(matvec ? { TPR: cfg.tpr, GROUPS: cfg.groups, ROWS: cfg.rows, UNROLL: cfg.unroll, XC: cfg.xc, ...qmvCode(cfg.rows, cfg.unroll) } : { BM: bm }),
   };
   const buffers: Record<string, GPUBuffer> = { a: a.storage.use(), blocks: p.b.storage.use(), out: (partial ?? storage).use() };
   const epiBuffers: Record<string, GPUBuffer> = {};
