@@ -29,6 +29,28 @@ def timed(fn, reps, warmup=1):
     return statistics.median(out)
 
 
+def events_ms(torch, fn, k, rounds=8, warm_s=0.0):
+    """Median GPU time per call of fn over rounds of k calls, by CUDA events, after one call
+    and warm_s seconds of calls untimed."""
+    fn()
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < warm_s:
+        fn()
+    torch.cuda.synchronize()
+    per = []
+    for _ in range(rounds):
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        for _ in range(k):
+            fn()
+        end.record()
+        end.synchronize()
+        per.append(start.elapsed_time(end) / k)
+    return statistics.median(per)
+
+
 def runtime_rows(torch, large):
     rows = []
     sync = torch.cuda.synchronize
@@ -113,21 +135,8 @@ def elementwise_rows(torch, large):
         rows.append(dict(family="elementwise", key=key, size=size, name=name, metric=metric,
                          value=value, unit=unit, better=better))
 
-    def gpu_ms(fn, k, rounds=8):
-        """Median GPU time per call of fn over rounds of k calls, by CUDA events."""
-        fn()
-        torch.cuda.synchronize()
-        per = []
-        for _ in range(rounds):
-            start = torch.cuda.Event(enable_timing=True)
-            end = torch.cuda.Event(enable_timing=True)
-            start.record()
-            for _ in range(k):
-                fn()
-            end.record()
-            end.synchronize()
-            per.append(start.elapsed_time(end) / k)
-        return statistics.median(per)
+    def gpu_ms(fn, k):
+        return events_ms(torch, fn, k)
 
     logs = {22, 26}
     if os.environ.get("LBRX_BENCH_EW_LOG2"):
@@ -307,24 +316,8 @@ def ops_rows(torch, large):
     rows = []
     R, D, HEAD = 8192, 4096, 128
 
-    def gpu_ms(fn, k=16, rounds=8):
-        fn()
-        torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        while time.perf_counter() - t0 < 1.0:  # warm-up, as the lbrx side does
-            fn()
-        torch.cuda.synchronize()
-        per = []
-        for _ in range(rounds):
-            start = torch.cuda.Event(enable_timing=True)
-            end = torch.cuda.Event(enable_timing=True)
-            start.record()
-            for _ in range(k):
-                fn()
-            end.record()
-            end.synchronize()
-            per.append(start.elapsed_time(end) / k)
-        return statistics.median(per)
+    def gpu_ms(fn):
+        return events_ms(torch, fn, 16, warm_s=1.0)  # warm-up, as the lbrx side does
 
     for name, dt, es in (("f32", torch.float32, 4), ("f16", torch.float16, 2)):
         size = f"[{R}, {D}] {name}"
