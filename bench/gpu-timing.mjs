@@ -43,7 +43,9 @@ export async function timeBatches(lb, record, k, rounds, warmMs = WARM_MS) {
 
 /**
  * Raw device copy of `bytes`, K per command buffer, submit to done: `copyBufferToBuffer`, or
- * (`kernel`) a hand-written WGSL copy, one vec4 per thread, through the same WebGPU device.
+ * (`kernel`) a hand-written WGSL copy, one vec4 per thread, through the same WebGPU device; or
+ * (`kernel` = 'read') a WGSL kernel that only reads the bytes (4 coalesced vec4 loads per
+ * thread, nothing written): the most a read-only kernel such as a matvec can reach at this size.
  */
 export async function copyBandwidth(dev, bytes, rounds, kernel = false, warmMs = WARM_MS) {
   const device = dev.device;
@@ -52,15 +54,23 @@ export async function copyBandwidth(dev, bytes, rounds, kernel = false, warmMs =
   const k = Math.max(4, Math.min(64, Math.floor((4 * 1024 ** 3) / bytes)));
   let encode = (enc) => enc.copyBufferToBuffer(src, 0, dst, 0, bytes);
   if (kernel) {
-    const vecs = bytes / 16;
+    const vecs = Math.floor(bytes / 16);
+    const read = kernel === 'read';
+    const perThread = read ? 4 : 1;
+    const body = read
+      // Never true for the bench's buffers (zeros): the store only keeps the loads alive.
+      ? `var x = vec4<u32>(0u);
+  for (var j = 0u; j < 4u; j = j + 1u) { let e = (g.x + g.y * nw.x * 256u) + j * nw.x * nw.y * 256u; if (e < ${vecs}u) { x = x ^ a[e]; } }
+  if (all(x == vec4<u32>(0x9e3779b9u))) { o[0] = x; }`
+      : `let i = g.x + g.y * nw.x * 256u;
+  if (i < ${vecs}u) { o[i] = a[i]; }`;
     const module = device.createShaderModule({
-      label: 'bench copy kernel',
+      label: read ? 'bench read kernel' : 'bench copy kernel',
       code: `@group(0) @binding(0) var<storage, read> a: array<vec4<u32>>;
 @group(0) @binding(1) var<storage, read_write> o: array<vec4<u32>>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let i = g.x + g.y * nw.x * 256u;
-  if (i < ${vecs}u) { o[i] = a[i]; }
+  ${body}
 }`,
     });
     const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
@@ -68,7 +78,7 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
       layout: pipeline.getBindGroupLayout(0),
       entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }],
     });
-    const { workgroups } = dev.stream.grid(Math.ceil(vecs / 256));
+    const { workgroups } = dev.stream.grid(Math.ceil(vecs / 256 / perThread));
     encode = (enc) => {
       const pass = enc.beginComputePass();
       pass.setPipeline(pipeline);
