@@ -16,7 +16,7 @@ function randomWords(type, n, k) {
   return new Uint32Array(bytes.buffer);
 }
 
-function kernel(type, { n, k, wg, r, rg, noalu }) {
+function kernel(type, { n, k, wg, r, rg, noalu, pipe }) {
   const { qb, words } = Q[type];
   const bpr = k / 32, upt = Math.ceil(bpr / wg), nw = wg / 32;
   const U = [...Array(upt).keys()], R = [...Array(r).keys()];
@@ -26,16 +26,19 @@ function kernel(type, { n, k, wg, r, rg, noalu }) {
     for (let i = 0; i < 8; i++) lines.push(`let x${u}_${i} = select(vec4<f32>(0.0), xv[b${u} * 8u + ${i}u], live${u});`);
   }
   for (const j of R) lines.push(`var acc${j} = 0.0;`);
+  const groups = [];
   for (let g0 = 0; g0 < r; g0 += rg) {
     const G = R.slice(g0, g0 + rg);
+    const loads = [], math = [];
+    groups.push({ loads, math });
     for (const j of G) for (const u of U) {
-      lines.push(`let o${j}_${u} = (min(row0 + ${j}u, ${n - 1}u) * ${bpr}u + b${u}) * ${qb}u; let w${j}_${u} = o${j}_${u} >> 2u; let s${j}_${u} = o${j}_${u} & 2u;`);
-      for (let i = 0; i < words; i++) lines.push(`let r${j}_${u}_${i} = blocks[w${j}_${u} + ${i}u];`);
+      loads.push(`let o${j}_${u} = (min(row0 + ${j}u, ${n - 1}u) * ${bpr}u + b${u}) * ${qb}u; let w${j}_${u} = o${j}_${u} >> 2u; let s${j}_${u} = o${j}_${u} & 2u;`);
+      for (let i = 0; i < words; i++) loads.push(`let r${j}_${u}_${i} = blocks[w${j}_${u} + ${i}u];`);
     }
     for (const j of G) for (const u of U) {
       const rr = (i) => `r${j}_${u}_${i}`, s = `s${j}_${u}`, x = (i) => `x${u}_${i}`;
       if (noalu) {
-        lines.push(`acc${j} = acc${j} + bitcast<f32>((${[...Array(words).keys()].map(rr).join(' ^ ')}) & 0x3fffffffu) * ${x(0)}.x;`);
+        math.push(`acc${j} = acc${j} + bitcast<f32>((${[...Array(words).keys()].map(rr).join(' ^ ')}) & 0x3fffffffu) * ${x(0)}.x;`);
         continue;
       }
       const d = `unpack2x16float(select(${rr(0)}, ${rr(0)} >> 16u, ${s} != 0u)).x`;
@@ -45,9 +48,14 @@ function kernel(type, { n, k, wg, r, rg, noalu }) {
       } else {
         for (let q = 0; q < 8; q++) terms.push(`byt4(at2(${rr(q)}, ${rr(q + 1)}, ${s}) ^ 0x80808080u, ${x(q)})`);
       }
-      lines.push(`acc${j} = acc${j} + ${d} * ((${terms.slice(0, terms.length / 2).join(' + ')}) + (${terms.slice(terms.length / 2).join(' + ')}));`);
+      math.push(`acc${j} = acc${j} + ${d} * ((${terms.slice(0, terms.length / 2).join(' + ')}) + (${terms.slice(terms.length / 2).join(' + ')}));`);
     }
   }
+  // pipe: the next group's loads go out before this group's decode (software pipelining).
+  if (pipe) {
+    lines.push(...groups[0].loads);
+    for (let g = 0; g < groups.length; g++) { if (g + 1 < groups.length) lines.push(...groups[g + 1].loads); lines.push(...groups[g].math); }
+  } else for (const g of groups) lines.push(...g.loads, ...g.math);
   for (const j of R) lines.push(`let t${j} = subgroupAdd(acc${j}); if (sl == 0u) { red[${j}u * ${wg / 4}u + lid / sz] = t${j}; }`);
   return `enable subgroups;
 @group(0) @binding(0) var<storage, read> blocks: array<u32>;
@@ -139,23 +147,15 @@ for (const type of ['q4_0', 'q8_0']) for (const [n, k] of shapes) {
   const qt = Array.from({ length: Math.min(copies, 8) }, () => new lb.QuantizedTensor(type, [n, k], lb.tensor(words, [words.length], { dtype: 'u32' })));
   const xt = lb.tensor(x, [1, k]);
   const ref = await lb.matmul(xt, qt[0], { transB: true }).data();
-  let turn = 0; const lbPer = [];
-  const w0 = performance.now();
-  for (let r = 0; r <= 7; r++) {
-    const o = []; for (let i = 0; i < 128; i++) o.push(lb.matmul(xt, qt[turn++ % qt.length], { transB: true }).realize());
-    const a = performance.now(); await lb.eval(); const ms = (performance.now() - a) / 128; o.forEach((t) => t.dispose());
-    if (r === 0 && performance.now() - w0 < 600) r--; else if (r > 0) lbPer.push(ms);
-  }
-  const lbMs = med(lbPer);
-  const res = [`${type} ${n}x${k} (${(qBytes / MiB).toFixed(1)} MiB, ${copies} copies): lbrx current ${(lbMs * 1000).toFixed(1)} us ${(moved / lbMs / 1e6).toFixed(0)} GB/s`];
+  const res = [`${type} ${n}x${k} (${(qBytes / MiB).toFixed(1)} MiB, ${copies} copies)`];
   const vecs = Math.floor(qBytes / 16);
   const rms = await timeRaw(readKernel(vecs), wbufs, xb, outs, Math.ceil(vecs / 1024));
   res.push(`  read-only vec4 kernel ${(rms * 1000).toFixed(1)} us ${(qBytes / rms / 1e6).toFixed(0)} GB/s`);
-  const variants = [
-    { wg: 128, r: 8, rg: 4 }, { wg: 128, r: 16, rg: 4 }, { wg: 128, r: 16, rg: 8 }, { wg: 64, r: 8, rg: 2 }, { wg: 64, r: 16, rg: 4 },
-    { wg: 32, r: 4, rg: 2 }, { wg: 32, r: 8, rg: 2 }, { wg: 256, r: 8, rg: 4 }, { wg: 256, r: 16, rg: 4 },
-    { wg: 128, r: 16, rg: 4, noalu: true }, { wg: 64, r: 16, rg: 4, noalu: true },
-  ];
+  const variants = (process.env.VARIANTS ? JSON.parse(process.env.VARIANTS) : [
+    { wg: 128, r: 8, rg: 4 }, { wg: 128, r: 8, rg: 2, pipe: true }, { wg: 128, r: 16, rg: 4, pipe: true }, { wg: 128, r: 16, rg: 2, pipe: true },
+    { wg: 128, r: 32, rg: 4, pipe: true }, { wg: 64, r: 16, rg: 2, pipe: true }, { wg: 64, r: 32, rg: 4, pipe: true },
+    { wg: 128, r: 16, rg: 4, noalu: true },
+  ]);
   for (const v of variants) {
     try {
       const code = kernel(type, { n, k, ...v });
