@@ -1,24 +1,25 @@
 // Attention, subgroup-matrix variant (chromium_experimental_subgroup_matrix; f16 q, k, v): the
 // common parts (params, bindings, generated loaders, row mapping, split partials) come from
 // wgsl/attention.wgsl. A workgroup of NSG subgroups takes BQ = NSG * FS query rows of one
-// (b, kv head), each subgroup FS of them: their Q fragments (D / FS of FS x FS f16) stay in
-// registers, their output as D / FS f32 result fragments. Per step of TK keys:
+// (b, kv head), each subgroup FS of them: their Q fragments (D / FS of FS x FS f16, loaded once
+// from the block staged in ks) stay in registers, their output as D / FS f32 result fragments.
+// Per step of TK keys:
 //   K and V tiles go through workgroup memory as f16 (16-byte global loads one step ahead,
-//   held in registers while the current step computes);
+//   held in named registers while the current step computes);
 //   S = Q Kᵀ by fragments, stored to `ss` (f32); the subgroup's lanes (LPR per row) scale and mask
 //   their row, reduce the row max by shuffles, and write P = 2^(s - m) as f16 to `ps`;
 //   O += P V by fragments.
 // The reference max m of a row only moves when the tile's max exceeds it by more than TAU (log2
-// units), so P <= 2^TAU stays an f16 and O is rescaled (stored, scaled per row, reloaded) only
-// then: a workgroup-uniform flag (workgroupUniformLoad) says whether any row needs it. The final
-// output is O / l; l and m in log2 units as the other variants write them (SPLIT).
+// units), so P <= 2^TAU stays an f16 and O is rescaled (stored to ss, scaled per row, reloaded)
+// only in steps where some row of the workgroup moved: rows stamp `flag` with the step, read back
+// by workgroupUniformLoad. The final output is O / l; l and m in log2 units as the other variants
+// write them (SPLIT).
+// NVIDIA (Vulkan cooperative matrices): every workgroup variable is a multiple of 16 bytes, so
+// the arrays the matrix loads and stores use stay 16-byte aligned whatever order the driver lays
+// them out in (a lone u32 `flag` made S = Q Kᵀ wrong on the H100; bench/results/attention-notes.md).
+// The key loop's masking and max update are selects, not branches.
 // The fragment code (SG_*) is generated straight-line (src/ops/attention-sgmat.ts); with
 // emulation the fragment types are 4x4 matrices and the builtins plain functions (tests).
-// Matrix operations never follow lane-divergent code without a barrier in between (loads past
-// the tile end are clamped and masked away), and Q fragments load unconditionally from ks when
-// it holds BQ rows (else the rows are staged in passes through ks and vs). The prefetch registers
-// are named variables: through an array passed by pointer, the NVIDIA driver stored wrong K
-// tiles (lavapipe computed them right).
 #include "attention"
 
 const SG: u32 = $SG_SIZE;
@@ -28,7 +29,7 @@ const BQ: u32 = NSG * FS;
 const WG: u32 = NSG * SG;
 const TK: u32 = $TKu;
 const KP: u32 = D + 8u; // K/V tile row pitch (halves): rows shift banks, pitch a multiple of 8
-const KR: u32 = $KRu; // rows of ks: TK, or BQ when Q is staged there whole
+const KR: u32 = $KRu; // rows of ks: max(TK, BQ) (the Q block is staged there first)
 const SP: u32 = TK + 4u; // ss row pitch (f32)
 const PP: u32 = TK + 8u; // ps row pitch (f16)
 const LPR: u32 = SG / FS; // softmax lanes per row
@@ -43,7 +44,13 @@ var<workgroup> ss: array<f32, BQ * SP>;
 var<workgroup> ps: array<f16, BQ * PP>;
 var<workgroup> rowa: array<f32, BQ>; // per row: rescale factor, then 1 / l (or l with SPLIT)
 var<workgroup> rowm: array<f32, BQ>;
-var<workgroup> flag: u32;
+// x: j0 + 1 of the last step in which some row's max grew. Every workgroup variable is a multiple
+// of 16 bytes: a lone u32 here shifted the f16 arrays off 16-byte alignment on the H100, and its
+// cooperative-matrix loads and stores then read and wrote wrong elements (lavapipe did not care).
+var<workgroup> flag: vec4<u32>;
+#if KVLEN
+var<workgroup> kv_len: vec4<u32>; // x: the batch's valid keys (16 bytes, see flag)
+#endif
 
 $SG_EMU
 
@@ -65,32 +72,37 @@ fn put_vs(p: u32, w: vec4<u32>) {
   vs[p + 4u] = c.x; vs[p + 5u] = c.y; vs[p + 6u] = d.x; vs[p + 7u] = d.y;
 }
 
-// The block's BQ query rows into ks (KR >= BQ); zeros past r1.
-fn stage_q_all(b: u32, hk: u32, r0: u32, r1: u32, lid: u32) {
+// The block's BQ query rows into ks (KR >= BQ); zeros past r1. Also clears the rescale stamp.
+fn stage_q(b: u32, hk: u32, r0: u32, r1: u32, lid: u32) {
+  flag.x = 0u; // every invocation writes the same value
   workgroupBarrier();
   for (var u = lid; u < BQ * NCH; u = u + WG) {
     let rr = u / NCH;
     let c = u % NCH;
-    var x = vec4<u32>();
-    if (r0 + rr < r1) { x = q_raw(q_row(b, hk, r0 + rr), (u % NCH) * 8u); }
-    put_ks(rr * KP + c * 8u, x);
+    let x = q_raw(q_row(b, hk, min(r0 + rr, r1 - 1u)), c * 8u);
+    put_ks(rr * KP + c * 8u, select(vec4<u32>(), x, r0 + rr < r1));
   }
   workgroupBarrier();
 }
 
-// QSPLIT: query rows [first, first + 2 TK) of the block into ks (first TK) and vs (next TK).
-fn stage_q(b: u32, hk: u32, r0: u32, r1: u32, first: u32, lid: u32) {
-  workgroupBarrier();
-  for (var u = lid; u < 2u * TK * NCH; u = u + WG) {
-    let rr = u / NCH;
-    let c = u % NCH;
-    let r = r0 + first + rr;
-    var x = vec4<u32>();
-    if (first + rr < BQ && r < r1) { x = q_raw(q_row(b, hk, r), c * 8u); }
-    let p = (rr % TK) * KP + c * 8u;
-    if (rr < TK) { put_ks(p, x); } else { put_vs(p, x); }
-  }
-  workgroupBarrier();
+// Valid keys of batch b (wgsl/attention.wgsl's seq_len, through a 16-byte variable).
+fn keys_of(b: u32, lid: u32) -> u32 {
+#if KVLEN
+  if (lid == 0u) { kv_len.x = min(params.s, u32(max(kvlen[b], 0))); }
+  return workgroupUniformLoad(&kv_len).x;
+#else
+  return params.s;
+#endif
+}
+
+// Score of key j0 + jj for this lane's row in log2 units: scaled, masked, -Inf past the row's end.
+fn score(lrow: u32, jj: u32, j0: u32, full: bool, lim: u32, mrow: u32, kend: u32) -> f32 {
+  let j = j0 + jj;
+  var s = ss[lrow * SP + jj] * params.scale;
+#if HAS_MASK
+  s = s + load_m(mrow + min(j, kend - 1u) * params.m_ss) * LOG2E;
+#endif
+  return select(s, inf_f32(true), !full && j >= lim);
 }
 
 // Multiplies the n fragments this subgroup stored in its ss rows by each row's factor rowa.
@@ -136,7 +148,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let b = wk.b;
   let hk = wk.hk;
   let sp = wk.sp;
-  let S = seq_len(b, lid);
+  let S = keys_of(b, lid);
   let sg = lid / SG;
   let r0 = wk.rb * BQ;
   let r1 = min(r0 + BQ, params.rows);
@@ -168,7 +180,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   for (var j0 = kbeg; j0 < kend; j0 = j0 + TK) {
     workgroupBarrier();
-    if (lid == 0u) { flag = 0u; }
     $SG_PUT
     workgroupBarrier();
     // The next tile's loads fly while this one computes.
@@ -179,56 +190,34 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     $SG_SCORES
     workgroupBarrier();
 
+    // The lane's KPL keys of the row (straight-line, named values), their max over the LPR lanes.
     let full = j0 + TK <= kfull;
-    var sv: array<f32, KPL>;
     var tmax = inf_f32(true);
-    for (var e = 0u; e < KPL; e = e + 1u) {
-      let jj = e * LPR + part_;
-      let j = j0 + jj;
-      var s = ss[lrow * SP + jj] * params.scale;
-      if (!full && j >= lim) {
-        s = inf_f32(true);
-      } else {
-#if HAS_MASK
-        s = s + load_m(mrow + j * params.m_ss) * LOG2E;
-#endif
-      }
-      sv[e] = s;
-      tmax = max(tmax, s);
-    }
+    $SG_SCORE_ROW
     for (var o = LPR / 2u; o > 0u; o = o >> 1u) { tmax = max(tmax, subgroupShuffleXor(tmax, o)); }
-    var alpha = 1.0;
-    if (!is_neg_inf(tmax)) {
-      if (is_neg_inf(m)) {
-        m = tmax; // nothing accumulated yet: nothing to rescale
-      } else if (tmax > m + TAU) {
-        alpha = exp2(m - tmax);
-        m = tmax;
-        flag = 1u;
-      }
-    }
+    // m moves only when the tile's max exceeds it by more than TAU (or on the row's first keys).
+    let live = !is_neg_inf(tmax);
+    let grow = live && !is_neg_inf(m) && tmax > m + TAU;
+    let alpha = select(1.0, exp2(m - tmax), grow);
+    m = select(m, tmax, grow || (live && is_neg_inf(m)));
+    // Any row of the workgroup that grew stamps this step (j0 + 1): no reset, same value from every writer.
+    if (subgroupAny(grow)) { flag.x = j0 + 1u; }
     l = l * alpha;
-    for (var e = 0u; e < KPL; e = e + 1u) {
-      let p = select(exp2(sv[e] - m), 0.0, is_neg_inf(sv[e]));
-      l = l + p;
-      ps[lrow * PP + e * LPR + part_] = f16(p);
-    }
-    if (part_ == 0u) { rowa[lrow] = alpha; }
-    if (workgroupUniformLoad(&flag) != 0u) {
-      $SG_RESCALE
-    }
+    $SG_P_ROW
+    rowa[lrow] = alpha; // the LPR lanes of a row hold the same alpha
+    let rescale = workgroupUniformLoad(&flag).x == j0 + 1u;
+    $SG_RESCALE
     $SG_PV
   }
 
   for (var o = LPR / 2u; o > 0u; o = o >> 1u) { l = l + subgroupShuffleXor(l, o); }
   workgroupBarrier();
-  if (part_ == 0u) {
+  // The LPR lanes of a row hold the same l and m.
 #if SPLIT
-    rowa[lrow] = l;
+  rowa[lrow] = l;
 #else
-    rowa[lrow] = select(1.0 / l, 0.0, l == 0.0);
+  rowa[lrow] = select(1.0 / l, 0.0, l == 0.0);
 #endif
-    rowm[lrow] = m;
-  }
+  rowm[lrow] = m;
   $SG_EPI
 }

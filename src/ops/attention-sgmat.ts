@@ -16,20 +16,20 @@ export interface SgmatPlan {
   sgs: number;
   bq: number;
   tk: number;
-  /** Rows of the K tile array: max(TK, BQ) when the Q block is staged there whole, else TK (Q in passes). */
+  /** Rows of the K tile array: max(TK, BQ), the Q block is staged there before the key loop. */
   kr: number;
   emulate: boolean;
 }
 
 interface SubgroupSizes { subgroupMinSize?: number; subgroupMaxSize?: number }
 
-/** Shared memory of a plan: K (kr rows) and V tiles, scores (f32), P (f16), per-row values. */
-export function sgmatBytes(D: number, bq: number, tk: number, kr = tk): number {
+/** Shared memory of a plan: K (kr rows) and V tiles, scores (f32), P (f16), per-row values, the stamp. */
+export function sgmatBytes(D: number, bq: number, tk: number, kr = Math.max(tk, bq)): number {
   return (kr + tk) * (D + 8) * 2 + bq * (tk + 4) * 4 + bq * (tk + 8) * 2 + 2 * bq * 4 + 16;
 }
 
 /** The plan for head size D, or null when the kernel cannot run it here. */
-export function sgmatAttentionPlan(dev: GpuDevice, c: AttentionSgmatConfig & { qsplit?: boolean }, D: number, dtypes: readonly DType[], emulate = false): SgmatPlan | null {
+export function sgmatAttentionPlan(dev: GpuDevice, c: AttentionSgmatConfig, D: number, dtypes: readonly DType[], emulate = false): SgmatPlan | null {
   if (!dev.features.f16 || !dev.features.subgroups || dtypes.some((d) => d !== 'f16')) return null;
   const info = (dev.adapter.info ?? {}) as SubgroupSizes;
   const sg = info.subgroupMaxSize ?? 0;
@@ -47,12 +47,12 @@ export function sgmatAttentionPlan(dev: GpuDevice, c: AttentionSgmatConfig & { q
   const limit = dev.limits.maxComputeWorkgroupStorageSize;
   let { sgs, tk } = c;
   tk = Math.max(fs, Math.ceil(tk / fs) * fs);
+  // Fewer subgroups first (the Q block shares ks), then fewer keys per step.
   while (sgs > 1 && sgmatBytes(D, sgs * fs, tk) > limit) sgs >>= 1;
   while (tk > fs && sgmatBytes(D, sgs * fs, tk) > limit) tk -= fs;
   if (sgmatBytes(D, sgs * fs, tk) > limit || tk % lpr || sgs * sg > dev.limits.maxComputeInvocationsPerWorkgroup) return null;
   const bq = sgs * fs;
-  const kr = !c.qsplit && sgmatBytes(D, bq, tk, Math.max(tk, bq)) <= limit ? Math.max(tk, bq) : tk;
-  return { fs, sg, sgs, bq, tk, kr, emulate };
+  return { fs, sg, sgs, bq, tk, kr: Math.max(tk, bq), emulate };
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -68,25 +68,8 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
     emu ? `if (lane == 0u) { emu_st_${arr}(${off}, ${v}, false, ${stride}); }` : `subgroupMatrixStore(&${arr}, ${off}, ${v}, false, ${stride});`;
   const mma = (a: string, b: string, c: string) => (emu ? `emu_mma(${a}, ${b}, ${c})` : `subgroupMatrixMultiplyAccumulate(${a}, ${b}, ${c})`);
 
-  // Q fragments: the block's rows staged in ks (kr >= bq), or in passes through ks (first TK rows
-  // of a pass) and vs (next TK rows), each subgroup loading in its pass.
-  const passes = p.kr >= p.bq ? 0 : Math.ceil(p.bq / (2 * p.tk));
-  const qload = passes
-    ? [range(nd).map((f) => `var q${f} = Left();`).join(' ')]
-    : ['stage_q_all(b, hk, r0, r1, lid);', ...range(nd).map((f) => `let q${f} = ${ld('Left', 'ks', `sg * FS * KP + ${f * p.fs}u`, false, 'KP')};`)];
-  for (let pass = 0; pass < passes; pass++) {
-    qload.push(
-      `stage_q(b, hk, r0, r1, ${pass * 2 * p.tk}u, lid);`,
-      `if ((sg * FS) / (2u * TK) == ${pass}u) {`,
-      `  let sr = sg * FS - ${pass * 2 * p.tk}u;`,
-      '  if (sr < TK) {',
-      ...range(nd).map((f) => `    q${f} = ${ld('Left', 'ks', `sr * KP + ${f * p.fs}u`, false, 'KP')};`),
-      '  } else {',
-      ...range(nd).map((f) => `    q${f} = ${ld('Left', 'vs', `(sr - TK) * KP + ${f * p.fs}u`, false, 'KP')};`),
-      '  }',
-      '}',
-    );
-  }
+  // Q fragments: the block's rows staged in ks, loaded once before the key loop.
+  const qload = ['stage_q(b, hk, r0, r1, lid);', ...range(nd).map((f) => `let q${f} = ${ld('Left', 'ks', `sg * FS * KP + ${f * p.fs}u`, false, 'KP')};`)];
   const scores = range(nk).flatMap((kf) => [
     `{`,
     `  var s = Acc();`,
@@ -98,6 +81,10 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
     ...range(nk).map((kf) => `let p${kf} = ${ld('Left', 'ps', `sg * FS * PP + ${kf * p.fs}u`, false, 'PP')};`),
     ...range(nd).flatMap((f) => range(nk).map((kf) => `{ let v = ${ld('Right', 'vs', `${kf * p.fs}u * KP + ${f * p.fs}u`, false, 'KP')}; o${f} = ${mma(`p${kf}`, 'v', `o${f}`)}; }`)),
   ];
+  // Softmax of the lane's keys e * LPR + part_ (e < KPL) as named values s0, s1, ...
+  const kpl = p.tk / (p.sg / p.fs);
+  const scoreRow = range(kpl).map((e) => `let s${e} = score(lrow, ${e}u * LPR + part_, j0, full, lim, mrow, kend); tmax = max(tmax, s${e});`);
+  const pRow = range(kpl).map((e) => `{ let p = select(exp2(s${e} - m), 0.0, is_neg_inf(s${e})); l = l + p; ps[lrow * PP + ${e}u * LPR + part_] = f16(p); }`);
   // Prefetch: unit u = lid + t * WG of a tile (8 halves of key u / NCH), named registers.
   const nch = D / 8;
   const wg = p.sgs * p.sg;
@@ -110,21 +97,27 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
     `  pk${t} = k_raw(kbase + jc * params.k_ss, (u % NCH) * 8u) & keep;`,
     `  pv${t} = v_raw(vbase + jc * params.v_ss, (u % NCH) * 8u) & keep; }`,
   ]);
+  // Branch-free: lanes past the tile's last unit write that unit again (the same registers, see fetch).
   const put = range(npf).map((t) => {
-    const body = `let u = lid + ${t * wg}u; let p = (u / NCH) * KP + (u % NCH) * 8u; put_ks(p, pk${t}); put_vs(p, pv${t});`;
-    return (t + 1) * wg <= units ? `{ ${body} }` : `if (lid + ${t * wg}u < ${units}u) { ${body} }`;
+    const u = (t + 1) * wg <= units ? `lid + ${t * wg}u` : `min(lid + ${t * wg}u, ${units - 1}u)`;
+    return `{ let u = ${u}; let p = (u / NCH) * KP + (u % NCH) * 8u; put_ks(p, pk${t}); put_vs(p, pv${t}); }`;
   });
   // O fragments go through this subgroup's rows of ss, NR at a time (rescale and epilogue).
   const nr = Math.min(nk, nd);
   const rounds = range(Math.ceil(nd / nr)).map((r) => range(nr).map((i) => r * nr + i).filter((f) => f < nd));
-  const rescale = rounds.flatMap((fr) => [
-    ...fr.map((f, i) => st('ss', `sg * FS * SP + ${i * p.fs}u`, `o${f}`, 'SP')),
-    'workgroupBarrier();',
-    `scale_rows(sg, lane, ${fr.length}u);`,
-    'workgroupBarrier();',
-    ...fr.map((f, i) => `o${f} = ${ld('Acc', 'ss', `sg * FS * SP + ${i * p.fs}u`, false, 'SP')};`),
-    'workgroupBarrier();',
-  ]);
+  // The rare O rescale (`rescale` is workgroup-uniform): through this subgroup's rows of ss.
+  const rescale = [
+    'if (rescale) {',
+    ...rounds.flatMap((fr) => [
+      ...fr.map((f, i) => st('ss', `sg * FS * SP + ${i * p.fs}u`, `o${f}`, 'SP')),
+      'workgroupBarrier();',
+      `scale_rows(sg, lane, ${fr.length}u);`,
+      'workgroupBarrier();',
+      ...fr.map((f, i) => `o${f} = ${ld('Acc', 'ss', `sg * FS * SP + ${i * p.fs}u`, false, 'SP')};`),
+      'workgroupBarrier();',
+    ]).map((x) => `  ${x}`),
+    '}',
+  ];
   const epi = rounds.flatMap((fr) => [
     ...fr.map((f, i) => st('ss', `sg * FS * SP + ${i * p.fs}u`, `o${f}`, 'SP')),
     'workgroupBarrier();',
@@ -149,7 +142,9 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
     SG_FETCH: fetch.join('\n    '),
     SG_PUT: put.join('\n    '),
     SG_SCORES: scores.join('\n    '),
-    SG_RESCALE: rescale.join('\n      '),
+    SG_SCORE_ROW: scoreRow.join('\n    '),
+    SG_P_ROW: pRow.join('\n    '),
+    SG_RESCALE: rescale.join('\n    '),
     SG_PV: pv.join('\n    '),
     SG_EPI: epi.join('\n  '),
   };

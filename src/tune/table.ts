@@ -170,18 +170,17 @@ export function tileFits(c: TileConfig, maxThreads: number, maxWorkgroupBytes: n
 export interface AttentionDecodeConfig { wg: number; dt: number; ku: number; rows: number; maxL: number }
 /** Register-tiled prefill kernel. */
 export interface AttentionTileConfig { bq: number; tk: number; tq: number; nj: number }
-/** Subgroup-matrix prefill kernel (qsplit: stage the Q block in passes, not whole; for tests). */
-export interface AttentionSgmatConfig { sgs: number; tk: number; qsplit?: boolean }
+/** Subgroup-matrix prefill kernel: subgroups per workgroup, keys per step. */
+export interface AttentionSgmatConfig { sgs: number; tk: number }
 
 export interface AttentionTable {
   decode: AttentionDecodeConfig;
   /** Tried in order; the first that fits the device's workgroup memory for D and the dtypes wins. */
   tiles: AttentionTileConfig[];
   /**
-   * Subgroup-matrix prefill, or null: not chosen unless asked for (attentionTuning.sgmat). Null
-   * everywhere for now: its generated code is exact under emulation, but on the H100 (Dawn /
-   * Vulkan, npm webgpu 0.6.2) the K tile as its matrix loads see it inside the key loop is wrong
-   * (bench/results/attention-notes.md), and no Apple GPU has run it.
+   * Subgroup-matrix prefill, or null: not chosen unless asked for (attentionTuning.sgmat). On
+   * where it was checked on the device (NVIDIA: H100, Dawn / Vulkan, npm webgpu 0.6.2); it only
+   * runs where the adapter has square f16 -> f32 fragments and one subgroup size.
    */
   sgmat: AttentionSgmatConfig | null;
   fill: number;
@@ -206,9 +205,9 @@ const ATTENTION_TABLES: Partial<Record<GpuFamily, AttentionTable>> = {
   // 132 SMs: ~4 workgroups each. Decode: 16 lanes x 8 halves = one 256-byte key row of D = 128
   // (measured: 128 threads, 2 keys per lane group in flight, chunks >= 128 keys: 1458 GB/s at
   // S = 8192; 256 threads the same, 64 threads or 1 key in flight 15-20% slower).
-  nvidia: { ...ATTENTION_BASE, fill: 528, minChunk: 128 },
-  // Apple: 8x8 simdgroup matrices (sgmat, once verified there: { sgs: 4, tk: 32 }), 32 KiB of
-  // threadgroup memory, 8-40 cores.
+  nvidia: { ...ATTENTION_BASE, sgmat: { sgs: 4, tk: 32 }, fill: 528, minChunk: 128 },
+  // Apple: 8x8 simdgroup matrices (sgmat off: with 8x8 fragments it takes D <= 64 only, and it
+  // has not run on an Apple GPU), 32 KiB of threadgroup memory, 8-40 cores.
   'apple-m1': { ...ATTENTION_BASE, fill: 64 },
   'apple-m2': { ...ATTENTION_BASE, fill: 64 },
   'apple-m3': { ...ATTENTION_BASE, fill: 128 },

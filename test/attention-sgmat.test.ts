@@ -1,0 +1,229 @@
+// The subgroup-matrix attention kernel (wgsl/attention_sgmat.wgsl, src/ops/attention-sgmat.ts):
+// against the CPU reference, on adapters with subgroup matrices for real and elsewhere with the
+// builtins emulated; the shape of its plans; and the regression for the H100 bug (every output
+// wrong while lavapipe was exact: a 4-byte workgroup variable put the f16 arrays that the
+// cooperative-matrix loads read off 16-byte alignment), checked on the generated code.
+import { afterEach, describe, expect, it } from 'vitest';
+import * as lb from '../src/index.js';
+import type { Tensor } from '../src/index.js';
+import { buildKernel } from '../src/kernels/registry.js';
+import { attentionTuning } from '../src/ops/attention.js';
+import { enables, operandCode } from '../src/ops/attention-kernels.js';
+import { sgmatAttentionCode, sgmatAttentionPlan, sgmatBytes, type SgmatPlan } from '../src/ops/attention-sgmat.js';
+import { storeValue } from '../src/ops/wgsl-types.js';
+import { requireDevice } from '../src/runtime/context.js';
+import type { GpuDevice } from '../src/runtime/device.js';
+import { attentionTable } from '../src/tune/table.js';
+import { checkOp, seedOf, useGpu, type InputSpec } from './helpers.js';
+
+useGpu();
+afterEach(() => {
+  for (const k of ['force', 'sgmat', 'fill', 'minChunk', 'emulateSgmat'] as const) delete attentionTuning[k];
+});
+
+const gen = { scale: 1 };
+
+interface Case {
+  name: string;
+  B?: number; Hq?: number; Hkv?: number; L: number; S: number; D: number;
+  causal?: boolean;
+  mask?: InputSpec;
+  kvLength?: number;
+  /** Per-batch valid keys as an i32 tensor. */
+  kvLen?: number[];
+  /** k and v stored [B, Hkv, D, S] and passed transposed (strided loads, not vec4). */
+  kT?: boolean;
+}
+
+async function run(c: Case): Promise<void> {
+  const { B = 1, Hq = 2, Hkv = Hq, L, S, D } = c;
+  const kv = (seedView: boolean): InputSpec =>
+    seedView
+      ? { dtype: 'f16', shape: [B, Hkv, D, S], gen, view: (t: Tensor) => t.permute([0, 1, 3, 2]) }
+      : { dtype: 'f16', shape: [B, Hkv, S, D], gen };
+  const inputs: InputSpec[] = [{ dtype: 'f16', shape: [B, Hq, L, D], gen }, kv(!!c.kT), kv(!!c.kT)];
+  if (c.mask) inputs.push(c.mask);
+  const lens = c.kvLen && { gpu: lb.tensor(Int32Array.from(c.kvLen), [B], { dtype: 'i32', device: 'gpu' }), cpu: lb.tensor(Int32Array.from(c.kvLen), [B], { dtype: 'i32', device: 'cpu' }) };
+  try {
+    await checkOp(
+      (q, k, v, m) => lb.attention(q, k, v, { causal: c.causal, mask: m, kvLength: lens ? lens[q.device as 'gpu' | 'cpu'] : c.kvLength }),
+      inputs,
+      { ulps: 2, atol: 1e-3, seed: seedOf(c.name) },
+    );
+  } finally {
+    if (lens) for (const t of [lens.gpu, lens.cpu]) t.dispose();
+  }
+}
+
+// A mask that rises by more than TAU per tile on odd rows (every step moves their max, so O is
+// rescaled) and falls on even rows.
+const rising = (L: number, S: number): InputSpec => ({
+  dtype: 'f32', shape: [L, S], gen, data: Float32Array.from({ length: L * S }, (_, e) => (e % S) * 0.9 * ((Math.floor(e / S) % 2) * 2 - 1)),
+});
+
+const REAL: Case[] = [
+  { name: 'sg MHA L=S=256 D=128 causal', L: 256, S: 256, D: 128, causal: true },
+  { name: 'sg MHA L=S=256 D=128', L: 256, S: 256, D: 128 },
+  { name: 'sg L != S, S not a tile multiple D=64', L: 70, S: 133, D: 64 },
+  { name: 'sg GQA 8/2 D=80 causal L=40', Hq: 8, Hkv: 2, L: 40, S: 90, D: 80, causal: true },
+  { name: 'sg D=96 causal L > S (rows fully masked)', L: 50, S: 20, D: 96, causal: true },
+  { name: 'sg mask rising and falling (rescales)', L: 20, S: 300, D: 64, mask: rising(20, 300) },
+  { name: 'sg kvLength 100 of 160 causal', Hq: 4, Hkv: 1, L: 33, S: 160, D: 128, causal: true, kvLength: 100 },
+  { name: 'sg -Inf rows and a [S] mask', L: 20, S: 50, D: 64, mask: { dtype: 'f16', shape: [50], gen: { scale: 2 } } },
+  { name: 'sg k, v transposed views D=32', L: 40, S: 70, D: 32, causal: true, kT: true },
+];
+// Lavapipe compiles the emulated kernel slowly: one case through every path (GQA rows spanning
+// heads, causal, rescales, split keys, a kvLength tensor, strided k and v).
+const EMU: Case = { name: 'sg emulated', Hq: 4, Hkv: 2, L: 9, S: 45, D: 16, causal: true, mask: rising(9, 45), kvLen: [40], kT: true };
+
+function realKernel(dev: GpuDevice): boolean {
+  return dev.features.subgroupMatrix && attentionTable(dev.fingerprint).sgmat !== null;
+}
+
+describe('subgroup-matrix attention kernel', () => {
+  const T = 600_000;
+  it('matches the CPU reference (f16)', async () => {
+    const dev = requireDevice('test');
+    const real = realKernel(dev);
+    attentionTuning.force = 'sgmat';
+    if (!real) {
+      attentionTuning.emulateSgmat = true;
+      attentionTuning.sgmat = { sgs: 2, tk: 8 };
+      attentionTuning.fill = 64;
+      attentionTuning.minChunk = 8;
+    }
+    for (const c of real ? REAL : [EMU]) await run(c);
+    if (real) {
+      attentionTuning.fill = 4096;
+      attentionTuning.minChunk = 32;
+      await run({ name: 'sg split', Hq: 2, L: 100, S: 400, D: 128, causal: true });
+      attentionTuning.fill = 4096;
+      await run({ name: 'sg split kvLength tensor', B: 2, Hq: 2, L: 64, S: 300, D: 64, causal: true, kvLen: [300, 170] });
+    }
+  }, T);
+
+  it('other configurations (subgroups per workgroup, keys per step) match on adapters with subgroup matrices', async () => {
+    const dev = requireDevice('test');
+    if (!realKernel(dev)) return; // the emulated kernel is checked above; more configurations would take minutes on lavapipe
+    attentionTuning.force = 'sgmat';
+    for (const sgmat of [{ sgs: 2, tk: 64 }, { sgs: 8, tk: 16 }, { sgs: 1, tk: 16 }]) {
+      attentionTuning.sgmat = sgmat;
+      await run({ name: `sg ${sgmat.sgs}x${sgmat.tk} causal`, Hq: 2, L: 130, S: 130, D: 128, causal: true });
+      await run({ name: `sg ${sgmat.sgs}x${sgmat.tk} D=64 mask`, L: 40, S: 100, D: 64, mask: rising(40, 100) });
+    }
+  }, T);
+});
+
+describe('subgroup-matrix plans', () => {
+  const fake = (limit: number, configs = [{ componentType: 'f16', resultComponentType: 'f32', M: 16, N: 16, K: 16 }]) =>
+    ({
+      features: { f16: true, subgroups: true, subgroupMatrix: true },
+      adapter: { info: { subgroupMinSize: 32, subgroupMaxSize: 32, subgroupMatrixConfigs: configs } },
+      limits: { maxComputeWorkgroupStorageSize: limit, maxComputeInvocationsPerWorkgroup: 1024 },
+    }) as unknown as GpuDevice;
+  const f16 = ['f16', 'f16', 'f16'] as const;
+
+  it('stage the Q block in the K tile array and shrink subgroups, then keys, to fit workgroup memory', () => {
+    const p = sgmatAttentionPlan(fake(49152), { sgs: 4, tk: 32 }, 128, f16)!;
+    expect(p).toMatchObject({ fs: 16, sg: 32, sgs: 4, bq: 64, tk: 32, kr: 64 });
+    expect(sgmatBytes(128, 64, 32)).toBeLessThanOrEqual(49152);
+    // 8 x 16 at D = 128 needs 56592 bytes with the Q block staged: 4 subgroups.
+    expect(sgmatAttentionPlan(fake(49152), { sgs: 8, tk: 16 }, 128, f16)).toMatchObject({ sgs: 4, bq: 64, tk: 16, kr: 64 });
+    // 32 KiB: fewer subgroups first.
+    const small = sgmatAttentionPlan(fake(32768), { sgs: 4, tk: 32 }, 128, f16)!;
+    expect(small).toMatchObject({ sgs: 2, bq: 32, tk: 32, kr: 32 });
+    expect(sgmatBytes(128, small.bq, small.tk)).toBeLessThanOrEqual(32768);
+  });
+
+  it('need square f16 -> f32 fragments, f16 operands and D / fragment <= 8', () => {
+    expect(sgmatAttentionPlan(fake(49152), { sgs: 4, tk: 32 }, 256, f16)).toBeNull();
+    expect(sgmatAttentionPlan(fake(49152), { sgs: 4, tk: 32 }, 72, f16)).toBeNull();
+    expect(sgmatAttentionPlan(fake(49152), { sgs: 4, tk: 32 }, 128, ['f16', 'f32', 'f16'])).toBeNull();
+    expect(sgmatAttentionPlan(fake(49152, [{ componentType: 'f16', resultComponentType: 'f32', M: 8, N: 16, K: 16 }]), { sgs: 4, tk: 32 }, 128, f16)).toBeNull();
+  });
+});
+
+describe('subgroup-matrix kernel code (regression: every output wrong on the H100)', () => {
+  // On the H100 (Vulkan cooperative matrices) the kernel gave wrong S = Q Kᵀ from right Q and K
+  // tiles while lavapipe's emulation was exact: a lone `var<workgroup> flag: u32` put the f16 and
+  // f32 arrays the matrix loads and stores use off 16-byte alignment in the driver's layout. Every
+  // workgroup variable must be a whole number of 16-byte units, whatever order they are laid out in.
+  function kernel(plan: SgmatPlan, D: number, opts: { causal: boolean; mask: boolean; kvlen: boolean; split: boolean }): string {
+    const ops = (['q', 'k', 'v'] as const).map((name) => operandCode({ name, dtype: 'f16', vec: true }));
+    return buildKernel('attention_sgmat', {
+      D, Q_ARR: ops[0].arr, K_ARR: ops[1].arr, V_ARR: ops[2].arr, Q_RAW: ops[0].raw, K_RAW: ops[1].raw, V_RAW: ops[2].raw,
+      LOADERS: ops.map((o) => o.code).join('\n\n'), M_STORE: 'f32', M_LOAD: opts.mask ? 'mask[i]' : '0.0', HAS_MASK: opts.mask, KVLEN: opts.kvlen,
+      CAUSAL: opts.causal, HALF_WORDS: true, ATOMIC: false, OUT_STORE: 'u32', STORE: storeValue('f16', 'f32'), SPLIT: opts.split, COMBINE: false,
+      F16: true, ENABLE: enables(true, true, !plan.emulate), DECODE: false, TILE: false, SGMAT: true, SUBGROUPS: true, ...sgmatAttentionCode(plan, D),
+    });
+  }
+
+  /** Bytes of each workgroup variable the entry point uses, from the kernel's `const` declarations. */
+  function workgroupBytes(code: string): Record<string, number> {
+    const consts: Record<string, number> = {};
+    const value = (expr: string) => {
+      const js = expr.replace(/(\d+)u\b/g, '$1').replace(/[A-Z_][A-Z0-9_]*/g, (n) => {
+        if (!(n in consts)) throw new Error(`unknown constant ${n} in ${expr}`);
+        return String(consts[n]);
+      });
+      return Math.floor(Function(`return (${js});`)() as number);
+    };
+    for (const m of code.matchAll(/^const ([A-Z_][A-Z0-9_]*): u32 = ([^;]+);/gm)) consts[m[1]] = value(m[2]);
+    const size: Record<string, number> = { f16: 2, f32: 4, u32: 4, i32: 4, 'vec4<u32>': 16, 'vec4<f32>': 16, 'vec2<f32>': 8 };
+    const main = code.slice(code.indexOf('fn main('));
+    const used = (name: string) => new RegExp(`\\b${name}\\b`).test(main) || [...code.matchAll(/^fn (\w+)\(/gm)].some((f) => {
+      // used through a function main calls
+      const body = code.slice(f.index, code.indexOf('\n}', f.index));
+      return new RegExp(`\\b${name}\\b`).test(body) && new RegExp(`\\b${f[1]}\\(`).test(main);
+    });
+    const out: Record<string, number> = {};
+    for (const m of code.matchAll(/^var<workgroup> (\w+): ([^;]+);/gm)) {
+      if (!used(m[1])) continue;
+      const arr = /^array<(.+), ([^,>]+)>$/.exec(m[2]);
+      const t = arr ? arr[1] : m[2];
+      if (!(t in size)) throw new Error(`unknown type ${t}`);
+      out[m[1]] = size[t] * (arr ? value(arr[2]) : 1);
+    }
+    return out;
+  }
+
+  const plans: [SgmatPlan, number][] = [];
+  for (const [sgs, tk, D] of [[4, 32, 128], [2, 64, 128], [4, 16, 64], [4, 32, 80], [2, 32, 96], [1, 16, 16], [8, 16, 32]]) {
+    plans.push([{ fs: 16, sg: 32, sgs, bq: sgs * 16, tk, kr: Math.max(tk, sgs * 16), emulate: false }, D]);
+  }
+
+  it('every workgroup variable is a multiple of 16 bytes', () => {
+    for (const [plan, D] of plans) {
+      for (const kvlen of [false, true]) {
+        const opts = { causal: true, mask: kvlen, kvlen, split: kvlen };
+        const bytes = workgroupBytes(kernel(plan, D, opts));
+        expect(Object.keys(bytes).sort(), JSON.stringify(plan)).toEqual(['flag', 'ks', 'ps', 'rowa', 'rowm', 'ss', 'vs', ...(kvlen ? ['kv_len'] : [])].sort());
+        for (const [name, n] of Object.entries(bytes)) expect(n % 16, `${name} (${n} bytes) ${JSON.stringify(plan)} D=${D}`).toBe(0);
+        const total = Object.values(bytes).reduce((a, b) => a + b, 0);
+        expect(total, 'sgmatBytes counts what the kernel declares').toBeLessThanOrEqual(sgmatBytes(D, plan.bq, plan.tk) + 16);
+      }
+    }
+  });
+
+  it('the check sees a lone u32 (what broke the H100)', () => {
+    const [plan, D] = plans[0];
+    const bad = kernel(plan, D, { causal: true, mask: false, kvlen: false, split: false })
+      .replace('var<workgroup> flag: vec4<u32>;', 'var<workgroup> flag: u32;')
+      .replaceAll('flag.x', 'flag').replace('workgroupUniformLoad(&flag).x', 'workgroupUniformLoad(&flag)');
+    expect(workgroupBytes(bad).flag).toBe(4);
+  });
+
+  it('the tile stores past the last unit are clamped, not branched', () => {
+    const code = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, bq: 64, tk: 32, kr: 64, emulate: false }, 80);
+    // 32 keys x 10 units = 320 units over 128 lanes: the third store clamps to unit 319.
+    expect(code.SG_PUT).toContain('min(lid + 256u, 319u)');
+    expect(String(code.SG_PUT)).not.toContain('if (');
+  });
+
+  it('the softmax of a lane\'s keys is straight-line named values', () => {
+    const code = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, bq: 64, tk: 32, kr: 64, emulate: false }, 128);
+    // 32 keys over 2 lanes per row: s0 .. s15.
+    expect(String(code.SG_SCORE_ROW).match(/let s\d+ = score\(/g)?.length).toBe(16);
+    expect(String(code.SG_P_ROW)).toContain('ps[lrow * PP + 15u * LPR + part_]');
+  });
+});
