@@ -220,10 +220,13 @@ describe('subgroup-matrix kernel code (regression: every output wrong on the H10
     expect(String(code.SG_PUT)).not.toContain('if (');
   });
 
-  it('the softmax of a lane\'s keys is straight-line named values', () => {
+  it('the softmax of a lane\'s keys is straight-line named values; S chains interleaved', () => {
     const code = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, bq: 64, tk: 32, kr: 64, emulate: false }, 128);
     // 32 keys over 2 lanes per row: s0 .. s15.
     expect(String(code.SG_SCORE_ROW).match(/let s\d+ = score\(/g)?.length).toBe(16);
     expect(String(code.SG_P_ROW)).toContain('ps[lrow * PP + 15u * LPR + part_]');
+    // S = Q Kᵀ: the two key fragments' MMA chains interleaved per D step.
+    expect(String(code.SG_SCORES)).toContain('var s0 = Acc(); var s1 = Acc();');
+    expect(String(code.SG_SCORES).indexOf('s1 = subgroupMatrixMultiplyAccumulate(q0')).toBeLessThan(String(code.SG_SCORES).indexOf('s0 = subgroupMatrixMultiplyAccumulate(q1'));
   });
 });

@@ -70,13 +70,17 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
 
   // Q fragments: the block's rows staged in ks, loaded once before the key loop.
   const qload = ['stage_q(b, hk, r0, r1, lid);', ...range(nd).map((f) => `let q${f} = ${ld('Left', 'ks', `sg * FS * KP + ${f * p.fs}u`, false, 'KP')};`)];
-  const scores = range(nk).flatMap((kf) => [
-    `{`,
-    `  var s = Acc();`,
-    ...range(nd).flatMap((f) => [`  let k${f} = ${ld('Right', 'ks', `${kf * p.fs}u * KP + ${f * p.fs}u`, true, 'KP')};`, `  s = ${mma(`q${f}`, `k${f}`, 's')};`]),
-    `  ${st('ss', `sg * FS * SP + ${kf * p.fs}u`, 's', 'SP')}`,
-    `}`,
-  ]);
+  // S = Q Kᵀ: the TK / fs key fragments' accumulators interleaved per D step (independent MMA chains).
+  const scores = [
+    '{',
+    `  ${range(nk).map((kf) => `var s${kf} = Acc();`).join(' ')}`,
+    ...range(nd).flatMap((f) => range(nk).flatMap((kf) => [
+      `  let k${kf}_${f} = ${ld('Right', 'ks', `${kf * p.fs}u * KP + ${f * p.fs}u`, true, 'KP')};`,
+      `  s${kf} = ${mma(`q${f}`, `k${kf}_${f}`, `s${kf}`)};`,
+    ])),
+    ...range(nk).map((kf) => `  ${st('ss', `sg * FS * SP + ${kf * p.fs}u`, `s${kf}`, 'SP')}`),
+    '}',
+  ];
   const pv = [
     ...range(nk).map((kf) => `let p${kf} = ${ld('Left', 'ps', `sg * FS * PP + ${kf * p.fs}u`, false, 'PP')};`),
     ...range(nd).flatMap((f) => range(nk).map((kf) => `{ let v = ${ld('Right', 'vs', `${kf * p.fs}u * KP + ${f * p.fs}u`, false, 'KP')}; o${f} = ${mma(`p${kf}`, 'v', `o${f}`)}; }`)),
@@ -85,22 +89,19 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
   const kpl = p.tk / (p.sg / p.fs);
   const scoreRow = range(kpl).map((e) => `let s${e} = score(lrow, ${e}u * LPR + part_, j0, full, lim, mrow, kend); tmax = max(tmax, s${e});`);
   const pRow = range(kpl).map((e) => `{ let p = select(exp2(s${e} - m), 0.0, is_neg_inf(s${e})); l = l + p; ps[lrow * PP + ${e}u * LPR + part_] = f16(p); }`);
-  // Prefetch: unit u = lid + t * WG of a tile (8 halves of key u / NCH), named registers.
+  // The step's K and V tiles: unit u = lid + t * WG (8 halves of key u / NCH), 16-byte loads
+  // stored straight to ks / vs. Keys past kend load key kend - 1 and are masked to zero; lanes past
+  // the tile's last unit load and store that unit again (branch-free).
   const nch = D / 8;
   const wg = p.sgs * p.sg;
   const units = p.tk * nch;
-  const npf = Math.ceil(units / wg);
-  const pfDecl = range(npf).map((t) => `var pk${t} = vec4<u32>(); var pv${t} = vec4<u32>();`).join(' ');
-  const fetch = range(npf).flatMap((t) => [
-    `{ let u = min(lid + ${t * wg}u, ${units - 1}u); let j = jn + u / NCH; let jc = min(j, kend - 1u);`,
-    `  let keep = vec4<u32>(select(0u, 0xffffffffu, j < kend));`,
-    `  pk${t} = k_raw(kbase + jc * params.k_ss, (u % NCH) * 8u) & keep;`,
-    `  pv${t} = v_raw(vbase + jc * params.v_ss, (u % NCH) * 8u) & keep; }`,
-  ]);
-  // Branch-free: lanes past the tile's last unit write that unit again (the same registers, see fetch).
-  const put = range(npf).map((t) => {
+  const put = range(Math.ceil(units / wg)).map((t) => {
     const u = (t + 1) * wg <= units ? `lid + ${t * wg}u` : `min(lid + ${t * wg}u, ${units - 1}u)`;
-    return `{ let u = ${u}; let p = (u / NCH) * KP + (u % NCH) * 8u; put_ks(p, pk${t}); put_vs(p, pv${t}); }`;
+    return [
+      `{ let u = ${u}; let j = j0 + u / NCH; let jc = min(j, kend - 1u); let d0 = (u % NCH) * 8u;`,
+      `  let keep = vec4<u32>(select(0u, 0xffffffffu, j < kend)); let p = (u / NCH) * KP + d0;`,
+      `  put_ks(p, k_raw(kbase + jc * params.k_ss, d0) & keep); put_vs(p, v_raw(vbase + jc * params.v_ss, d0) & keep); }`,
+    ].join('\n    ');
   });
   // O fragments go through this subgroup's rows of ss, NR at a time (rescale and epilogue).
   const nr = Math.min(nk, nd);
@@ -138,8 +139,6 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
     SG_EMU: emu ? emulation(['ks', 'vs', 'ps', 'ss']) : '',
     SG_QLOAD: qload.join('\n  '),
     SG_DECL: range(nd).map((f) => `var o${f} = Acc();`).join(' '),
-    SG_PF_DECL: pfDecl,
-    SG_FETCH: fetch.join('\n    '),
     SG_PUT: put.join('\n    '),
     SG_SCORES: scores.join('\n    '),
     SG_SCORE_ROW: scoreRow.join('\n    '),
