@@ -15,6 +15,12 @@
 //            straight-line over named variables, generated per (ROWS, UNROLL) in TypeScript. Rows past N read row N - 1 and
 //            store nothing. Partial sums: one workgroup-memory pass (a padded row per output,
 //            summed by one thread). Dispatch: ceil(N / RW) in x/y, z = batch.
+//   QMV8     M = 1 with `quantizeActivations`: x rounded to 8 bits per run of a unit (scale
+//            max |x| / 127, llama.cpp's Q8_1 idea) and multiplied with the weight's integers by
+//            dot4I8Packed (wgsl/_quant_idot.wgsl): a quarter of the decode work. Thread lid owns
+//            units lid + i * WG of each pass over K (UPT per pass) and quantizes their x itself
+//            (no workgroup memory, no barrier); the workgroup streams RW weight rows past them,
+//            then subgroupAdd and one workgroup-memory pass per output. Needs subgroups.
 //   else     tiled (M > 1): BM x 64 outputs per workgroup, 4 x 4 per thread; per 32-deep k step
 //            the A tile and the dequantized (q_deq4) W tile go through workgroup memory. SPLIT:
 //            z = split * batch + batch index covers K chunk `split` and writes raw f32 partial
@@ -25,7 +31,130 @@
 @group(0) @binding(2) var<storage, read> blocks: array<u32>;
 #include "_quant"
 
-#if QMV
+#if QMV_TAIL
+// Row sums of this workgroup's RW outputs (partials in red) through the epilogue to out.
+fn store_rows(w: u32, zb: u32, lid: u32) {
+  let o = zb * params.n;
+  let e0_base = params.e0_off + batch_offset(zb, params.e0_bs);
+  let e1_base = params.e1_off + batch_offset(zb, params.e1_bs);
+#if OUT_HALF
+  // RW is even and N is even here, so each pair of outputs shares one word.
+  if (lid < RW / 2u) {
+    let n = w * RW + 2u * lid;
+    if (n < params.n) {
+      let v0 = epilogue(row_sum(2u * lid), e0_base + n * params.e0_sn, e1_base + n * params.e1_sn);
+      let v1 = epilogue(row_sum(2u * lid + 1u), e0_base + (n + 1u) * params.e0_sn, e1_base + (n + 1u) * params.e1_sn);
+      out[(o + n) >> 1u] = $PACK(v0) | ($PACK(v1) << 16u);
+    }
+  }
+#else
+  if (lid < RW) {
+    let n = w * RW + lid;
+    if (n < params.n) { out[o + n] = epilogue(row_sum(lid), e0_base + n * params.e0_sn, e1_base + n * params.e1_sn); }
+  }
+#endif
+}
+
+// The TPR partial sums of output r of this workgroup.
+fn row_sum(r: u32) -> f32 {
+  var s = 0.0;
+  for (var t = 0u; t < TPR; t = t + 1u) { s = s + red[r * RP + t]; }
+  return s;
+}
+#endif
+
+#if QMV8
+#include "_quant_idot"
+const WG: u32 = $WG;
+const UPT: u32 = $UPT; // units per thread per pass over K
+const RW: u32 = $RW; // weight rows per workgroup
+const TPR: u32 = WG / $SG_MIN; // the most subgroups of a workgroup: partial sums per output
+const RP: u32 = TPR + 1u;
+var<workgroup> red: array<f32, RW * RP>;
+
+// x quantized to 8 bits for one unit: words (run A, then run B) and (scales, integer sums).
+struct XQ { q: array<u32, QU / 4u>, d: vec4<f32> }
+struct Run4 { w: vec4<u32>, d: f32, s: f32 }
+
+fn nonfinite(v: vec4<f32>) -> bool {
+  return any((bitcast<vec4<u32>>(v) & vec4<u32>(0x7f800000u)) == vec4<u32>(0x7f800000u));
+}
+
+// 16 values quantized with scale `inv` (127 / max |x| of their run): packed i8 and their integer sum.
+fn q8_16(v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>, inv: f32) -> Run4 {
+  let a = round(v0 * inv);
+  let b = round(v1 * inv);
+  let c = round(v2 * inv);
+  let e = round(v3 * inv);
+  let w = vec4<u32>(pack4xI8(vec4<i32>(a)), pack4xI8(vec4<i32>(b)), pack4xI8(vec4<i32>(c)), pack4xI8(vec4<i32>(e)));
+  return Run4(w, 0.0, dot(a + b + c + e, vec4<f32>(1.0)));
+}
+
+fn vmax4(v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>) -> vec4<f32> {
+  return max(max(abs(v0), abs(v1)), max(abs(v2), abs(v3)));
+}
+
+// A run's scale from its largest magnitude m: m / 127, NaN where the run holds NaN or Inf.
+fn run_scale(m: vec4<f32>, bad: bool) -> vec2<f32> {
+  let mx = max(max(m.x, m.y), max(m.z, m.w));
+  let d = select(mx / 127.0, nan_f32(), bad);
+  return vec2<f32>(d, select(127.0 / mx, 0.0, mx == 0.0 || bad));
+}
+
+// x at element e (4 values) of a's row.
+fn xv4(a_base: u32, e: u32) -> vec4<f32> {
+  return load_a(a_base, 0u, e, 1u, params.k);
+}
+
+// The x values of unit uu of a weight row (clamped to a real unit), quantized per run; zero
+// scales for a unit past the row (`live` false), so it adds nothing.
+fn x_quant(a_base: u32, uu: u32, live: bool) -> XQ {
+  let bu = vec2<u32>((uu * QU) / QK, ((uu * QU) % QK) / QU);
+  let r = q_runs(bu.y) + vec2<u32>(bu.x * QK);
+  let keep = select(0.0, 1.0, live);
+#if K45
+  let a0 = xv4(a_base, r.x); let a1 = xv4(a_base, r.x + 4u); let a2 = xv4(a_base, r.x + 8u); let a3 = xv4(a_base, r.x + 12u);
+  let a4 = xv4(a_base, r.x + 16u); let a5 = xv4(a_base, r.x + 20u); let a6 = xv4(a_base, r.x + 24u); let a7 = xv4(a_base, r.x + 28u);
+  let b0 = xv4(a_base, r.y); let b1 = xv4(a_base, r.y + 4u); let b2 = xv4(a_base, r.y + 8u); let b3 = xv4(a_base, r.y + 12u);
+  let b4 = xv4(a_base, r.y + 16u); let b5 = xv4(a_base, r.y + 20u); let b6 = xv4(a_base, r.y + 24u); let b7 = xv4(a_base, r.y + 28u);
+  let sa = run_scale(max(vmax4(a0, a1, a2, a3), vmax4(a4, a5, a6, a7)),
+    nonfinite(a0) || nonfinite(a1) || nonfinite(a2) || nonfinite(a3) || nonfinite(a4) || nonfinite(a5) || nonfinite(a6) || nonfinite(a7));
+  let sb = run_scale(max(vmax4(b0, b1, b2, b3), vmax4(b4, b5, b6, b7)),
+    nonfinite(b0) || nonfinite(b1) || nonfinite(b2) || nonfinite(b3) || nonfinite(b4) || nonfinite(b5) || nonfinite(b6) || nonfinite(b7));
+  let qa0 = q8_16(a0, a1, a2, a3, sa.y); let qa1 = q8_16(a4, a5, a6, a7, sa.y);
+  let qb0 = q8_16(b0, b1, b2, b3, sb.y); let qb1 = q8_16(b4, b5, b6, b7, sb.y);
+  return XQ(array<u32, 16>(qa0.w.x, qa0.w.y, qa0.w.z, qa0.w.w, qa1.w.x, qa1.w.y, qa1.w.z, qa1.w.w,
+    qb0.w.x, qb0.w.y, qb0.w.z, qb0.w.w, qb1.w.x, qb1.w.y, qb1.w.z, qb1.w.w), vec4<f32>(sa.x * keep, sb.x * keep, qa0.s + qa1.s, qb0.s + qb1.s));
+#else
+  let a0 = xv4(a_base, r.x); let a1 = xv4(a_base, r.x + 4u); let a2 = xv4(a_base, r.x + 8u); let a3 = xv4(a_base, r.x + 12u);
+  let b0 = xv4(a_base, r.y); let b1 = xv4(a_base, r.y + 4u); let b2 = xv4(a_base, r.y + 8u); let b3 = xv4(a_base, r.y + 12u);
+  let sa = run_scale(vmax4(a0, a1, a2, a3), nonfinite(a0) || nonfinite(a1) || nonfinite(a2) || nonfinite(a3));
+  let sb = run_scale(vmax4(b0, b1, b2, b3), nonfinite(b0) || nonfinite(b1) || nonfinite(b2) || nonfinite(b3));
+  let qa = q8_16(a0, a1, a2, a3, sa.y);
+  let qb = q8_16(b0, b1, b2, b3, sb.y);
+  return XQ(array<u32, 8>(qa.w.x, qa.w.y, qa.w.z, qa.w.w, qb.w.x, qb.w.y, qb.w.z, qb.w.w), vec4<f32>(sa.x * keep, sb.x * keep, qa.s, qb.s));
+#endif
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+  @builtin(subgroup_invocation_id) sl: u32, @builtin(subgroup_size) sz: u32) {
+  let w = wid.x + wid.y * params.grid_x;
+  let zb = wid.z + params.z0;
+  let a_base = params.a_off + batch_offset(zb, params.a_bs);
+  let units = params.k / QU;
+  // Straight-line over named variables (src/ops/matmul-quant-i8.ts): rows rowJ, sums accJ, this
+  // thread's units uuI (lid + I * WG of the pass) with their quantized x xI and weight words gJ_I.
+  $Q8_DECL
+  for (var c0 = 0u; c0 < units; c0 = c0 + WG * UPT) {
+    $Q8_PASS
+  }
+  $Q8_RED
+  workgroupBarrier();
+  store_rows(w, zb, lid);
+}
+
+#elif QMV
 const TPR: u32 = $TPR;
 const GROUPS: u32 = $GROUPS;
 const ROWS: u32 = $ROWS;
@@ -92,32 +221,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   $QMV_RED
   workgroupBarrier();
-  let o = zb * params.n;
-  let e0_base = params.e0_off + batch_offset(zb, params.e0_bs);
-  let e1_base = params.e1_off + batch_offset(zb, params.e1_bs);
-#if OUT_HALF
-  // RW is even and N is even here, so each pair of outputs shares one word.
-  if (lid < RW / 2u) {
-    let n = w * RW + 2u * lid;
-    if (n < params.n) {
-      let v0 = epilogue(row_sum(2u * lid), e0_base + n * params.e0_sn, e1_base + n * params.e1_sn);
-      let v1 = epilogue(row_sum(2u * lid + 1u), e0_base + (n + 1u) * params.e0_sn, e1_base + (n + 1u) * params.e1_sn);
-      out[(o + n) >> 1u] = $PACK(v0) | ($PACK(v1) << 16u);
-    }
-  }
-#else
-  if (lid < RW) {
-    let n = w * RW + lid;
-    if (n < params.n) { out[o + n] = epilogue(row_sum(lid), e0_base + n * params.e0_sn, e1_base + n * params.e1_sn); }
-  }
-#endif
-}
-
-// The TPR partial sums of output r of this workgroup.
-fn row_sum(r: u32) -> f32 {
-  var s = 0.0;
-  for (var t = 0u; t < TPR; t = t + 1u) { s = s + red[r * RP + t]; }
-  return s;
+  store_rows(w, zb, lid);
 }
 
 #else

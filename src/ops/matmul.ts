@@ -34,6 +34,8 @@ export interface MatmulOptions {
   residual?: Tensor;
   /** Scales a @ b (before the bias). Default 1. */
   alpha?: number;
+  /** With a quantized b only: a's rows rounded to 8 bits for integer dot products (see QuantMatmulOptions). */
+  quantizeActivations?: boolean;
 }
 
 const ACTIVATIONS: readonly (Activation | undefined)[] = [undefined, 'relu', 'gelu', 'silu'];
@@ -91,6 +93,7 @@ function checkEpilogue(name: string, t: Tensor, outShape: readonly number[]): vo
 
 export function matmul(aIn: Tensor, bIn: Tensor | QuantizedTensor, opts: MatmulOptions = {}): Tensor {
   if (bIn instanceof QuantizedTensor) return quantizedMatmul(aIn, bIn, opts);
+  if (opts.quantizeActivations) throw new LbrxError('matmul: quantizeActivations applies to a quantized b (a QuantizedTensor from lb.loadGguf); b here is a dense tensor');
   const a = floatArg('matmul', aIn, 'a');
   const b = floatArg('matmul', bIn, 'b');
   const bias = opts.bias === undefined ? undefined : floatArg('matmul', opts.bias, 'bias');
