@@ -25,7 +25,9 @@ export const baselines =
   'bytes = quantized weight bytes + x + output, the calls cycling through > 160 MB of weight copies ' +
   '(so L2 cannot serve them); baseline = device copy bandwidth (read + write, 1 GiB), same run: the ratio is the fraction ' +
   'of it reached (the issue asks >= 0.7). `config` rows force the matvec kernel config (threads per row group, groups, rows per ' +
-  'group, units loaded together). M > 1 rows: a [M, K] f32 against a 4096 x 4096 quantized weight (the fused kernels: the matvec ' +
+  'group, units loaded together). "8-bit activations" rows pass `quantizeActivations: true` (x rounded to 8 bits per run, ' +
+  'integer dot products; checked against the dense product within that rounding\'s bound). `read-only` rows: a WGSL kernel that only ' +
+  'reads the same bytes, the ceiling at that size. M > 1 rows: a [M, K] f32 against a 4096 x 4096 quantized weight (the fused kernels: the matvec ' +
   'once per row up to 16 rows, tiles with split-K beyond) in GFLOP/s against lb.matmul on the dequantized weight (f32, and cast to ' +
   'f16 with a f16 a), same run. LBRX_BENCH_QMV=NxK,... sets the matmul sizes.';
 
@@ -304,7 +306,7 @@ async function quantMatvec(ctx) {
   const [bigN, bigK] = sizes[Math.min(1, sizes.length - 1)];
   // Every type at one size; Q8_0, Q4_0, Q4_K at all; config sweeps for Q4_0 and Q4_K at the second size.
   const cases = [];
-  for (const [n, k] of sizes) for (const type of ['q8_0', 'q4_0', 'q4_k']) cases.push({ type, n, k });
+  for (const [n, k] of sizes) for (const type of ['q8_0', 'q4_0', 'q4_k']) cases.push({ type, n, k }, { type, n, k, q8x: true });
   for (const type of ['q4_1', 'q5_0', 'q5_1', 'q5_k', 'q6_k']) cases.push({ type, n: bigN, k: bigK });
   const sweep = [
     { tpr: 32, groups: 8, rows: 2, unroll: 1 }, { tpr: 32, groups: 8, rows: 2, unroll: 2 }, { tpr: 32, groups: 8, rows: 2, unroll: 4 },
@@ -327,8 +329,9 @@ async function quantMatvec(ctx) {
     }));
   }
   for (const c of cases) {
-    const { type, n, k, config } = c;
-    const label = config ? ` config ${JSON.stringify(config)}` : '';
+    const { type, n, k, config, q8x = false } = c;
+    const label = (config ? ` config ${JSON.stringify(config)}` : '') + (q8x ? ', 8-bit activations (quantizeActivations)' : '');
+    const mm = (xx, qq) => lb.matmul(xx, qq, { transB: true, quantizeActivations: q8x });
     progress(`  ${type} ${n}x${k}${label}`);
     const qBytes = Math.ceil((n * k) / QUANT[type].block) * QUANT[type].bytes;
     const copies = software ? 1 : Math.max(1, Math.ceil(160e6 / qBytes));
@@ -337,19 +340,24 @@ async function quantMatvec(ctx) {
     const run = (fn) => (config ? withQuantConfig(config, fn) : fn());
     try {
       // Check against the dense path on the dequantized weight (GPU dequantization is bit-exact).
-      const got = run(() => lb.matmul(x, qs[0], { transB: true }));
+      const got = run(() => mm(x, qs[0]));
       const w = lb.dequantize(qs[0]);
       const want = lb.matmul(x, w, { transB: true });
-      const [g, r] = [await got.data(), await want.data()];
-      for (const t of [got, w, want]) t.dispose();
+      // 8-bit activations: each x (|x| <= 0.5) is off by at most half a step of 0.5 / 127.
+      const wabs = lb.abs(w);
+      const ones = lb.ones([1, k]);
+      const bound = lb.matmul(ones, wabs, { transB: true });
+      const [g, r, b] = [await got.data(), await want.data(), await bound.data()];
+      for (const t of [got, w, want, wabs, ones, bound]) t.dispose();
       for (let i = 0; i < n; i++) {
-        if (!(Math.abs(g[i] - r[i]) <= 1e-3 * (1 + Math.abs(r[i])))) throw new Error(`${type} ${n}x${k}${label}: output ${i} is ${g[i]}, dense matmul on the dequantized weight gives ${r[i]}`);
+        const tol = 1e-3 * (1 + Math.abs(r[i])) + (q8x ? (0.5 / 127) * b[i] : 0);
+        if (!(Math.abs(g[i] - r[i]) <= tol)) throw new Error(`${type} ${n}x${k}${label}: output ${i} is ${g[i]}, dense matmul on the dequantized weight gives ${r[i]}`);
       }
       let turn = 0;
-      const t = await timeHot(lb, dev, () => [run(() => lb.matmul(x, qs[turn++ % copies], { transB: true }))], software ? 4 : 256, rounds, { software, warmMs });
+      const t = await timeHot(lb, dev, () => [run(() => mm(x, qs[turn++ % copies]))], software ? 4 : 256, rounds, { software, warmMs });
       const moved = qBytes + k * 4 + n * 4;
       out.push(row(FAMILY, {
-        name: `lb.matmul(x, q, { transB: true }) ${type} M = 1${label}`, key: `qmv-${type}-${n}x${k}${config ? `-${Object.values(config).join('-')}` : ''}`,
+        name: `lb.matmul(x, q, { transB: true }) ${type} M = 1${label}`, key: `qmv-${type}-${n}x${k}${config ? `-${Object.values(config).join('-')}` : ''}${q8x ? '-q8x' : ''}`,
         size: `${n} x ${k}`, metric: 'bandwidth', value: gbps(moved, t.ms), unit: 'GB/s', baseline: copyRow, stats: t,
         note: `${us(t.ms)} per call (timestamps: ${t.profMs === null ? 'n/a' : us(t.profMs)}), ${(qBytes / MiB).toFixed(1)} MiB of blocks, ${copies} weight copies, ${t.dispatchesPerCall} dispatches per call` +
           (ceilings.has(qBytes) ? `; ${((gbps(moved, t.ms) / ceilings.get(qBytes)) * 100).toFixed(0)}% of a read-only kernel over the same bytes` : ''),
