@@ -88,11 +88,16 @@ describe('subgroup-matrix attention kernel', () => {
     attentionTuning.force = 'sgmat';
     if (!real) {
       attentionTuning.emulateSgmat = true;
-      attentionTuning.sgmat = { sgs: 2, tk: 8 };
       attentionTuning.fill = 64;
       attentionTuning.minChunk = 8;
+      // One buffer and one row fragment per subgroup; two of each (LPR = 1) with Q reloaded every step.
+      for (const sgmat of [{ sgs: 2, tk: 8 }, { sgs: 2, tk: 8, rf: 2, db: true, qs: true }]) {
+        attentionTuning.sgmat = sgmat;
+        await run({ ...EMU, name: `${EMU.name} ${JSON.stringify(sgmat)}` });
+      }
+      return;
     }
-    for (const c of real ? REAL : [EMU]) await run(c);
+    for (const c of REAL) await run(c);
     if (real) {
       attentionTuning.fill = 4096;
       attentionTuning.minChunk = 32;
@@ -106,10 +111,15 @@ describe('subgroup-matrix attention kernel', () => {
     const dev = requireDevice('test');
     if (!realKernel(dev)) return; // the emulated kernel is checked above; more configurations would take minutes on lavapipe
     attentionTuning.force = 'sgmat';
-    for (const sgmat of [{ sgs: 2, tk: 64 }, { sgs: 8, tk: 16 }, { sgs: 1, tk: 16 }]) {
+    const configs = [{ sgs: 2, tk: 64 }, { sgs: 8, tk: 16 }, { sgs: 1, tk: 16 }, { sgs: 4, tk: 32, rf: 2 }, { sgs: 2, tk: 32, rf: 2 },
+      { sgs: 4, tk: 32, db: true }, { sgs: 2, tk: 32, rf: 2, db: true }, { sgs: 4, tk: 16, rf: 2, db: true }, { sgs: 8, tk: 32 },
+      { sgs: 4, tk: 32, qs: true }, { sgs: 4, tk: 16, qs: true, db: true }, { sgs: 2, tk: 32, rf: 2, qs: true }];
+    for (const sgmat of configs) {
       attentionTuning.sgmat = sgmat;
-      await run({ name: `sg ${sgmat.sgs}x${sgmat.tk} causal`, Hq: 2, L: 130, S: 130, D: 128, causal: true });
-      await run({ name: `sg ${sgmat.sgs}x${sgmat.tk} D=64 mask`, L: 40, S: 100, D: 64, mask: rising(40, 100) });
+      const tag = JSON.stringify(sgmat);
+      await run({ name: `sg ${tag} causal`, Hq: 2, L: 130, S: 130, D: 128, causal: true });
+      await run({ name: `sg ${tag} D=64 mask`, L: 40, S: 100, D: 64, mask: rising(40, 100) });
+      await run({ name: `sg ${tag} D=80 kvLength tensor`, B: 2, Hq: 4, Hkv: 2, L: 70, S: 150, D: 80, causal: true, kvLen: [150, 61] });
     }
   }, T);
 });
@@ -123,16 +133,34 @@ describe('subgroup-matrix plans', () => {
     }) as unknown as GpuDevice;
   const f16 = ['f16', 'f16', 'f16'] as const;
 
-  it('stage the Q block in the K tile array and shrink subgroups, then keys, to fit workgroup memory', () => {
+  it('stage the Q block in the K tile array (whole, else in passes) and shrink subgroups, then keys, to fit workgroup memory', () => {
     const p = sgmatAttentionPlan(fake(49152), { sgs: 4, tk: 32 }, 128, f16)!;
-    expect(p).toMatchObject({ fs: 16, sg: 32, sgs: 4, bq: 64, tk: 32, kr: 64 });
-    expect(sgmatBytes(128, 64, 32)).toBeLessThanOrEqual(49152);
-    // 8 x 16 at D = 128 needs 56592 bytes with the Q block staged: 4 subgroups.
-    expect(sgmatAttentionPlan(fake(49152), { sgs: 8, tk: 16 }, 128, f16)).toMatchObject({ sgs: 4, bq: 64, tk: 16, kr: 64 });
-    // 32 KiB: fewer subgroups first.
-    const small = sgmatAttentionPlan(fake(32768), { sgs: 4, tk: 32 }, 128, f16)!;
+    expect(p).toMatchObject({ fs: 16, sg: 32, sgs: 4, rf: 1, db: false, bq: 64, tk: 32, kr: 64 });
+    expect(sgmatBytes(128, 64, 32)).toBe(40448);
+    // 8 x 16 at D = 128 needs 55552 bytes with the Q block staged whole: staged in passes of 16 rows.
+    expect(sgmatAttentionPlan(fake(49152), { sgs: 8, tk: 16 }, 128, f16)).toMatchObject({ sgs: 8, bq: 128, tk: 16, kr: 16 });
+    // 32 KiB: passes of 32 rows (31744 bytes), then fewer subgroups.
+    expect(sgmatAttentionPlan(fake(32768), { sgs: 4, tk: 32 }, 128, f16)).toMatchObject({ sgs: 4, bq: 64, tk: 32, kr: 32 });
+    const small = sgmatAttentionPlan(fake(24576), { sgs: 4, tk: 32 }, 128, f16)!;
     expect(small).toMatchObject({ sgs: 2, bq: 32, tk: 32, kr: 32 });
-    expect(sgmatBytes(128, small.bq, small.tk)).toBeLessThanOrEqual(32768);
+    expect(sgmatBytes(128, small.bq, small.tk, small.kr)).toBeLessThanOrEqual(24576);
+  });
+
+  it('two row fragments per subgroup and double-buffered tiles', () => {
+    // 128 rows: the Q block in passes of one subgroup's 32 rows.
+    expect(sgmatAttentionPlan(fake(49152), { sgs: 4, tk: 32, rf: 2 }, 128, f16)).toMatchObject({ sgs: 4, rf: 2, bq: 128, tk: 32, kr: 32 });
+    expect(sgmatBytes(128, 128, 32, 32)).toBe(46080);
+    // Two K and V tiles at 4 x 32, D = 128 fill 48 KiB exactly (per-row values in the ss pad).
+    expect(sgmatAttentionPlan(fake(49152), { sgs: 4, tk: 32, db: true }, 128, f16)).toMatchObject({ sgs: 4, db: true, bq: 64, tk: 32, kr: 64 });
+    expect(sgmatBytes(128, 64, 32, 64, 2)).toBe(49152);
+    expect(sgmatAttentionPlan(fake(49152), { sgs: 4, tk: 32, rf: 2, db: true }, 128, f16)).toMatchObject({ sgs: 2, rf: 2, db: true, bq: 64, kr: 64 });
+    // 32 rows per subgroup need 32 lanes (one row each).
+    const sg16 = { ...fake(49152), adapter: { info: { subgroupMinSize: 16, subgroupMaxSize: 16, subgroupMatrixConfigs: [{ componentType: 'f16', resultComponentType: 'f32', M: 16, N: 16, K: 16 }] } } } as unknown as GpuDevice;
+    expect(sgmatAttentionPlan(sg16, { sgs: 4, tk: 32, rf: 2 }, 128, f16)).toBeNull();
+    // Q kept past the tiles for the whole loop: 4 x 32 at D = 128 fills 48 KiB exactly.
+    expect(sgmatAttentionPlan(fake(49152), { sgs: 4, tk: 32, qs: true }, 128, f16)).toMatchObject({ sgs: 4, qs: true, bq: 64, tk: 32, kr: 96 });
+    expect(sgmatBytes(128, 64, 32, 96)).toBe(49152);
+    expect(sgmatAttentionPlan(fake(49152), { sgs: 8, tk: 16, qs: true }, 128, f16)).toMatchObject({ sgs: 4, bq: 64, tk: 16, kr: 80 });
   });
 
   it('need square f16 -> f32 fragments, f16 operands and D / fragment <= 8', () => {
@@ -188,8 +216,17 @@ describe('subgroup-matrix kernel code (regression: every output wrong on the H10
   }
 
   const plans: [SgmatPlan, number][] = [];
-  for (const [sgs, tk, D] of [[4, 32, 128], [2, 64, 128], [4, 16, 64], [4, 32, 80], [2, 32, 96], [1, 16, 16], [8, 16, 32]]) {
-    plans.push([{ fs: 16, sg: 32, sgs, bq: sgs * 16, tk, kr: Math.max(tk, sgs * 16), emulate: false }, D]);
+  const dev32 = {
+    features: { f16: true, subgroups: true, subgroupMatrix: true },
+    adapter: { info: { subgroupMinSize: 32, subgroupMaxSize: 32, subgroupMatrixConfigs: [{ componentType: 'f16', resultComponentType: 'f32', M: 16, N: 16, K: 16 }] } },
+    limits: { maxComputeWorkgroupStorageSize: 49152, maxComputeInvocationsPerWorkgroup: 1024 },
+  } as unknown as GpuDevice;
+  for (const [sgs, tk, D, rf, db, qs] of [[4, 32, 128, 1, 0, 0], [2, 64, 128, 1, 0, 0], [4, 16, 64, 1, 0, 0], [4, 32, 80, 1, 0, 0], [2, 32, 96, 1, 0, 0],
+    [1, 16, 16, 1, 0, 0], [8, 16, 32, 1, 0, 0], [8, 16, 128, 1, 0, 0], [4, 32, 128, 2, 0, 0], [4, 32, 128, 1, 1, 0], [2, 32, 128, 2, 1, 0],
+    [4, 16, 96, 2, 1, 0], [1, 16, 16, 2, 1, 0], [4, 32, 128, 1, 0, 1], [4, 16, 128, 1, 1, 1], [2, 16, 80, 2, 0, 1]]) {
+    const plan = sgmatAttentionPlan(dev32, { sgs, tk, rf, db: !!db, qs: !!qs }, D, ['f16', 'f16', 'f16']);
+    if (!plan) throw new Error(`no plan for ${[sgs, tk, D, rf, db]}`);
+    plans.push([plan, D]);
   }
 
   it('every workgroup variable is a multiple of 16 bytes', () => {
@@ -197,36 +234,55 @@ describe('subgroup-matrix kernel code (regression: every output wrong on the H10
       for (const kvlen of [false, true]) {
         const opts = { causal: true, mask: kvlen, kvlen, split: kvlen };
         const bytes = workgroupBytes(kernel(plan, D, opts));
-        expect(Object.keys(bytes).sort(), JSON.stringify(plan)).toEqual(['flag', 'ks', 'ps', 'rowa', 'rowm', 'ss', 'vs', ...(kvlen ? ['kv_len'] : [])].sort());
+        expect(Object.keys(bytes).sort(), JSON.stringify(plan)).toEqual(['ks', 'ps', 'ss', 'vs']);
         for (const [name, n] of Object.entries(bytes)) expect(n % 16, `${name} (${n} bytes) ${JSON.stringify(plan)} D=${D}`).toBe(0);
         const total = Object.values(bytes).reduce((a, b) => a + b, 0);
-        expect(total, 'sgmatBytes counts what the kernel declares').toBeLessThanOrEqual(sgmatBytes(D, plan.bq, plan.tk) + 16);
+        expect(total, 'sgmatBytes counts what the kernel declares').toBe(sgmatBytes(D, plan.bq, plan.tk, plan.kr, plan.db ? 2 : 1));
+        expect(total).toBeLessThanOrEqual(49152);
       }
     }
   });
 
   it('the check sees a lone u32 (what broke the H100)', () => {
     const [plan, D] = plans[0];
-    const bad = kernel(plan, D, { causal: true, mask: false, kvlen: false, split: false })
-      .replace('var<workgroup> flag: vec4<u32>;', 'var<workgroup> flag: u32;')
-      .replaceAll('flag.x', 'flag').replace('workgroupUniformLoad(&flag).x', 'workgroupUniformLoad(&flag)');
+    const good = kernel(plan, D, { causal: true, mask: false, kvlen: false, split: false });
+    const bad = good.replace('var<workgroup> ss:', 'var<workgroup> flag: u32;\nvar<workgroup> ss:').replace('let w = wid.x', 'flag = 1u;\n  let w = wid.x');
+    expect(bad).not.toBe(good);
     expect(workgroupBytes(bad).flag).toBe(4);
   });
 
   it('the tile stores past the last unit are clamped, not branched', () => {
-    const code = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, bq: 64, tk: 32, kr: 64, emulate: false }, 80);
-    // 32 keys x 10 units = 320 units over 128 lanes: the third store clamps to unit 319.
-    expect(code.SG_PUT).toContain('min(lid + 256u, 319u)');
-    expect(String(code.SG_PUT)).not.toContain('if (');
+    const code = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, rf: 1, db: false, qs: false, bq: 64, tk: 32, kr: 64, emulate: false }, 80);
+    // 32 keys x 10 units = 320 units over 128 lanes: the third load clamps to unit 319.
+    expect(code.SG_LOAD).toContain('min(lid + 256u, 319u)');
+    expect(String(code.SG_LOAD) + String(code.SG_STORE)).not.toContain('if (');
   });
 
   it('the softmax of a lane\'s keys is straight-line named values; S chains interleaved', () => {
-    const code = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, bq: 64, tk: 32, kr: 64, emulate: false }, 128);
+    const code = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, rf: 1, db: false, qs: false, bq: 64, tk: 32, kr: 64, emulate: false }, 128);
     // 32 keys over 2 lanes per row: s0 .. s15.
     expect(String(code.SG_SCORE_ROW).match(/let s\d+ = score\(/g)?.length).toBe(16);
     expect(String(code.SG_P_ROW)).toContain('ps[lrow * PP + 15u * LPR + part_]');
     // S = Q Kᵀ: the two key fragments' MMA chains interleaved per D step.
-    expect(String(code.SG_SCORES)).toContain('var s0 = Acc(); var s1 = Acc();');
-    expect(String(code.SG_SCORES).indexOf('s1 = subgroupMatrixMultiplyAccumulate(q0')).toBeLessThan(String(code.SG_SCORES).indexOf('s0 = subgroupMatrixMultiplyAccumulate(q1'));
+    expect(String(code.SG_SCORES)).toContain('var s0_0 = Acc(); var s0_1 = Acc();');
+    expect(String(code.SG_SCORES).indexOf('s0_1 = subgroupMatrixMultiplyAccumulate(q0_0')).toBeLessThan(String(code.SG_SCORES).indexOf('s0_0 = subgroupMatrixMultiplyAccumulate(q0_1'));
+  });
+
+  it('two row fragments: each K and V fragment loaded once feeds both; Q staged in passes', () => {
+    const code = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, rf: 2, db: false, qs: false, bq: 128, tk: 32, kr: 32, emulate: false }, 128);
+    const sc = String(code.SG_SCORES);
+    expect(sc.match(/subgroupMatrixLoad<Right>/g)?.length).toBe(16);
+    expect(sc.match(/subgroupMatrixMultiplyAccumulate/g)?.length).toBe(32);
+    expect(String(code.SG_PV).match(/subgroupMatrixLoad<Right>/g)?.length).toBe(16);
+    expect(String(code.SG_PV).match(/subgroupMatrixMultiplyAccumulate/g)?.length).toBe(32);
+    expect(String(code.SG_QLOAD).match(/stage_q\(/g)?.length).toBe(4);
+    expect(code.QP).toBe(32);
+    const qs = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, rf: 1, db: true, qs: true, bq: 64, tk: 16, kr: 96, emulate: false }, 128);
+    // Q reloaded per D step from the block kept past the two K tiles.
+    expect(qs.QROW).toBe(32);
+    expect(String(qs.SG_SCORES).match(/let q0_\d+ = subgroupMatrixLoad<Left>\(&ks, \(QROW \+ sg \* RS \+ 0u\)/g)?.length).toBe(8);
+    expect(String(qs.SG_QLOAD)).toBe('stage_q(b, hk, r0, r1, lid);');
+    // 32 keys over 1 lane per row: s0 .. s31.
+    expect(String(code.SG_SCORE_ROW).match(/let s\d+ = score\(/g)?.length).toBe(32);
   });
 });

@@ -1,23 +1,27 @@
 // Attention, subgroup-matrix variant (chromium_experimental_subgroup_matrix; f16 q, k, v): the
 // common parts (params, bindings, generated loaders, row mapping, split partials) come from
-// wgsl/attention.wgsl. A workgroup of NSG subgroups takes BQ = NSG * FS query rows of one
-// (b, kv head), each subgroup FS of them: their Q fragments (D / FS of FS x FS f16, loaded once
-// from the block staged in ks) stay in registers, their output as D / FS f32 result fragments.
+// wgsl/attention.wgsl. A workgroup of NSG subgroups takes BQ = NSG * RS query rows of one
+// (b, kv head), each subgroup RS = RF * FS of them: their Q fragments (RF x D / FS of FS x FS f16,
+// loaded once from the block staged in ks) stay in registers, their output as RF x D / FS f32
+// result fragments; each K or V fragment loaded from workgroup memory feeds RF multiplies.
 // Per step of TK keys:
-//   K and V tiles go through workgroup memory as f16 (16-byte global loads stored at the top of
-//   the step; on the H100 loading the next tile into registers while this one computed was 4%
-//   slower, and K / V fragments loaded straight from storage about 2x slower);
+//   K and V tiles go through workgroup memory as f16 (16-byte global loads; K / V fragments loaded
+//   straight from storage were about 2x slower on the H100). One buffer (NB = 1): the tile is
+//   loaded and stored at the top of the step, 4 barriers per step. Two (NB = 2): the next tile is
+//   loaded while this step's softmax runs and stored into the other buffer, 2 barriers per step;
 //   S = Q Kᵀ by fragments, stored to `ss` (f32); the subgroup's lanes (LPR per row) scale and mask
 //   their row, reduce the row max by shuffles, and write P = 2^(s - m) as f16 to `ps`;
 //   O += P V by fragments.
 // The reference max m of a row only moves when the tile's max exceeds it by more than TAU (log2
 // units), so P <= 2^TAU stays an f16 and O is rescaled (stored to ss, scaled per row, reloaded)
-// only in steps where some row of the workgroup moved: rows stamp `flag` with the step, read back
-// by workgroupUniformLoad. The final output is O / l; l and m in log2 units as the other variants
+// only in steps where some row of the workgroup moved: rows stamp the step into ss (FLAG), read
+// back by workgroupUniformLoad. The final output is O / l; l and m in log2 units as the other variants
 // write them (SPLIT).
 // NVIDIA (Vulkan cooperative matrices): every workgroup variable is a multiple of 16 bytes, so
 // the arrays the matrix loads and stores use stay 16-byte aligned whatever order the driver lays
 // them out in (a lone u32 `flag` made S = Q Kᵀ wrong on the H100; bench/results/attention-notes.md).
+// The per-row values, the stamp and the valid key count live in the pad columns of ss (no small
+// variables at all; it also lets two K / V buffers fit 48 KiB at TK = 32, D = 128).
 // The key loop's masking and max update are selects, not branches.
 // The fragment code (SG_*) is generated straight-line (src/ops/attention-sgmat.ts); with
 // emulation the fragment types are 4x4 matrices and the builtins plain functions (tests).
@@ -26,32 +30,35 @@
 const SG: u32 = $SG_SIZE;
 const FS: u32 = $FS;
 const NSG: u32 = $NSG;
-const BQ: u32 = NSG * FS;
+const RF: u32 = $RF; // row fragments per subgroup
+const RS: u32 = RF * FS; // query rows per subgroup
+const BQ: u32 = NSG * RS;
 const WG: u32 = NSG * SG;
 const TK: u32 = $TKu;
+const NB: u32 = $NBu; // K / V tile buffers
 const KP: u32 = D + 8u; // K/V tile row pitch (halves): rows shift banks, pitch a multiple of 8
-const KR: u32 = $KRu; // rows of ks: max(TK, BQ) (the Q block is staged there first)
-const SP: u32 = TK + 4u; // ss row pitch (f32)
+const KR: u32 = $KRu; // rows of ks: max(TK, BQ), or max(TK, RS) (the Q block staged there first)
+const QP: u32 = $QPu; // Q rows staged per pass (BQ, or whole subgroups' rows that fit KR)
+const QROW: u32 = $QROWu; // first ks row of the staged Q block (past the K tiles when it stays for the loop)
+const SP: u32 = TK + 4u; // ss row pitch (f32); columns TK.. hold per-row values
+const RA: u32 = TK; // ss column: the row's rescale factor, then 1 / l (or l with SPLIT)
+const RM: u32 = TK + 1u; // ss column: the row's max m
+const FLAG: u32 = TK + 2u; // ss[FLAG]: j0 + 1 of the last step in which some row's max grew (f32, exact below 2^24)
+const KVL: u32 = TK + 3u; // ss[KVL]: the batch's valid keys (KVLEN)
 const PP: u32 = TK + 8u; // ps row pitch (f16)
-const LPR: u32 = SG / FS; // softmax lanes per row
+const LPR: u32 = SG / RS; // softmax lanes per row
 const KPL: u32 = TK / LPR; // keys per lane
 const TAU: f32 = 8.0;
 
 $SG_TYPES
 
-var<workgroup> ks: array<f16, KR * KP>;
-var<workgroup> vs: array<f16, TK * KP>;
+// Every workgroup variable is a multiple of 16 bytes: a lone u32 stamp shifted the f16 arrays off
+// 16-byte alignment on the H100, and its cooperative-matrix loads and stores then read and wrote
+// wrong elements (lavapipe did not care).
+var<workgroup> ks: array<f16, KR * KP>; // NB K tiles (and the Q block before the key loop)
+var<workgroup> vs: array<f16, NB * TK * KP>;
 var<workgroup> ss: array<f32, BQ * SP>;
 var<workgroup> ps: array<f16, BQ * PP>;
-var<workgroup> rowa: array<f32, BQ>; // per row: rescale factor, then 1 / l (or l with SPLIT)
-var<workgroup> rowm: array<f32, BQ>;
-// x: j0 + 1 of the last step in which some row's max grew. Every workgroup variable is a multiple
-// of 16 bytes: a lone u32 here shifted the f16 arrays off 16-byte alignment on the H100, and its
-// cooperative-matrix loads and stores then read and wrote wrong elements (lavapipe did not care).
-var<workgroup> flag: vec4<u32>;
-#if KVLEN
-var<workgroup> kv_len: vec4<u32>; // x: the batch's valid keys (16 bytes, see flag)
-#endif
 
 $SG_EMU
 
@@ -73,15 +80,15 @@ fn put_vs(p: u32, w: vec4<u32>) {
   vs[p + 4u] = c.x; vs[p + 5u] = c.y; vs[p + 6u] = d.x; vs[p + 7u] = d.y;
 }
 
-// The block's BQ query rows into ks (KR >= BQ); zeros past r1. Also clears the rescale stamp.
+// QP query rows from r0 into ks rows QROW..; zeros past r1. Also clears the rescale stamp.
 fn stage_q(b: u32, hk: u32, r0: u32, r1: u32, lid: u32) {
-  flag.x = 0u; // every invocation writes the same value
+  ss[FLAG] = 0.0; // every invocation writes the same value
   workgroupBarrier();
-  for (var u = lid; u < BQ * NCH; u = u + WG) {
+  for (var u = lid; u < QP * NCH; u = u + WG) {
     let rr = u / NCH;
     let c = u % NCH;
     let x = q_raw(q_row(b, hk, min(r0 + rr, r1 - 1u)), c * 8u);
-    put_ks(rr * KP + c * 8u, select(vec4<u32>(), x, r0 + rr < r1));
+    put_ks((QROW + rr) * KP + c * 8u, select(vec4<u32>(), x, r0 + rr < r1));
   }
   workgroupBarrier();
 }
@@ -89,8 +96,8 @@ fn stage_q(b: u32, hk: u32, r0: u32, r1: u32, lid: u32) {
 // Valid keys of batch b (wgsl/attention.wgsl's seq_len, through a 16-byte variable).
 fn keys_of(b: u32, lid: u32) -> u32 {
 #if KVLEN
-  if (lid == 0u) { kv_len.x = min(params.s, u32(max(kvlen[b], 0))); }
-  return workgroupUniformLoad(&kv_len).x;
+  if (lid == 0u) { ss[KVL] = f32(min(params.s, u32(max(kvlen[b], 0)))); }
+  return u32(workgroupUniformLoad(&ss[KVL]));
 #else
   return params.s;
 #endif
@@ -106,22 +113,21 @@ fn score(lrow: u32, jj: u32, j0: u32, full: bool, lim: u32, mrow: u32, kend: u32
   return select(s, inf_f32(true), !full && j >= lim);
 }
 
-// Multiplies the n fragments this subgroup stored in its ss rows by each row's factor rowa.
+// Multiplies the n column fragments this subgroup stored in its RS rows of ss by each row's factor (column RA).
 fn scale_rows(sg: u32, lane: u32, n: u32) {
-  for (var e = lane; e < n * FS * FS; e = e + SG) {
-    let rr = (e % (FS * FS)) / FS;
-    let i = (sg * FS + rr) * SP + (e / (FS * FS)) * FS + e % FS;
-    ss[i] = ss[i] * rowa[sg * FS + rr];
+  for (var e = lane; e < RS * n * FS; e = e + SG) {
+    let lr = sg * RS + e / (n * FS);
+    let i = lr * SP + e % (n * FS);
+    ss[i] = ss[i] * ss[lr * SP + RA];
   }
 }
 
-// Writes the n output fragments this subgroup stored in its ss rows (columns d0..): O / l, or the
-// split partials (m, l, O).
+// Writes the n output column fragments this subgroup stored in its RS rows of ss (columns d0..):
+// O / l, or the split partials (m, l, O).
 fn write_rows(b: u32, hk: u32, r0: u32, r1: u32, sp: u32, sg: u32, lane: u32, n: u32, d0: u32) {
-  for (var e = 2u * lane; e < n * FS * FS; e = e + 2u * SG) {
-    let rr = (e % (FS * FS)) / FS;
-    let cc = (e / (FS * FS)) * FS + e % FS;
-    let lr = sg * FS + rr;
+  for (var e = 2u * lane; e < RS * n * FS; e = e + 2u * SG) {
+    let cc = e % (n * FS);
+    let lr = sg * RS + e / (n * FS);
     let row = r0 + lr;
     if (row >= r1) { continue; }
     let o = vec2<f32>(ss[lr * SP + cc], ss[lr * SP + cc + 1u]);
@@ -131,11 +137,11 @@ fn write_rows(b: u32, hk: u32, r0: u32, r1: u32, sp: u32, sg: u32, lane: u32, n:
     part[pbase + 2u + d0 + cc] = o.x;
     part[pbase + 3u + d0 + cc] = o.y;
     if (d0 + cc == 0u) {
-      part[pbase] = rowm[lr];
-      part[pbase + 1u] = rowa[lr];
+      part[pbase] = ss[lr * SP + RM];
+      part[pbase + 1u] = ss[lr * SP + RA];
     }
 #else
-    put_pair(orow * D, d0 + cc, o * rowa[lr]);
+    put_pair(orow * D, d0 + cc, o * ss[lr * SP + RA]);
 #endif
   }
 }
@@ -163,7 +169,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   $SG_QLOAD
 
   // This lane's softmax row and its keys e * LPR + part of each tile.
-  let lrow = sg * FS + lane / LPR;
+  let lrow = sg * RS + lane / LPR;
   let part_ = lane % LPR;
   let row = r0 + lrow;
   let lim = select(0u, min(row_end(row, S), kend), row < r1);
@@ -172,12 +178,41 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var l = 0.0;
   $SG_DECL
 
+#if DB
+  // kb: this step's buffer (offset in halves). Barriers: the one after the scores also orders the
+  // last step's reads of the other buffer before this step's stores into it; the stamp's
+  // workgroupUniformLoad orders those stores before the next step's reads.
+  var kb = 0u;
+  workgroupBarrier(); // the Q fragments are loaded from ks
+  {
+    let jt = kbeg;
+    let kt = 0u;
+    $SG_LOAD
+    $SG_STORE
+  }
+  workgroupBarrier();
+#else
+  let kb = 0u;
+#endif
   for (var j0 = kbeg; j0 < kend; j0 = j0 + TK) {
+#if DB
+    $SG_SCORES
     workgroupBarrier();
-    $SG_PUT
+    // The next tile (past kend: key kend - 1, zeroed, never read) into the other buffer.
+    let jt = j0 + TK;
+    $SG_LOAD
+#else
+    workgroupBarrier();
+    {
+      let jt = j0;
+      let kt = 0u;
+      $SG_LOAD
+      $SG_STORE
+    }
     workgroupBarrier();
     $SG_SCORES
     workgroupBarrier();
+#endif
 
     // The lane's KPL keys of the row (straight-line, named values), their max over the LPR lanes.
     let full = j0 + TK <= kfull;
@@ -190,23 +225,30 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let alpha = select(1.0, exp2(m - tmax), grow);
     m = select(m, tmax, grow || (live && is_neg_inf(m)));
     // Any row of the workgroup that grew stamps this step (j0 + 1): no reset, same value from every writer.
-    if (subgroupAny(grow)) { flag.x = j0 + 1u; }
+    if (subgroupAny(grow)) { ss[FLAG] = f32(j0 + 1u); }
     l = l * alpha;
     $SG_P_ROW
-    rowa[lrow] = alpha; // the LPR lanes of a row hold the same alpha
-    let rescale = workgroupUniformLoad(&flag).x == j0 + 1u;
+    ss[lrow * SP + RA] = alpha; // the LPR lanes of a row hold the same alpha
+#if DB
+    let kt = kb ^ (TK * KP);
+    $SG_STORE
+#endif
+    let rescale = workgroupUniformLoad(&ss[FLAG]) == f32(j0 + 1u);
     $SG_RESCALE
     $SG_PV
+#if DB
+    kb = kb ^ (TK * KP);
+#endif
   }
 
   for (var o = LPR / 2u; o > 0u; o = o >> 1u) { l = l + subgroupShuffleXor(l, o); }
   workgroupBarrier();
   // The LPR lanes of a row hold the same l and m.
 #if SPLIT
-  rowa[lrow] = l;
+  ss[lrow * SP + RA] = l;
 #else
-  rowa[lrow] = select(1.0 / l, 0.0, l == 0.0);
+  ss[lrow * SP + RA] = select(1.0 / l, 0.0, l == 0.0);
 #endif
-  rowm[lrow] = m;
+  ss[lrow * SP + RM] = m;
   $SG_EPI
 }

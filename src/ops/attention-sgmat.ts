@@ -12,20 +12,29 @@ export interface SgmatPlan {
   fs: number;
   /** Subgroup size (fixed). */
   sg: number;
-  /** Subgroups per workgroup; each owns fs query rows. */
+  /** Subgroups per workgroup; each owns rf * fs query rows. */
   sgs: number;
+  /** Row fragments per subgroup: each K / V fragment loaded from workgroup memory feeds rf multiplies. */
+  rf: number;
+  /** K / V tiles double-buffered: the next tile loads during this step's softmax, 2 barriers per step instead of 4. */
+  db: boolean;
+  /** Q fragments loaded from the Q block kept in ks (rows NB TK..) every step instead of held in registers. */
+  qs: boolean;
   bq: number;
   tk: number;
-  /** Rows of the K tile array: max(TK, BQ), the Q block is staged there before the key loop. */
+  /**
+   * Rows of the K tile array (NB = 1 or 2 tiles), where the Q block is staged before the key loop:
+   * max(NB TK, BQ) (one pass) when that fits, else max(NB TK, rf * fs) (passes of whole subgroups).
+   */
   kr: number;
   emulate: boolean;
 }
 
 interface SubgroupSizes { subgroupMinSize?: number; subgroupMaxSize?: number }
 
-/** Shared memory of a plan: K (kr rows) and V tiles, scores (f32), P (f16), per-row values, the stamp. */
-export function sgmatBytes(D: number, bq: number, tk: number, kr = Math.max(tk, bq)): number {
-  return (kr + tk) * (D + 8) * 2 + bq * (tk + 4) * 4 + bq * (tk + 8) * 2 + 2 * bq * 4 + 16;
+/** Shared memory of a plan: K (kr rows) and nb V tiles, scores (f32, with the per-row values and stamp in its pad), P (f16). */
+export function sgmatBytes(D: number, bq: number, tk: number, kr = Math.max(tk, bq), nb = 1): number {
+  return (kr + nb * tk) * (D + 8) * 2 + bq * (tk + 4) * 4 + bq * (tk + 8) * 2;
 }
 
 /** The plan for head size D, or null when the kernel cannot run it here. */
@@ -41,18 +50,26 @@ export function sgmatAttentionPlan(dev: GpuDevice, c: AttentionSgmatConfig, D: n
     if (!m) return null;
     fs = m.M;
   }
-  const lpr = sg / fs;
-  // Q and O fragments stay in registers: D / fs of each (at most 8).
+  const rf = c.rf ?? 1;
+  const rs = fs * rf;
+  const lpr = sg / rs;
+  // Q and O fragments stay in registers: rf x D / fs of each (D / fs at most 8).
   if (D % fs || D / fs > 8 || !Number.isInteger(lpr) || (lpr & (lpr - 1)) !== 0) return null;
   const limit = dev.limits.maxComputeWorkgroupStorageSize;
+  // The Q block staged whole in ks when that fits, else in passes of whole subgroups' rows.
+  const nb = c.db ? 2 : 1;
+  const krOf = (sgs: number, tk: number) => {
+    if (c.qs) return nb * tk + sgs * rs; // the tiles, then the Q block for the whole loop
+    return sgmatBytes(D, sgs * rs, tk, Math.max(nb * tk, sgs * rs), nb) <= limit ? Math.max(nb * tk, sgs * rs) : Math.max(nb * tk, rs);
+  };
+  const bytes = (sgs: number, tk: number) => sgmatBytes(D, sgs * rs, tk, krOf(sgs, tk), nb);
   let { sgs, tk } = c;
   tk = Math.max(fs, Math.ceil(tk / fs) * fs);
-  // Fewer subgroups first (the Q block shares ks), then fewer keys per step.
-  while (sgs > 1 && sgmatBytes(D, sgs * fs, tk) > limit) sgs >>= 1;
-  while (tk > fs && sgmatBytes(D, sgs * fs, tk) > limit) tk -= fs;
-  if (sgmatBytes(D, sgs * fs, tk) > limit || tk % lpr || sgs * sg > dev.limits.maxComputeInvocationsPerWorkgroup) return null;
-  const bq = sgs * fs;
-  return { fs, sg, sgs, bq, tk, kr: Math.max(tk, bq), emulate };
+  // Fewer subgroups first, then fewer keys per step.
+  while (sgs > 1 && bytes(sgs, tk) > limit) sgs >>= 1;
+  while (tk > fs && bytes(sgs, tk) > limit) tk -= fs;
+  if (bytes(sgs, tk) > limit || tk % lpr || sgs * sg > dev.limits.maxComputeInvocationsPerWorkgroup) return null;
+  return { fs, sg, sgs, rf, db: !!c.db, qs: !!c.qs, bq: sgs * rs, tk, kr: krOf(sgs, tk), emulate };
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -61,32 +78,52 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, string | number> {
   const nd = D / p.fs;
   const nk = p.tk / p.fs;
+  const rs = p.fs * p.rf;
+  const rows = range(p.rf);
   const emu = p.emulate;
   const ld = (kind: string, arr: string, off: string, cm: boolean, stride: string) =>
     emu ? `emu_ld_${arr}(${off}, ${cm}, ${stride})` : `subgroupMatrixLoad<${kind}>(&${arr}, ${off}, ${cm}, ${stride})`;
   const st = (arr: string, off: string, v: string, stride: string) =>
     emu ? `if (lane == 0u) { emu_st_${arr}(${off}, ${v}, false, ${stride}); }` : `subgroupMatrixStore(&${arr}, ${off}, ${v}, false, ${stride});`;
   const mma = (a: string, b: string, c: string) => (emu ? `emu_mma(${a}, ${b}, ${c})` : `subgroupMatrixMultiplyAccumulate(${a}, ${b}, ${c})`);
+  // Row offset of this subgroup's row fragment r in a row-major array of pitch P.
+  const frow = (r: number, P: string) => `(sg * RS + ${r * p.fs}u) * ${P}`;
 
-  // Q fragments: the block's rows staged in ks, loaded once before the key loop.
-  const qload = ['stage_q(b, hk, r0, r1, lid);', ...range(nd).map((f) => `let q${f} = ${ld('Left', 'ks', `sg * FS * KP + ${f * p.fs}u`, false, 'KP')};`)];
-  // S = Q Kᵀ: the TK / fs key fragments' accumulators interleaved per D step (independent MMA chains).
+  // Q fragments q<r>_<f>: the block's rows staged in ks (QP rows a pass), loaded once before the key loop.
+  const qrow = p.qs ? (p.db ? 2 : 1) * p.tk : 0; // first ks row of the staged Q block
+  const qp = p.qs ? p.bq : Math.min(p.bq, Math.floor(p.kr / rs) * rs);
+  const passes = Math.ceil(p.bq / qp);
+  const qfrag = (r: number, f: number, base: string) => ld('Left', 'ks', `(${base} + ${r * p.fs}u) * KP + ${f * p.fs}u`, false, 'KP');
+  const qload = p.qs ? ['stage_q(b, hk, r0, r1, lid);'] : passes === 1
+    ? ['stage_q(b, hk, r0, r1, lid);', ...rows.flatMap((r) => range(nd).map((f) => `let q${r}_${f} = ${qfrag(r, f, 'sg * RS')};`))]
+    : [
+      rows.flatMap((r) => range(nd).map((f) => `var q${r}_${f} = Left();`)).join(' '),
+      ...range(passes).flatMap((ps) => [
+        `stage_q(b, hk, r0 + ${ps * qp}u, r1, lid);`,
+        `if (sg / ${qp / rs}u == ${ps}u) {`,
+        ...rows.flatMap((r) => range(nd).map((f) => `  q${r}_${f} = ${qfrag(r, f, `(sg % ${qp / rs}u) * RS`)};`)),
+        '}',
+      ]),
+    ];
+  // S = Q Kᵀ: each key fragment feeds the rf row fragments; the rf x TK / fs accumulators
+  // interleaved per D step (independent MMA chains).
   const scores = [
     '{',
-    `  ${range(nk).map((kf) => `var s${kf} = Acc();`).join(' ')}`,
-    ...range(nd).flatMap((f) => range(nk).flatMap((kf) => [
-      `  let k${kf}_${f} = ${ld('Right', 'ks', `${kf * p.fs}u * KP + ${f * p.fs}u`, true, 'KP')};`,
-      `  s${kf} = ${mma(`q${f}`, `k${kf}_${f}`, `s${kf}`)};`,
-    ])),
-    ...range(nk).map((kf) => `  ${st('ss', `sg * FS * SP + ${kf * p.fs}u`, `s${kf}`, 'SP')}`),
+    `  ${rows.flatMap((r) => range(nk).map((kf) => `var s${r}_${kf} = Acc();`)).join(' ')}`,
+    ...range(nd).flatMap((f) => [...(p.qs ? rows.map((r) => `  let q${r}_${f} = ${qfrag(r, f, `QROW + sg * RS`)};`) : []), ...range(nk).flatMap((kf) => [
+      `  let k${kf}_${f} = ${ld('Right', 'ks', `kb + ${kf * p.fs}u * KP + ${f * p.fs}u`, true, 'KP')};`,
+      ...rows.map((r) => `  s${r}_${kf} = ${mma(`q${r}_${f}`, `k${kf}_${f}`, `s${r}_${kf}`)};`),
+    ])]),
+    ...rows.flatMap((r) => range(nk).map((kf) => `  ${st('ss', `${frow(r, 'SP')} + ${kf * p.fs}u`, `s${r}_${kf}`, 'SP')}`)),
     '}',
   ];
   const pv = [
-    ...range(nk).map((kf) => `let p${kf} = ${ld('Left', 'ps', `sg * FS * PP + ${kf * p.fs}u`, false, 'PP')};`),
-    ...range(nd).flatMap((f) => range(nk).map((kf) => `{ let v = ${ld('Right', 'vs', `${kf * p.fs}u * KP + ${f * p.fs}u`, false, 'KP')}; o${f} = ${mma(`p${kf}`, 'v', `o${f}`)}; }`)),
+    ...rows.flatMap((r) => range(nk).map((kf) => `let p${r}_${kf} = ${ld('Left', 'ps', `${frow(r, 'PP')} + ${kf * p.fs}u`, false, 'PP')};`)),
+    ...range(nd).flatMap((f) => range(nk).map((kf) =>
+      `{ let v = ${ld('Right', 'vs', `kb + ${kf * p.fs}u * KP + ${f * p.fs}u`, false, 'KP')}; ${rows.map((r) => `o${r}_${f} = ${mma(`p${r}_${kf}`, 'v', `o${r}_${f}`)};`).join(' ')} }`)),
   ];
   // Softmax of the lane's keys e * LPR + part_ (e < KPL) as named values s0, s1, ...
-  const kpl = p.tk / (p.sg / p.fs);
+  const kpl = p.tk / (p.sg / rs);
   const scoreRow = range(kpl).map((e) => `let s${e} = score(lrow, ${e}u * LPR + part_, j0, full, lim, mrow, kend); tmax = max(tmax, s${e});`);
   const pRow = range(kpl).map((e) => `{ let p = select(exp2(s${e} - m), 0.0, is_neg_inf(s${e})); l = l + p; ps[lrow * PP + ${e}u * LPR + part_] = f16(p); }`);
   // The step's K and V tiles: unit u = lid + t * WG (8 halves of key u / NCH), 16-byte loads
@@ -95,32 +132,34 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
   const nch = D / 8;
   const wg = p.sgs * p.sg;
   const units = p.tk * nch;
-  const put = range(Math.ceil(units / wg)).map((t) => {
-    const u = (t + 1) * wg <= units ? `lid + ${t * wg}u` : `min(lid + ${t * wg}u, ${units - 1}u)`;
-    return [
-      `{ let u = ${u}; let j = j0 + u / NCH; let jc = min(j, kend - 1u); let d0 = (u % NCH) * 8u;`,
-      `  let keep = vec4<u32>(select(0u, 0xffffffffu, j < kend)); let p = (u / NCH) * KP + d0;`,
-      `  put_ks(p, k_raw(kbase + jc * params.k_ss, d0) & keep); put_vs(p, v_raw(vbase + jc * params.v_ss, d0) & keep); }`,
-    ].join('\n    ');
-  });
-  // O fragments go through this subgroup's rows of ss, NR at a time (rescale and epilogue).
+  // Loads (SG_LOAD: tile start jt into named registers kw<t>, vw<t>) and stores (SG_STORE: at
+  // offset kt of ks / vs) are separate so that with two buffers the loads fly during the softmax.
+  const ut = (t: number) => ((t + 1) * wg <= units ? `lid + ${t * wg}u` : `min(lid + ${t * wg}u, ${units - 1}u)`);
+  const tiles = range(Math.ceil(units / wg));
+  const load = tiles.map((t) => [
+    `let u${t} = ${ut(t)}; let ju${t} = jt + u${t} / NCH; let jc${t} = min(ju${t}, kend - 1u); let keep${t} = vec4<u32>(select(0u, 0xffffffffu, ju${t} < kend));`,
+    `let kw${t} = k_raw(kbase + jc${t} * params.k_ss, (u${t} % NCH) * 8u) & keep${t}; let vw${t} = v_raw(vbase + jc${t} * params.v_ss, (u${t} % NCH) * 8u) & keep${t};`,
+  ].join('\n    '));
+  const store = tiles.map((t) => `{ let p = kt + (u${t} / NCH) * KP + (u${t} % NCH) * 8u; put_ks(p, kw${t}); put_vs(p, vw${t}); }`);
+  // O fragments go through this subgroup's RS rows of ss, NR column fragments at a time (rescale and epilogue).
   const nr = Math.min(nk, nd);
   const rounds = range(Math.ceil(nd / nr)).map((r) => range(nr).map((i) => r * nr + i).filter((f) => f < nd));
+  const stO = (fr: number[]) => fr.flatMap((f, i) => rows.map((r) => st('ss', `${frow(r, 'SP')} + ${i * p.fs}u`, `o${r}_${f}`, 'SP')));
   // The rare O rescale (`rescale` is workgroup-uniform): through this subgroup's rows of ss.
   const rescale = [
     'if (rescale) {',
     ...rounds.flatMap((fr) => [
-      ...fr.map((f, i) => st('ss', `sg * FS * SP + ${i * p.fs}u`, `o${f}`, 'SP')),
+      ...stO(fr),
       'workgroupBarrier();',
       `scale_rows(sg, lane, ${fr.length}u);`,
       'workgroupBarrier();',
-      ...fr.map((f, i) => `o${f} = ${ld('Acc', 'ss', `sg * FS * SP + ${i * p.fs}u`, false, 'SP')};`),
+      ...fr.flatMap((f, i) => rows.map((r) => `o${r}_${f} = ${ld('Acc', 'ss', `${frow(r, 'SP')} + ${i * p.fs}u`, false, 'SP')};`)),
       'workgroupBarrier();',
     ]).map((x) => `  ${x}`),
     '}',
   ];
   const epi = rounds.flatMap((fr) => [
-    ...fr.map((f, i) => st('ss', `sg * FS * SP + ${i * p.fs}u`, `o${f}`, 'SP')),
+    ...stO(fr),
     'workgroupBarrier();',
     `write_rows(b, hk, r0, r1, sp, sg, lane, ${fr.length}u, ${fr[0] * p.fs}u);`,
     'workgroupBarrier();',
@@ -133,13 +172,19 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
     SG_SIZE: p.sg,
     FS: p.fs,
     NSG: p.sgs,
+    RF: p.rf,
+    NB: p.db ? 2 : 1,
+    DB: p.db ? 1 : 0,
     TK: p.tk,
     KR: p.kr,
+    QP: qp,
+    QROW: qrow,
     SG_TYPES: types,
     SG_EMU: emu ? emulation(['ks', 'vs', 'ps', 'ss']) : '',
     SG_QLOAD: qload.join('\n  '),
-    SG_DECL: range(nd).map((f) => `var o${f} = Acc();`).join(' '),
-    SG_PUT: put.join('\n    '),
+    SG_DECL: rows.flatMap((r) => range(nd).map((f) => `var o${r}_${f} = Acc();`)).join(' '),
+    SG_LOAD: load.join('\n    '),
+    SG_STORE: store.join('\n    '),
     SG_SCORES: scores.join('\n    '),
     SG_SCORE_ROW: scoreRow.join('\n    '),
     SG_P_ROW: pRow.join('\n    '),

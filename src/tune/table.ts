@@ -170,8 +170,8 @@ export function tileFits(c: TileConfig, maxThreads: number, maxWorkgroupBytes: n
 export interface AttentionDecodeConfig { wg: number; dt: number; ku: number; rows: number; maxL: number }
 /** Register-tiled prefill kernel. */
 export interface AttentionTileConfig { bq: number; tk: number; tq: number; nj: number }
-/** Subgroup-matrix prefill kernel: subgroups per workgroup, keys per step. */
-export interface AttentionSgmatConfig { sgs: number; tk: number }
+/** Subgroup-matrix prefill kernel: subgroups per workgroup, keys per step, row fragments per subgroup (default 1), K / V double-buffered, Q fragments reloaded from workgroup memory each step. */
+export interface AttentionSgmatConfig { sgs: number; tk: number; rf?: number; db?: boolean; qs?: boolean }
 
 export interface AttentionTable {
   decode: AttentionDecodeConfig;
