@@ -205,7 +205,8 @@ const ATTENTION_TABLES: Partial<Record<GpuFamily, AttentionTable>> = {
   // 132 SMs: ~4 workgroups each. Decode: 16 lanes x 8 halves = one 256-byte key row of D = 128
   // (measured: 128 threads, 2 keys per lane group in flight, chunks >= 128 keys: 1458 GB/s at
   // S = 8192; 256 threads the same, 64 threads or 1 key in flight 15-20% slower).
-  nvidia: { ...ATTENTION_BASE, sgmat: { sgs: 4, tk: 32 }, fill: 528, minChunk: 128 },
+  // sgmat (H100, causal 1x32x4096x4096x128 f16): 8 subgroups x 32 keys, Q staged in passes, 80 TFLOP/s; 4 x 32 58.
+  nvidia: { ...ATTENTION_BASE, sgmat: { sgs: 8, tk: 32 }, fill: 528, minChunk: 128 },
   // Apple: 8x8 simdgroup matrices (sgmat off: with 8x8 fragments it takes D <= 64 only, and it
   // has not run on an Apple GPU), 32 KiB of threadgroup memory, 8-40 cores.
   'apple-m1': { ...ATTENTION_BASE, fill: 64 },
