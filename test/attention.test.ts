@@ -225,17 +225,18 @@ describe('split-K decode', () => {
       { dtype: 'f16', shape: [1, 1, 32768, 64], gen },
     ], { ...TOL.f16, seed: 22 });
   }, T);
-  it('two dispatches on the split path, one otherwise', async () => {
+  it('two dispatches on the split path, one otherwise (and one when the decode merges its splits itself)', async () => {
     attentionTuning.fill = 512;
     attentionTuning.minChunk = 256;
-    for (const [S, n] of [[1000, 2], [256, 1]] as const) {
+    for (const [S, n, fuse] of [[1000, 2, 0], [256, 1, 0], [1000, 1, 64]] as const) {
+      attentionTuning.decode = { fuse };
       const q = lb.ones([1, 2, 1, 16]);
       const k = lb.ones([1, 2, S, 16]);
       await Promise.all([q.data(), k.data()]);
       const before = lb.streamStats().dispatches;
       const o = lb.attention(q, k, k);
       const got = await o.data();
-      expect(lb.streamStats().dispatches - before, `S=${S}`).toBe(n);
+      expect(lb.streamStats().dispatches - before, `S=${S} fuse ${fuse}`).toBe(n);
       expect(Array.from(got).every((x) => Math.abs(x - 1) < 1e-6)).toBe(true);
       for (const t of [q, k, o]) t.dispose();
     }

@@ -14,22 +14,19 @@
 // rows are contiguous and aligned, strided scalar loads otherwise. out is contiguous
 // [B, Hq, L, D] in q's dtype (HALF_WORDS: packed pairs; ATOMIC for odd 16-bit D).
 // Variants (one entry point each):
-//   DECODE  few queries: WG threads, DT lanes per key (NC chunks of 8 elements each), R rows per
-//           workgroup, KU keys per lane group and step; dots reduced over the DT lanes by
-//           subgroup shuffles (SUBGROUPS) or workgroup memory; per-lane-group softmax states
-//           merged through workgroup memory at the end.
 //   TILE    prefill: BQ rows x TK keys per step, (BQ / TQ) x NJ threads; Q, K, V tiles in
 //           workgroup memory in their dtype (16-bit packed), scores register-blocked TQ x TK/NJ
 //           per thread, row max reduced over the NJ threads of a row group, P through workgroup
 //           memory, output TQ rows x CPT chunks of 8 per thread.
-//   (wgsl/attention_sgmat.wgsl: subgroup-matrix prefill; it includes this file with SGMAT.)
-//   COMBINE entry point `combine`: merges SPLIT partials.
+//   wgsl/attention_decode.wgsl (DECODE, few queries per kv head; and COMBINE, entry point
+//   `combine`, which merges SPLIT partials) and wgsl/attention_sgmat.wgsl (SGMAT, subgroup-matrix
+//   prefill) include this file for the common parts.
 // Bindings: params 0, q 1, k 2, v 3, out 4, mask 5 (HAS_MASK), part 6 (SPLIT), kvlen 7 (KVLEN).
 // Dispatch: B * Hkv * rblocks * splits workgroups folded into x/y (w = ((b * Hkv + hk) * rblocks
 // + rb) * splits + sp). SPLIT: split sp takes keys [sp * chunk, (sp + 1) * chunk) and writes, per
 // output row and split, (m, l, unnormalized row of D) in f32 to part [B * Hq * L, splits, D + 2];
-// `combine` (compiled alone with COMBINE; one workgroup per output row, params.pad = rows) merges
-// them by log-sum-exp rescaling; an all -Inf row gives 0.
+// `combine` (one workgroup per output row, params.pad = rows) merges them by log-sum-exp
+// rescaling; an all -Inf row gives 0.
 $ENABLE
 #include "_half"
 #include "_math"
@@ -190,104 +187,6 @@ fn work_of(w: u32) -> Work {
   rb = params.rblocks - 1u - rb; // causal: the blocks with the most keys start first (shorter tail)
 #endif
   return Work(w % params.splits, rb, bk / params.hkv, bk % params.hkv);
-}
-#endif
-
-#if DECODE
-const WG: u32 = $WGu;
-const DT: u32 = $DTu;
-const NC: u32 = $NCu;
-const KU: u32 = $KUu;
-const R: u32 = $Ru;
-const KP: u32 = WG / DT;
-const STEP: u32 = KP * KU;
-
-var<workgroup> mrg_acc: array<f32, KP * DP>;
-var<workgroup> mrg_ml: array<vec2<f32>, KP>;
-#if !SUBGROUPS
-var<workgroup> red: array<f32, WG * R * KU>;
-#endif
-
-// The mask of key j in log2 units (0 without a mask).
-fn mask_at(mrow: u32, j: u32) -> f32 {
-#if HAS_MASK
-  return load_m(mrow + j * params.m_ss) * LOG2E;
-#else
-  return 0.0;
-#endif
-}
-
-fn mrg_put(i: u32, a: vec4<f32>, b: vec4<f32>) {
-  mrg_acc[i] = a.x; mrg_acc[i + 1u] = a.y; mrg_acc[i + 2u] = a.z; mrg_acc[i + 3u] = a.w;
-  mrg_acc[i + 4u] = b.x; mrg_acc[i + 5u] = b.y; mrg_acc[i + 6u] = b.z; mrg_acc[i + 7u] = b.w;
-}
-
-// Merges the KP key groups' states of query row `row` (log-sum-exp) into out or the partials.
-fn merge_row(b: u32, hk: u32, row: u32, sp: u32, lid: u32) {
-  var mx = inf_f32(true);
-  for (var g = 0u; g < KP; g = g + 1u) { mx = max(mx, mrg_ml[g].x); }
-  var lt = 0.0;
-  for (var g = 0u; g < KP; g = g + 1u) {
-    let ml = mrg_ml[g];
-    if (!is_neg_inf(ml.x)) { lt = lt + ml.y * exp2(ml.x - mx); }
-  }
-  let orow = out_row(b, hk, row);
-#if SPLIT
-  let pbase = (orow * params.splits + sp) * (D + 2u);
-  if (lid == 0u) {
-    part[pbase] = mx;
-    part[pbase + 1u] = lt;
-  }
-  for (var d = lid; d < D; d = d + WG) {
-    var o = 0.0;
-    for (var g = 0u; g < KP; g = g + 1u) {
-      let ml = mrg_ml[g];
-      if (!is_neg_inf(ml.x)) { o = o + mrg_acc[g * DP + d] * exp2(ml.x - mx); }
-    }
-    part[pbase + 2u + d] = o;
-  }
-#else
-  let inv = select(1.0 / lt, 0.0, lt == 0.0);
-  for (var d = 2u * lid; d < D; d = d + 2u * WG) {
-    var o = vec2<f32>(0.0);
-    for (var g = 0u; g < KP; g = g + 1u) {
-      let ml = mrg_ml[g];
-      if (!is_neg_inf(ml.x)) { o = o + vec2<f32>(mrg_acc[g * DP + d], mrg_acc[g * DP + d + 1u]) * exp2(ml.x - mx); }
-    }
-    put_pair(orow * D, d, o * inv);
-  }
-#endif
-}
-
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let w = wid.x + wid.y * params.grid_x;
-  // Every thread of a workgroup takes the same branch: the barriers below stay uniform.
-  if (w >= params.pad) { return; }
-  let wk = work_of(w);
-  let b = wk.b;
-  let hk = wk.hk;
-  let S = seq_len(b, lid);
-  let dl = lid % DT;
-  let slot = lid / DT;
-  let r0 = wk.rb * R;
-  let r1 = min(r0 + R, params.rows);
-  let kbase = params.k_off + b * params.k_sb + hk * params.k_sh;
-  let vbase = params.v_off + b * params.v_sb + hk * params.v_sh;
-
-  // Lane dl of a key group owns chunks c (elements (c * DT + dl) * 8 ..+8) of every row; rows
-  // past the block repeat its last row (never written). Generated (src/ops/attention-decode.ts).
-  $DEC_SETUP
-  let kbeg = wk.sp * params.chunk;
-  let kend = min(kend_rows, kbeg + params.chunk);
-  var steps = 0u;
-  if (kend > kbeg) { steps = (kend - kbeg + STEP - 1u) / STEP; }
-  for (var it = 0u; it < steps; it = it + 1u) {
-    // Key u of this group's step: jb + u * KP; K and V of all KU keys load first (in flight together).
-    let jb = kbeg + it * STEP + slot;
-    $DEC_STEP
-  }
-  $DEC_MERGE
 }
 #endif
 
@@ -489,64 +388,3 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 #endif
 
-#if COMBINE
-const CWG: u32 = 256u;
-const MAXS: u32 = $MAXSu; // splits at most (factors kept in workgroup memory)
-const PAIRS: u32 = (D + 1u) / 2u; // output column pairs
-const GROUPS: u32 = max(1u, CWG / PAIRS); // thread groups splitting the splits
-
-var<workgroup> cred: array<f32, CWG>;
-var<workgroup> cfac: array<f32, MAXS>;
-var<workgroup> cacc: array<vec2<f32>, CWG>;
-
-fn tree(lid: u32, is_max: bool) -> f32 {
-  for (var o = CWG / 2u; o > 0u; o = o >> 1u) {
-    workgroupBarrier();
-    if (lid < o) { cred[lid] = select(cred[lid] + cred[lid + o], max(cred[lid], cred[lid + o]), is_max); }
-  }
-  return workgroupUniformLoad(&cred[0]);
-}
-
-// One workgroup per output row w = (b * Hq + h) * L + i: o = sum_s 2^(m_s - M) acc_s / sum_s
-// 2^(m_s - M) l_s with M = max_s m_s; splits that saw no key (m_s = -Inf, acc_s = 0) drop out;
-// none -> 0. The max, the factors and the sums are spread over the threads, and each column pair's
-// sum over splits over GROUPS threads, so many splits (one long query) cost few dependent loads.
-@compute @workgroup_size(CWG)
-fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let w = wid.x + wid.y * params.grid_x;
-  if (w >= params.pad) { return; }
-  let ns = params.splits;
-  let base = w * ns * (D + 2u);
-  var mx = inf_f32(true);
-  for (var s = lid; s < ns; s = s + CWG) { mx = max(mx, part[base + s * (D + 2u)]); }
-  cred[lid] = mx;
-  let M = tree(lid, true);
-  var lsum = 0.0;
-  for (var s = lid; s < ns; s = s + CWG) {
-    let ms = part[base + s * (D + 2u)];
-    let f = select(exp2(ms - M), 0.0, is_neg_inf(ms));
-    cfac[s] = f;
-    lsum = lsum + f * part[base + s * (D + 2u) + 1u];
-  }
-  workgroupBarrier();
-  cred[lid] = lsum;
-  let lt = tree(lid, false);
-  let inv = select(1.0 / lt, 0.0, lt == 0.0);
-  let pair = lid % PAIRS;
-  let grp = lid / PAIRS;
-  var o = vec2<f32>(0.0);
-  if (grp < GROUPS) {
-    let d = 2u * pair;
-    for (var s = grp; s < ns; s = s + GROUPS) {
-      let pb = base + s * (D + 2u) + 2u + d;
-      o = o + vec2<f32>(part[pb], select(0.0, part[min(pb + 1u, base + ns * (D + 2u) - 1u)], d + 1u < D)) * cfac[s];
-    }
-  }
-  cacc[lid] = o;
-  workgroupBarrier();
-  if (grp == 0u) {
-    for (var g = 1u; g < GROUPS; g = g + 1u) { o = o + cacc[g * PAIRS + pair]; }
-    put_pair(w * D, 2u * pair, o * inv);
-  }
-}
-#endif

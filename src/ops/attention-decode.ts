@@ -1,11 +1,15 @@
-// Straight-line code of the DECODE variant (wgsl/attention.wgsl): every query row, chunk and key
-// of a step is a named variable, so nothing lives in an indexed array (which GPU compilers may
+// Straight-line code of the DECODE variant (wgsl/attention_decode.wgsl): every query row, chunk and
+// key of a step is a named variable, so nothing lives in an indexed array (which GPU compilers may
 // keep in local memory: the first version, with loops over arrays, spent ~5 µs per key step on an H100).
+// With a prefetching plan the K/V words of the next step load into the kr/vr registers before the
+// current step's math (two steps of loads in flight per lane).
+import type { GpuDevice } from '../runtime/device.js';
+import { STORAGE_USAGE } from '../runtime/device.js';
 import type { DecodePlan } from './attention-kernels.js';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-/** DEC_SETUP, DEC_STEP and DEC_MERGE for a decode plan. */
+/** DEC_SETUP, DEC_LOAD0, DEC_STEP and DEC_MERGE for a decode plan. */
 export function decodeCode(p: DecodePlan): Record<string, string> {
   const R = range(p.r);
   const C = range(p.nc);
@@ -27,11 +31,24 @@ export function decodeCode(p: DecodePlan): Record<string, string> {
     `var kend_rows = lim0;`,
     ...R.slice(1).map((r) => `kend_rows = max(kend_rows, lim${r});`),
   ];
+  // Raw words of key u (index expression j), chunk c: loaded now, unpacked when used.
+  const loads = (u: number, j: string, decl: string) => C.flatMap((c) => [
+    `${decl}kr${u}_${c} = k_raw(kbase + ${j} * params.k_ss, dl${c});`,
+    `${decl}vr${u}_${c} = v_raw(vbase + ${j} * params.v_ss, dl${c});`,
+  ]);
+  const load0 = p.pf ? U.flatMap((u) => loads(u, `min(kbeg + slot + ${u}u * KP, klast)`, 'var ')) : [];
   const step = [
-    ...U.flatMap((u) => [
-      `let j${u} = jb + ${u}u * KP; let jc${u} = min(j${u}, S - 1u);`,
-      ...C.flatMap((c) => [`let k${u}_${c} = k8(kbase + jc${u} * params.k_ss, dl${c});`, `let v${u}_${c} = v8(vbase + jc${u} * params.v_ss, dl${c});`]),
-    ]),
+    ...U.map((u) => `let j${u} = jb + ${u}u * KP;`),
+    ...(p.pf
+      ? [
+        ...U.flatMap((u) => C.map((c) => `let k${u}_${c} = k_unpack(kr${u}_${c}); let v${u}_${c} = v_unpack(vr${u}_${c});`)),
+        ...U.flatMap((u) => [`let jn${u} = min(j${u} + STEP, klast);`, ...loads(u, `jn${u}`, '')]),
+      ]
+      : U.flatMap((u) => [
+        `let jc${u} = min(j${u}, klast);`,
+        ...loads(u, `jc${u}`, 'let '),
+        ...C.map((c) => `let k${u}_${c} = k_unpack(kr${u}_${c}); let v${u}_${c} = v_unpack(vr${u}_${c});`),
+      ])),
     ...R.flatMap((r) => U.map((u) => `var s${r}_${u} = ${C.map((c) => `dot(qa${r}_${c}, k${u}_${c}.a) + dot(qb${r}_${c}, k${u}_${c}.b)`).join(' + ')};`)),
     ...(p.subgroups
       ? [
@@ -74,5 +91,42 @@ export function decodeCode(p: DecodePlan): Record<string, string> {
     `  merge_row(b, hk, r0 + ${r}u, wk.sp, lid);`,
     '}',
   ]);
-  return { DEC_SETUP: setup.join('\n  '), DEC_STEP: step.join('\n    '), DEC_MERGE: merge.join('\n  ') };
+  return { DEC_SETUP: setup.join('\n  '), DEC_LOAD0: load0.join('\n  '), DEC_STEP: step.join('\n    '), DEC_MERGE: merge.join('\n  ') };
+}
+
+/** Fused decode's persistent buffers: partial words (EMPTY between dispatches) and block counters (0). */
+export interface FusedScratch { part: GPUBuffer; ctr: GPUBuffer; bytes: number; ctrBytes: number }
+const scratches = new WeakMap<GpuDevice, FusedScratch>();
+const EMPTY_WORD = 0xffffffff;
+/** Largest partials buffer the fused path keeps (past it the partials go through the combine pass). */
+export const FUSED_MAX_BYTES = 64 * 2 ** 20;
+
+const grow = (need: number, had: number) => Math.ceil(Math.max(need, 2 * had, 4096) / 256) * 256;
+
+/**
+ * Buffers for a fused decode of `words` partial words and `blocks` counters, grown (doubling) as
+ * needed and kept per device; null when they would not fit (the caller runs the combine pass).
+ * They are created filled (partials EMPTY, counters 0) and every fused dispatch leaves them so.
+ */
+export function fusedScratch(dev: GpuDevice, words: number, blocks: number): FusedScratch | null {
+  const old = scratches.get(dev);
+  if (old && old.bytes >= words * 4 && old.ctrBytes >= blocks * 4) return old;
+  const bytes = grow(words * 4, old?.bytes ?? 0);
+  const ctrBytes = grow(blocks * 4, old?.ctrBytes ?? 0);
+  if (bytes > FUSED_MAX_BYTES || bytes > dev.limits.maxStorageBufferBindingSize || !dev.pool.reserveExternal(bytes + ctrBytes)) return null;
+  const part = dev.device.createBuffer({ size: bytes, usage: STORAGE_USAGE, label: 'attention decode partials' });
+  const ctr = dev.device.createBuffer({ size: ctrBytes, usage: STORAGE_USAGE, label: 'attention decode counters' });
+  dev.device.queue.writeBuffer(part, 0, new Uint32Array(bytes / 4).fill(EMPTY_WORD));
+  dev.device.queue.writeBuffer(ctr, 0, new Uint32Array(ctrBytes / 4));
+  if (old) {
+    // Work recorded in this batch may still use the old pair: destroyed once the batch is done.
+    dev.stream.afterFence(dev.stream.currentFence, () => {
+      old.part.destroy();
+      old.ctr.destroy();
+      dev.pool.releaseExternal(old.bytes + old.ctrBytes);
+    });
+  }
+  const s = { part, ctr, bytes, ctrBytes };
+  scratches.set(dev, s);
+  return s;
 }

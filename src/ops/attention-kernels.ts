@@ -1,4 +1,4 @@
-// Attention kernel variants (wgsl/attention.wgsl, wgsl/attention_sgmat.wgsl): which one runs, with
+// Attention kernel variants (wgsl/attention*.wgsl): which one runs, with
 // which tile configuration, and the generated loaders each operand is read through.
 import type { GpuDevice } from '../runtime/device.js';
 import type { DType } from '../tensor/dtype.js';
@@ -62,7 +62,7 @@ export function subgroupMin(dev: GpuDevice): number {
   return n > 0 && (n & (n - 1)) === 0 ? n : 0;
 }
 
-export interface DecodePlan { wg: number; dt: number; nc: number; ku: number; r: number; subgroups: boolean; step: number }
+export interface DecodePlan { wg: number; dt: number; nc: number; ku: number; r: number; pf: boolean; fuse: number; maxSplits: number; subgroups: boolean; step: number }
 
 /** Decode kernel shape for head size D and `rows` = G * L query rows per kv head. */
 export function decodePlan(dev: GpuDevice, c: AttentionDecodeConfig, D: number, rows: number, useSubgroups = true): DecodePlan {
@@ -71,12 +71,14 @@ export function decodePlan(dev: GpuDevice, c: AttentionDecodeConfig, D: number, 
   let dt = Math.min(c.dt, nextPow2(nch));
   if (sg) dt = Math.min(dt, sg);
   const r = Math.max(1, Math.min(c.rows, rows));
+  // Rows x keys per step bound the registers a lane holds (dots, loads in flight).
+  const ku = Math.max(1, Math.min(c.ku, Math.floor(c.rowKeys / r)));
   const limit = dev.limits.maxComputeWorkgroupStorageSize;
   let wg = Math.min(c.wg, dev.limits.maxComputeInvocationsPerWorkgroup);
-  const bytes = (w: number) => (w / dt) * (nch * 8 * 4 + 8) + (sg ? 0 : w * r * c.ku * 4);
+  const bytes = (w: number) => (w / dt) * (nch * 8 * 4 + 8) + (sg ? 0 : w * r * ku * 4);
   while (wg > dt && bytes(wg) > limit) wg /= 2;
   wg = Math.max(wg, dt);
-  return { wg, dt, nc: Math.ceil(nch / dt), ku: c.ku, r, subgroups: sg > 0, step: (wg / dt) * c.ku };
+  return { wg, dt, nc: Math.ceil(nch / dt), ku, r, pf: c.prefetch, fuse: c.fuse, maxSplits: c.maxSplits, subgroups: sg > 0, step: (wg / dt) * ku };
 }
 
 export interface TilePlan extends AttentionTileConfig { cpt: number; subgroups: boolean }
@@ -97,12 +99,12 @@ export function tilePlan(dev: GpuDevice, table: AttentionTable, D: number, dtype
   return null;
 }
 
-/** Most key splits (the combine pass keeps one factor per split in workgroup memory). */
+/** Most key splits (bounds the partials' memory and the combine pass's chain of loads). */
 export const MAX_SPLITS = 1024;
 
-/** Key splits: enough workgroups to fill the GPU, each split a multiple of `granule` keys. */
-export function splitsFor(blocks: number, S: number, granule: number, fill: number, minChunk: number): { splits: number; chunk: number } {
-  const want = blocks >= fill ? 1 : Math.min(Math.ceil(S / Math.max(minChunk, granule)), Math.ceil(fill / blocks), MAX_SPLITS);
+/** Key splits: enough workgroups to fill the GPU, each split a multiple of `granule` keys, at most `most`. */
+export function splitsFor(blocks: number, S: number, granule: number, fill: number, minChunk: number, most = MAX_SPLITS): { splits: number; chunk: number } {
+  const want = blocks >= fill ? 1 : Math.min(Math.ceil(S / Math.max(minChunk, granule)), Math.ceil(fill / blocks), most, MAX_SPLITS);
   if (want <= 1) return { splits: 1, chunk: Math.max(S, 1) };
   const chunk = Math.ceil(Math.ceil(S / want) / granule) * granule;
   return { splits: Math.ceil(S / chunk), chunk };

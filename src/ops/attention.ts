@@ -18,8 +18,11 @@
 //           family table enables it: no family does yet, see src/tune/table.ts);
 //   tile    register-tiled prefill otherwise.
 // Split-K: when the workgroups of one pass are fewer than table.fill, the keys are split across
-// workgroups (each chunk at least table.minChunk keys) and a second pass (`combine`) merges them.
+// workgroups (each chunk at least table.minChunk keys) and a second pass (`combine`) merges them;
+// a decode with few splits (rows per workgroup x splits <= table.decode.fuse) merges them in its
+// own last workgroup per block instead (one dispatch; wgsl/attention_decode.wgsl, FUSED).
 import { DTypeError, GpuValidationError, LbrxError, ShapeError } from '../errors.js';
+import type { KernelSpec } from '../kernels/registry.js';
 import { requireDevice } from '../runtime/context.js';
 import type { GpuDevice } from '../runtime/device.js';
 import { MetalStorage } from '../runtime/storage.js';
@@ -28,8 +31,8 @@ import { broadcastShapes, broadcastStrides } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { ATTENTION_SGMAT_DEFAULT, attentionTable, type AttentionDecodeConfig, type AttentionSgmatConfig, type AttentionTileConfig } from '../tune/table.js';
 import * as cpu from '../cpu/attention.js';
-import { decodeCode } from './attention-decode.js';
-import { decodePlan, enables, MAX_SPLITS, operandCode, splitsFor, tilePlan, vecAccess, type DecodePlan, type TilePlan } from './attention-kernels.js';
+import { decodeCode, fusedScratch } from './attention-decode.js';
+import { decodePlan, enables, operandCode, splitsFor, tilePlan, vecAccess, type DecodePlan, type TilePlan } from './attention-kernels.js';
 import { sgmatAttentionCode, sgmatAttentionPlan, type SgmatPlan } from './attention-sgmat.js';
 import { f32Bits } from './prologue.js';
 import { isHalf, loadValue, storeType, storeValue } from './wgsl-types.js';
@@ -173,7 +176,20 @@ export function attentionPlan(dev: GpuDevice, d: Dims, dtypes: readonly DType[],
     plan = { variant: 'tile', cfg, rblocks: Math.ceil(rows / cfg.bq), granule: cfg.tk };
   }
   const blocks = d.B * d.Hkv * plan.rblocks;
-  return { ...plan, ...splitsFor(blocks, sLen, plan.granule, t.fill ?? table.fill, t.minChunk ?? table.minChunk) };
+  const most = plan.variant === 'decode' ? plan.cfg.maxSplits : undefined;
+  return { ...plan, ...splitsFor(blocks, sLen, plan.granule, t.fill ?? table.fill, t.minChunk ?? table.minChunk, most) };
+}
+
+const specs = new Map<string, KernelSpec>();
+
+/** The spec built for `key` before (kept while fewer than 256 are), else a new one from make(). */
+function cachedSpec(key: string, make: () => KernelSpec): KernelSpec {
+  let spec = specs.get(key);
+  if (!spec) {
+    if (specs.size >= 256) specs.clear();
+    specs.set(key, (spec = make()));
+  }
+  return spec;
 }
 
 function gpuAttention(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | undefined, causal: boolean, scale: number, d: Dims, kvLength: number | Tensor | undefined): Tensor {
@@ -210,8 +226,15 @@ function gpuAttention(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Ten
   };
   if (mask) buffers.mask = (mask.storage as MetalStorage).use();
   if (kvLength instanceof Tensor) buffers.kvlen = (kvLength.storage as MetalStorage).use();
+  // Few splits of a decode: one dispatch, its last workgroup per block merges the partials.
+  const fused = split && plan.variant === 'decode' && plan.cfg.r * splits <= plan.cfg.fuse
+    ? fusedScratch(dev, B * Hq * L * splits * (D + 2), B * Hkv * plan.rblocks) : null;
   let part: MetalStorage | null = null;
-  if (split) {
+  if (fused) {
+    buffers.part = fused.part;
+    buffers.ctr = fused.ctr;
+    buffers.out = out.use();
+  } else if (split) {
     const partBytes = B * Hq * L * splits * (D + 2) * 4;
     dev.checkAllocatable(partBytes);
     part = MetalStorage.empty(dev, partBytes, 'f32', `${OP} partials`);
@@ -221,62 +244,60 @@ function gpuAttention(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Ten
   }
   const half = isHalf(dtype);
   const f16 = dev.features.f16 && attentionTuning.nativeF16;
-  const access = (name: 'q' | 'k' | 'v', t: Tensor) => operandCode({ name, dtype: t.dtype, vec: vecAccess(t.dtype, D, t.offset, t.strides, t.shape) });
-  const ops = { q: access('q', q), k: access('k', k), v: access('v', v) };
-  const common = {
-    D,
-    Q_ARR: ops.q.arr, K_ARR: ops.k.arr, V_ARR: ops.v.arr,
-    Q_RAW: ops.q.raw, K_RAW: ops.k.raw, V_RAW: ops.v.raw,
-    LOADERS: [ops.q.code, ops.k.code, ops.v.code].join('\n\n'),
-    M_STORE: mask ? storeType(mask.dtype) : 'f32',
-    M_LOAD: mask ? loadValue('mask', mask.dtype, 'f32', 'i') : '0.0',
-    HAS_MASK: !!mask,
-    KVLEN: kvLength instanceof Tensor,
-    CAUSAL: causal,
-    HALF_WORDS: half && D % 2 === 0,
-    ATOMIC: half && D % 2 === 1,
-    OUT_STORE: storeType(dtype),
-    STORE: storeValue(dtype, 'f32'),
-    SPLIT: split,
-    COMBINE: false,
-    F16: f16,
-  };
-  let spec;
-  if (plan.variant === 'decode') {
-    const c = plan.cfg;
-    spec = {
-      file: 'attention', label: `${OP} decode`,
-      defines: {
-        ...common, ENABLE: enables(f16, c.subgroups), DECODE: true, TILE: false, SGMAT: false, SUBGROUPS: c.subgroups,
-        WG: c.wg, DT: c.dt, NC: c.nc, KU: c.ku, R: c.r, ...decodeCode(c),
-      },
+  const vec = (t: Tensor) => vecAccess(t.dtype, D, t.offset, t.strides, t.shape);
+  const store = { D, HALF_WORDS: half && D % 2 === 0, ATOMIC: half && D % 2 === 1, OUT_STORE: storeType(dtype), STORE: storeValue(dtype, 'f32') };
+  // Kernel specs are reused while their inputs are the same: recording skips the code generation,
+  // and a spec that stays the same object is cheap for the pipeline cache to look up.
+  const key = [plan.variant, JSON.stringify(plan.cfg), D, q.dtype, vec(q), k.dtype, vec(k), v.dtype, vec(v), mask?.dtype ?? '-',
+    kvLength instanceof Tensor, causal, split, !!fused, f16].join('|');
+  const spec = cachedSpec(key, () => {
+    const access = (name: 'q' | 'k' | 'v', t: Tensor) => operandCode({ name, dtype: t.dtype, vec: vec(t) });
+    const ops = { q: access('q', q), k: access('k', k), v: access('v', v) };
+    const common = {
+      ...store,
+      Q_ARR: ops.q.arr, K_ARR: ops.k.arr, V_ARR: ops.v.arr,
+      Q_RAW: ops.q.raw, K_RAW: ops.k.raw, V_RAW: ops.v.raw,
+      LOADERS: [ops.q.code, ops.k.code, ops.v.code].join('\n\n'),
+      M_STORE: mask ? storeType(mask.dtype) : 'f32',
+      M_LOAD: mask ? loadValue('mask', mask.dtype, 'f32', 'i') : '0.0',
+      HAS_MASK: !!mask,
+      KVLEN: kvLength instanceof Tensor,
+      CAUSAL: causal,
+      SPLIT: split && !fused,
+      F16: f16,
     };
-  } else if (plan.variant === 'tile') {
+    if (plan.variant === 'decode') {
+      const c = plan.cfg;
+      return {
+        file: 'attention_decode', label: `${OP} decode`,
+        defines: { ...common, ENABLE: enables(f16, c.subgroups), DECODE: true, FUSED: !!fused, MERGES: !!fused, PARTS: split, SUBGROUPS: c.subgroups, WG: c.wg, DT: c.dt, KU: c.ku, R: c.r, ...decodeCode(c) },
+      };
+    }
+    if (plan.variant === 'tile') {
+      const c = plan.cfg;
+      return {
+        file: 'attention', label: `${OP} tile`,
+        defines: {
+          ...common, COMBINE: false, ENABLE: enables(f16, c.subgroups), DECODE: false, TILE: true, SGMAT: false, SUBGROUPS: c.subgroups,
+          BQ: c.bq, TK: c.tk, TQ: c.tq, NJ: c.nj, CPT: c.cpt, CPT_EXACT: Math.ceil(D / 8) % c.nj === 0,
+        },
+      };
+    }
     const c = plan.cfg;
-    spec = {
-      file: 'attention', label: `${OP} tile`,
-      defines: {
-        ...common, ENABLE: enables(f16, c.subgroups), DECODE: false, TILE: true, SGMAT: false, SUBGROUPS: c.subgroups,
-        BQ: c.bq, TK: c.tk, TQ: c.tq, NJ: c.nj, CPT: c.cpt, CPT_EXACT: Math.ceil(D / 8) % c.nj === 0,
-      },
-    };
-  } else {
-    const c = plan.cfg;
-    spec = {
+    return {
       file: 'attention_sgmat', label: `${OP} sgmat`,
-      defines: { ...common, ENABLE: enables(true, true, !c.emulate), DECODE: false, TILE: false, SGMAT: true, F16: true, SUBGROUPS: true, ...sgmatAttentionCode(c, D) },
+      defines: { ...common, COMBINE: false, ENABLE: enables(true, true, !c.emulate), DECODE: false, TILE: false, SGMAT: true, F16: true, SUBGROUPS: true, ...sgmatAttentionCode(c, D) },
     };
-  }
+  });
   dev.stream.record({ kind: 'dispatch', spec, buffers, params: paramsFor(gridX, groups), workgroups });
   if (part) {
     const n = B * Hq * L;
     const g = dev.stream.grid(n);
     dev.stream.record({
       kind: 'dispatch',
-      spec: {
-        file: 'attention', label: `${OP} combine`, entryPoint: 'combine',
-        defines: { ...common, LOADERS: '', ENABLE: '', COMBINE: true, DECODE: false, TILE: false, SGMAT: false, F16: false, MAXS: MAX_SPLITS },
-      },
+      spec: cachedSpec(`combine|${JSON.stringify(store)}`, () => ({
+        file: 'attention_decode', label: `${OP} combine`, entryPoint: 'combine', defines: { ...store, ENABLE: '', COMBINE: true, MERGES: true, SPLIT: true },
+      })),
       buffers: { part: part.use(), out: out.use() },
       params: paramsFor(g.gridX, n),
       workgroups: g.workgroups,

@@ -162,12 +162,17 @@ export function tileFits(c: TileConfig, maxThreads: number, maxWorkgroupBytes: n
 // ---- Attention (src/ops/attention*.ts, wgsl/attention*.wgsl) ----
 // decode: L <= maxL. A workgroup of `wg` threads takes up to `rows` query rows of one (b, kv head)
 // (GQA heads and queries packed together) over one key split; `dt` lanes share a key (8 elements
-// of D each, subgroup shuffles reduce the dot), `ku` keys per lane group and step (loads in flight).
+// of D each, subgroup shuffles reduce the dot), `ku` keys per lane group and step (loads in flight;
+// fewer when rows x ku > `rowKeys`: registers), `prefetch`: the next step's keys load before the
+// current step's math; `fuse`: split partials merged inside the decode dispatch (its last
+// workgroup per block) while rows x splits <= fuse; `maxSplits`: most key splits (merging one
+// row's splits is a chain of loads that grows with them). The fused merge has run on lavapipe and
+// the H100 only: other families keep the combine pass (fuse 0) until measured there.
 // tile: register-tiled prefill, BQ query rows x TK keys per step, TQ rows per thread, NJ threads
 // per row group. sgmat: `sgs` subgroups of one fragment row each (BQ = sgs x fragment), TK keys per
 // step. fill: workgroups that keep the GPU busy (fewer try split-K); minChunk: keys per split at least.
-/** Decode kernel (L small): threads, lanes per key, keys per lane group per step, rows per workgroup, largest L. */
-export interface AttentionDecodeConfig { wg: number; dt: number; ku: number; rows: number; maxL: number }
+/** Decode kernel (L small): threads, lanes per key, keys per lane group and step, rows x keys budget, rows per workgroup, next-step prefetch, fused merge limit, most splits, largest L. */
+export interface AttentionDecodeConfig { wg: number; dt: number; ku: number; rowKeys: number; rows: number; prefetch: boolean; fuse: number; maxSplits: number; maxL: number }
 /** Register-tiled prefill kernel. */
 export interface AttentionTileConfig { bq: number; tk: number; tq: number; nj: number }
 /** Subgroup-matrix prefill kernel: subgroups per workgroup, keys per step, row fragments per subgroup (default 1), K / V double-buffered, Q fragments reloaded from workgroup memory each step. */
@@ -188,7 +193,7 @@ export interface AttentionTable {
 }
 
 const ATTENTION_BASE: AttentionTable = {
-  decode: { wg: 128, dt: 16, ku: 2, rows: 8, maxL: 4 },
+  decode: { wg: 128, dt: 16, ku: 2, rowKeys: 16, rows: 8, prefetch: false, fuse: 0, maxSplits: 1024, maxL: 4 },
   tiles: [
     { bq: 64, tk: 32, tq: 4, nj: 16 }, { bq: 32, tk: 32, tq: 4, nj: 8 }, { bq: 32, tk: 16, tq: 4, nj: 8 },
     { bq: 16, tk: 16, tq: 2, nj: 8 }, { bq: 16, tk: 8, tq: 2, nj: 8 }, { bq: 8, tk: 8, tq: 1, nj: 8 },
@@ -201,12 +206,16 @@ const ATTENTION_BASE: AttentionTable = {
 /** What the subgroup-matrix kernel takes when asked for without a configuration. */
 export const ATTENTION_SGMAT_DEFAULT: AttentionSgmatConfig = { sgs: 4, tk: 32 };
 
+// H100 decode (bench/results/attention-notes.md): 16 lanes x 8 halves = one 256-byte key row of
+// D = 128; 4 keys per lane group and step with one row per workgroup (2 with GQA's 4 rows), no
+// prefetch (no gain at 4 keys, 20% slower with 4 rows), splits merged in the decode dispatch up to
+// 32 rows x splits, at most 128 splits (one query over 32k keys: the merge's chain halves).
+const NVIDIA_DECODE: AttentionDecodeConfig = { wg: 128, dt: 16, ku: 4, rowKeys: 8, rows: 8, prefetch: false, fuse: 32, maxSplits: 128, maxL: 4 };
+
 const ATTENTION_TABLES: Partial<Record<GpuFamily, AttentionTable>> = {
-  // 132 SMs: ~4 workgroups each. Decode: 16 lanes x 8 halves = one 256-byte key row of D = 128
-  // (measured: 128 threads, 2 keys per lane group in flight, chunks >= 128 keys: 1458 GB/s at
-  // S = 8192; 256 threads the same, 64 threads or 1 key in flight 15-20% slower).
+  // 132 SMs: ~4 workgroups each. Decode: NVIDIA_DECODE.
   // sgmat (H100, causal 1x32x4096x4096x128 f16): 8 subgroups x 32 keys, Q staged in passes, 80 TFLOP/s; 4 x 32 58.
-  nvidia: { ...ATTENTION_BASE, sgmat: { sgs: 8, tk: 32 }, fill: 528, minChunk: 128 },
+  nvidia: { ...ATTENTION_BASE, decode: NVIDIA_DECODE, sgmat: { sgs: 8, tk: 32 }, fill: 528, minChunk: 128 },
   // Apple: 8x8 simdgroup matrices (sgmat off: with 8x8 fragments it takes D <= 64 only, and it
   // has not run on an Apple GPU), 32 KiB of threadgroup memory, 8-40 cores.
   'apple-m1': { ...ATTENTION_BASE, fill: 64 },
@@ -216,7 +225,7 @@ const ATTENTION_TABLES: Partial<Record<GpuFamily, AttentionTable>> = {
   // CPU rasterizers: subgroups of 8 (lavapipe) or 4, 32 KiB of workgroup memory, few cores.
   software: {
     ...ATTENTION_BASE,
-    decode: { wg: 64, dt: 8, ku: 2, rows: 4, maxL: 4 },
+    decode: { wg: 64, dt: 8, ku: 2, rowKeys: 16, rows: 4, prefetch: true, fuse: 32, maxSplits: 1024, maxL: 4 },
     tiles: [{ bq: 32, tk: 16, tq: 4, nj: 8 }, { bq: 16, tk: 16, tq: 2, nj: 8 }, { bq: 16, tk: 8, tq: 2, nj: 8 }, { bq: 8, tk: 8, tq: 1, nj: 8 }],
     fill: 16,
     minChunk: 256,
