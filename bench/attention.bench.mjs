@@ -214,11 +214,11 @@ function sweepPrefill(software) {
 }
 
 function sweepDecode(software) {
-  if (software) return [{ decode: { wg: 64, ku: 1 } }];
+  if (software) return [{ decode: { wg: 64, ku: 1 } }, { decode: { fuse: 0 } }];
+  // Around the H100 table entry (ku 4, no prefetch, fused merge up to 32 rows x splits).
   return [
-    { decode: { wg: 128, dt: 16, ku: 1 } }, { decode: { wg: 128, dt: 16, ku: 4 } }, { decode: { wg: 256, dt: 16, ku: 2 } },
-    { decode: { wg: 64, dt: 16, ku: 2 } }, { decode: { wg: 128, dt: 32, ku: 2 } }, { decode: { wg: 128, dt: 8, ku: 2 } },
-    { minChunk: 512 }, { minChunk: 64 }, { fill: 1056 }, { fill: 264 },
+    { decode: { ku: 2 } }, { decode: { ku: 2, prefetch: true } }, { decode: { prefetch: true } }, { decode: { fuse: 0 } },
+    { decode: { wg: 256 } }, { decode: { dt: 8 } }, { minChunk: 512 }, { fill: 1056 }, { fill: 264 },
   ];
 }
 
