@@ -63,17 +63,16 @@ fn row_sum(r: u32) -> f32 {
 }
 #endif
 
-#if QMV8
-#include "_quant_idot"
-const WG: u32 = $WG;
-const UPT: u32 = $UPT; // units per thread per pass over K
-const RW: u32 = $RW; // weight rows per workgroup
-const TPR: u32 = WG / $SG_MIN; // the most subgroups of a workgroup: partial sums per output
-const RP: u32 = TPR + 1u;
-var<workgroup> red: array<f32, RW * RP>;
-
+#if XREC
+const XR: u32 = QU / 16u + 1u; // vec4s per unit record of xq: QU / 4 packed words, then (scales, sums)
 // x quantized to 8 bits for one unit: words (run A, then run B) and (scales, integer sums).
 struct XQ { q: array<u32, QU / 4u>, d: vec4<f32> }
+#endif
+
+#if Q8X
+// The 8-bit activations pass of QMV8: thread g quantizes unit g % units of batch row g / units of
+// a into its record of xq (once per call, not once per workgroup of the matvec).
+@group(0) @binding(6) var<storage, read_write> xq: array<vec4<u32>>;
 struct Run4 { w: vec4<u32>, d: f32, s: f32 }
 
 fn nonfinite(v: vec4<f32>) -> bool {
@@ -106,12 +105,10 @@ fn xv4(a_base: u32, e: u32) -> vec4<f32> {
   return load_a(a_base, 0u, e, 1u, params.k);
 }
 
-// The x values of unit uu of a weight row (clamped to a real unit), quantized per run; zero
-// scales for a unit past the row (`live` false), so it adds nothing.
-fn x_quant(a_base: u32, uu: u32, live: bool) -> XQ {
+// The x values of unit uu of a row of a, quantized per run.
+fn x_quant(a_base: u32, uu: u32) -> XQ {
   let bu = vec2<u32>((uu * QU) / QK, ((uu * QU) % QK) / QU);
   let r = q_runs(bu.y) + vec2<u32>(bu.x * QK);
-  let keep = select(0.0, 1.0, live);
 #if K45
   let a0 = xv4(a_base, r.x); let a1 = xv4(a_base, r.x + 4u); let a2 = xv4(a_base, r.x + 8u); let a3 = xv4(a_base, r.x + 12u);
   let a4 = xv4(a_base, r.x + 16u); let a5 = xv4(a_base, r.x + 20u); let a6 = xv4(a_base, r.x + 24u); let a7 = xv4(a_base, r.x + 28u);
@@ -124,7 +121,7 @@ fn x_quant(a_base: u32, uu: u32, live: bool) -> XQ {
   let qa0 = q8_16(a0, a1, a2, a3, sa.y); let qa1 = q8_16(a4, a5, a6, a7, sa.y);
   let qb0 = q8_16(b0, b1, b2, b3, sb.y); let qb1 = q8_16(b4, b5, b6, b7, sb.y);
   return XQ(array<u32, 16>(qa0.w.x, qa0.w.y, qa0.w.z, qa0.w.w, qa1.w.x, qa1.w.y, qa1.w.z, qa1.w.w,
-    qb0.w.x, qb0.w.y, qb0.w.z, qb0.w.w, qb1.w.x, qb1.w.y, qb1.w.z, qb1.w.w), vec4<f32>(sa.x * keep, sb.x * keep, qa0.s + qa1.s, qb0.s + qb1.s));
+    qb0.w.x, qb0.w.y, qb0.w.z, qb0.w.w, qb1.w.x, qb1.w.y, qb1.w.z, qb1.w.w), vec4<f32>(sa.x, sb.x, qa0.s + qa1.s, qb0.s + qb1.s));
 #else
   let a0 = xv4(a_base, r.x); let a1 = xv4(a_base, r.x + 4u); let a2 = xv4(a_base, r.x + 8u); let a3 = xv4(a_base, r.x + 12u);
   let b0 = xv4(a_base, r.y); let b1 = xv4(a_base, r.y + 4u); let b2 = xv4(a_base, r.y + 8u); let b3 = xv4(a_base, r.y + 12u);
@@ -132,7 +129,50 @@ fn x_quant(a_base: u32, uu: u32, live: bool) -> XQ {
   let sb = run_scale(vmax4(b0, b1, b2, b3), nonfinite(b0) || nonfinite(b1) || nonfinite(b2) || nonfinite(b3));
   let qa = q8_16(a0, a1, a2, a3, sa.y);
   let qb = q8_16(b0, b1, b2, b3, sb.y);
-  return XQ(array<u32, 8>(qa.w.x, qa.w.y, qa.w.z, qa.w.w, qb.w.x, qb.w.y, qb.w.z, qb.w.w), vec4<f32>(sa.x * keep, sb.x * keep, qa.s, qb.s));
+  return XQ(array<u32, 8>(qa.w.x, qa.w.y, qa.w.z, qa.w.w, qb.w.x, qb.w.y, qb.w.z, qb.w.w), vec4<f32>(sa.x, sb.x, qa.s, qb.s));
+#endif
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let units = params.k / QU;
+  let g = gid.x + gid.y * params.grid_x * 64u;
+  if (g >= params.batch * units) { return; }
+  let zb = g / units;
+  let x = x_quant(params.a_off + batch_offset(zb, params.a_bs), g % units);
+  let o = g * XR;
+#if K45
+  xq[o] = vec4<u32>(x.q[0], x.q[1], x.q[2], x.q[3]);
+  xq[o + 1u] = vec4<u32>(x.q[4], x.q[5], x.q[6], x.q[7]);
+  xq[o + 2u] = vec4<u32>(x.q[8], x.q[9], x.q[10], x.q[11]);
+  xq[o + 3u] = vec4<u32>(x.q[12], x.q[13], x.q[14], x.q[15]);
+  xq[o + 4u] = bitcast<vec4<u32>>(x.d);
+#else
+  xq[o] = vec4<u32>(x.q[0], x.q[1], x.q[2], x.q[3]);
+  xq[o + 1u] = vec4<u32>(x.q[4], x.q[5], x.q[6], x.q[7]);
+  xq[o + 2u] = bitcast<vec4<u32>>(x.d);
+#endif
+}
+
+#elif QMV8
+#include "_quant_idot"
+@group(0) @binding(6) var<storage, read> xq: array<vec4<u32>>;
+const WG: u32 = $WG;
+const UPT: u32 = $UPT; // units per thread per pass over K
+const RW: u32 = $RW; // weight rows per workgroup
+const TPR: u32 = WG / $SG_MIN; // the most subgroups of a workgroup: partial sums per output
+const RP: u32 = TPR + 1u;
+var<workgroup> red: array<f32, RW * RP>;
+
+// The quantized x of unit uu of batch row zb (its record from the Q8X pass).
+fn x_load(zb: u32, uu: u32) -> XQ {
+  let o = (zb * (params.k / QU) + uu) * XR;
+#if K45
+  let a = xq[o]; let b = xq[o + 1u]; let c = xq[o + 2u]; let e = xq[o + 3u];
+  return XQ(array<u32, 16>(a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w, c.x, c.y, c.z, c.w, e.x, e.y, e.z, e.w), bitcast<vec4<f32>>(xq[o + 4u]));
+#else
+  let a = xq[o]; let b = xq[o + 1u];
+  return XQ(array<u32, 8>(a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w), bitcast<vec4<f32>>(xq[o + 2u]));
 #endif
 }
 
@@ -141,7 +181,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   @builtin(subgroup_invocation_id) sl: u32, @builtin(subgroup_size) sz: u32) {
   let w = wid.x + wid.y * params.grid_x;
   let zb = wid.z + params.z0;
-  let a_base = params.a_off + batch_offset(zb, params.a_bs);
   let units = params.k / QU;
   // Straight-line over named variables (src/ops/matmul-quant-i8.ts): rows rowJ, sums accJ, this
   // thread's units uuI (lid + I * WG of the pass) with their quantized x xI and weight words gJ_I.

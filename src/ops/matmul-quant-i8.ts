@@ -1,6 +1,7 @@
 // The quantized matvec with 8-bit activations (`lb.matmul(x, q, { transB: true,
-// quantizeActivations: true })`, wgsl/matmul_quant.wgsl QMV8): its config, generated code, when a
-// device can run it, and the CPU reference of its rounding.
+// quantizeActivations: true })`: wgsl/matmul_quant.wgsl Q8X quantizes a's rows into unit records,
+// then QMV8 multiplies them with the weight): its config, generated code, when a device can run
+// it, and the CPU reference of its rounding.
 import { LbrxError } from '../errors.js';
 import type { QuantType } from '../formats/quant.js';
 import type { GpuDevice } from '../runtime/device.js';
@@ -13,6 +14,9 @@ export interface Matvec8Config {
   rows: number;
   group: number;
 }
+
+/** Bytes of one unit's record of quantized x (wgsl XR vec4s: packed i8, then scales and sums). */
+export const recordBytes = (qu: number): number => (qu / 16 + 1) * 16;
 
 /** Elements of each of a unit's two runs (the granularity of x's 8-bit scales). */
 export const runLength = (type: QuantType): number => (type === 'q4_k' || type === 'q5_k' ? 32 : 16);
@@ -74,7 +78,7 @@ export function matvec8Code(c: Matvec8Config): Record<string, string> {
   for (const u of U) {
     pass.push(
       `let uu${u} = c0 + lid + ${u * c.wg}u; let live${u} = uu${u} < units; let uc${u} = min(uu${u}, units - 1u);`,
-      `let t${u} = vec2<u32>((uc${u} * QU) / QK, ((uc${u} * QU) % QK) / QU); let x${u} = x_quant(a_base, uc${u}, live${u});`,
+      `let t${u} = vec2<u32>((uc${u} * QU) / QK, ((uc${u} * QU) % QK) / QU); let x${u} = x_load(zb, uc${u});`,
     );
   }
   for (let g0 = 0; g0 < c.rows; g0 += c.group) {

@@ -15,7 +15,7 @@ import { familyTable } from '../tune/table.js';
 import { lazyElementwise } from './gpu-elementwise.js';
 import { normalize, type MatView, type Problem } from './matmul-gpu.js';
 import { commonDefines, type Activation, type OperandAccess } from './matmul-wgsl.js';
-import { matvec8Code, matvec8Config, matvec8Supported, roundActivations, runLength, subgroupMin } from './matmul-quant-i8.js';
+import { matvec8Code, matvec8Config, matvec8Supported, recordBytes, roundActivations, runLength, subgroupMin } from './matmul-quant-i8.js';
 import { CpuStorage } from '../runtime/storage.js';
 
 export interface QuantMatmulOptions {
@@ -331,13 +331,31 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
     MATVEC: true,
     QMV: matvec,
     QMV8: i8,
+    XREC: i8,
     QMV_TAIL: matvec,
     SPLIT: split,
     ...(cfg8
       ? { WG: cfg8.wg, UPT: cfg8.upt, RW: cfg8.rows, SG_MIN: subgroupMin(dev), ...matvec8Code(cfg8) }
       : matvec ? { TPR: cfg.tpr, GROUPS: cfg.groups, ROWS: cfg.rows, UNROLL: cfg.unroll, XC: cfg.xc, ...qmvCode(cfg.rows, cfg.unroll) } : { BM: bm }),
   };
-  const buffers: Record<string, GPUBuffer> = { a: a.storage.use(), blocks: p.b.storage.use(), out: (partial ?? storage).use() };
+  // 8-bit activations: a's rows quantized once into unit records (Q8X), read by every matvec workgroup.
+  let xq: MetalStorage | null = null;
+  if (cfg8) {
+    const units = batch * (p.k / matvecUnit(q.type));
+    xq = MetalStorage.empty(dev, units * recordBytes(matvecUnit(q.type)), 'u32', 'matmul 8-bit activations');
+    const g = dev.stream.grid(Math.ceil(units / 64));
+    dev.stream.record({
+      kind: 'dispatch',
+      spec: { file: 'matmul_quant', label: `matmul ${q.type} 8-bit activations`, defines: { ...commonDefines(operands, { dtype: 'f32', vec4: false }, undefined, ''), ...quantDefines(q.type), MATVEC: true, QMV: true, Q8X: true, XREC: true } },
+      buffers: { a: a.storage.use(), xq: xq.use() },
+      params: packParams(p, blocksPerRow, { tilesN, gridX: g.gridX, batch, z0: 0, kchunk: p.k, splits: 1 }),
+      workgroups: g.workgroups,
+      bytes: batch * p.m * p.k * byteSize(a.dtype) + units * recordBytes(matvecUnit(q.type)),
+    });
+  }
+  const buffers: Record<string, GPUBuffer> = xq
+    ? { a: a.storage.use(), xq: xq.use(), blocks: p.b.storage.use(), out: storage.use() }
+    : { a: a.storage.use(), blocks: p.b.storage.use(), out: (partial ?? storage).use() };
   const epiBuffers: Record<string, GPUBuffer> = {};
   if (p.bias) epiBuffers.e0 = p.bias.storage.use();
   if (p.residual) epiBuffers.e1 = p.residual.storage.use();
@@ -354,6 +372,7 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
       bytes: q.byteLength + ((p.m * p.k * byteSize(a.dtype)) / splits + p.m * p.n * byteSize(split ? 'f32' : outDType)) * zc,
     });
   }
+  xq?.release();
   if (partial) {
     const r = dev.stream.grid(Math.ceil(count / 2 / 256));
     dev.stream.record({
