@@ -71,6 +71,18 @@ describe('PipelineCache', () => {
     ]);
   });
 
+  it('remembers a spec object (no id rebuilt on repeat lookups: the decode path reuses its specs)', async () => {
+    const cache = new PipelineCache(device);
+    const kept = { file: '_selftest', defines: { BIAS: '0.25' } as Record<string, string> };
+    const a = await cache.get(kept);
+    expect(cache.peek(kept)).toBe(a);
+    expect(cache.peek({ ...kept, defines: { ...kept.defines } })).toBe(a); // same content, new object
+    // The memo is by object, so a spec must not be changed after use: this one now answers from it.
+    kept.defines.BIAS = '0.75';
+    expect(cache.peek(kept)).toBe(a);
+    expect(cache.peek({ ...kept, defines: { ...kept.defines } })).toBeUndefined();
+  });
+
   it('compiles concurrent requests for one key once', async () => {
     const cache = new PipelineCache(device);
     const jobs = [cache.get(spec), cache.get(spec), cache.get({ ...spec, defines: { BIAS: '0.5' } })];

@@ -5,6 +5,7 @@ import { preprocessWithMap, type Defines, type LineOrigin, type Preprocessed } f
 export type { Defines, DefineValue } from './preprocess.js';
 
 /** One compiled variant of a kernel file: what the pipeline cache is asked for. */
+/** A kernel variant. Treat one as immutable once used: the pipeline cache remembers spec objects. */
 export interface KernelSpec {
   /** Base name of a file in wgsl/, without `.wgsl`. */
   file: string;
