@@ -209,7 +209,7 @@ function sweepPrefill(software) {
   const tiles = software
     ? [{ bq: 16, tk: 16, tq: 2, nj: 8 }]
     : [{ bq: 64, tk: 32, tq: 4, nj: 16 }, { bq: 64, tk: 32, tq: 8, nj: 8 }, { bq: 32, tk: 32, tq: 4, nj: 8 }, { bq: 128, tk: 16, tq: 8, nj: 16 }];
-  const sg = software ? [] : [{ sgs: 4, tk: 32 }, { sgs: 4, tk: 32, qsplit: true }, { sgs: 8, tk: 16 }, { sgs: 4, tk: 64 }, { sgs: 2, tk: 64 }, { sgs: 4, tk: 16 }, { sgs: 2, tk: 32 }];
+  const sg = software ? [] : [{ sgs: 8, tk: 32 }, { sgs: 4, tk: 32 }, { sgs: 8, tk: 16 }, { sgs: 4, tk: 64 }, { sgs: 4, tk: 16 }, { sgs: 4, tk: 32, rf: 2 }, { sgs: 4, tk: 32, db: true }];
   return [...sg.map((s) => ({ force: 'sgmat', sgmat: s })), ...tiles.map((t) => ({ force: 'tile', tile: t }))];
 }
 

@@ -314,7 +314,7 @@ describe('kvLength', () => {
 
 describe('subgroup-matrix kernel', () => {
   // Where the adapter has subgroup matrices and the family table enables the kernel, the real
-  // kernel over many cases (no family does yet: on the H100 it is wrong, see src/tune/table.ts). Elsewhere its
+  // kernel over many cases (nvidia, checked on the H100; more in test/attention-sgmat.test.ts). Elsewhere its
   // generated code with the matrix builtins emulated in plain WGSL (fragments of 4x4, every lane
   // holding a whole one): still slow to compile on lavapipe, so one case that takes every path (GQA
   // rows spanning heads, causal, a mask that rises by more than TAU per tile so O is rescaled,

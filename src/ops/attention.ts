@@ -15,7 +15,7 @@
 // Kernels (src/ops/attention-kernels.ts, per GPU family from src/tune/table.ts attentionTable):
 //   decode  L <= table.decode.maxL: the G·L query rows of a kv head share one read of its K/V;
 //   sgmat   subgroup-matrix prefill (f16, when the adapter has a matching configuration and the
-//           family table enables it: no family does yet, see src/tune/table.ts);
+//           family table enables it: nvidia, checked on the H100; see src/tune/table.ts);
 //   tile    register-tiled prefill otherwise.
 // Split-K: when the workgroups of one pass are fewer than table.fill, the keys are split across
 // workgroups (each chunk at least table.minChunk keys) and a second pass (`combine`) merges them;
