@@ -49,7 +49,10 @@ export async function timeBatches(lb, record, k, rounds, warmMs = WARM_MS) {
  */
 export async function copyBandwidth(dev, bytes, rounds, kernel = false, warmMs = WARM_MS) {
   const device = dev.device;
-  const src = device.createBuffer({ size: bytes, usage: STORAGE | COPY_SRC | COPY_DST, label: 'bench copy src' });
+  // The read kernel cycles through copies of its bytes (> 160 MB in all) so that L2 cannot serve them.
+  const stride = Math.ceil(bytes / 256) * 256;
+  const copies = kernel === 'read' ? Math.max(1, Math.ceil(160e6 / stride)) : 1;
+  const src = device.createBuffer({ size: stride * copies, usage: STORAGE | COPY_SRC | COPY_DST, label: 'bench copy src' });
   const dst = device.createBuffer({ size: bytes, usage: STORAGE | COPY_SRC | COPY_DST, label: 'bench copy dst' });
   const k = Math.max(4, Math.min(64, Math.floor((4 * 1024 ** 3) / bytes)));
   let encode = (enc) => enc.copyBufferToBuffer(src, 0, dst, 0, bytes);
@@ -74,15 +77,16 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
 }`,
     });
     const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-    const group = device.createBindGroup({
+    const groups = Array.from({ length: copies }, (_, i) => device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
-      entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }],
-    });
+      entries: [{ binding: 0, resource: { buffer: src, offset: i * stride, size: Math.ceil(bytes / 16) * 16 } }, { binding: 1, resource: { buffer: dst } }],
+    }));
+    let turn = 0;
     const { workgroups } = dev.stream.grid(Math.ceil(vecs / 256 / perThread));
     encode = (enc) => {
       const pass = enc.beginComputePass();
       pass.setPipeline(pipeline);
-      pass.setBindGroup(0, group);
+      pass.setBindGroup(0, groups[turn++ % copies]);
       pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
       pass.end();
     };
