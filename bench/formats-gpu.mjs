@@ -1,0 +1,113 @@
+// Shared by the formats family (bench/formats.bench.mjs, bench/formats-quant.mjs): GPU timing with
+// the clocks kept up, and random GGUF blocks.
+import { median } from './lib.mjs';
+
+export const FAMILY = 'formats';
+
+let heat = null;
+/**
+ * Records `n` f32 matmuls (not awaited): work that keeps the GPU at its clocks. Long K, tiny
+ * outputs (16 KiB, and split-K partials of 32 x that): 2048 x 2048 outputs churned the buffer
+ * pool next to 256 MiB dequantizations, so their outputs were created (and zero-filled) anew
+ * inside the timed interval.
+ */
+export function heater(lb, software, n) {
+  heat ??= software ? [lb.randn([4, 256]), lb.randn([256, 4])] : [lb.randn([64, 65536]), lb.randn([65536, 64])];
+  for (let i = 0; i < n; i++) lb.matmul(heat[0], heat[1]).dispose();
+}
+
+/**
+ * GPU time per call of `record()` (returns what to dispose): the GPU kept busy (heater bursts with
+ * the calls) for `warmMs`, then `rounds` batches of K calls, each after a heater burst, timed from
+ * submit to done; the median. Also the per-dispatch GPU time from timestamp queries, summed per
+ * call, and the GPU buffers created during the timed rounds (0: the pool served every output).
+ */
+export async function timeHot(lb, dev, record, k, rounds, { software = false, warmMs = 1000 } = {}) {
+  const burst = software ? 1 : 40;
+  const w0 = performance.now();
+  do {
+    heater(lb, software, burst);
+    const outs = [];
+    for (let i = 0; i < k; i++) outs.push(record());
+    await lb.eval();
+    for (const o of outs.flat()) o.dispose();
+  } while (performance.now() - w0 < warmMs);
+  const per = [];
+  const m0 = lb.memory();
+  for (let r = 0; r < rounds; r++) {
+    heater(lb, software, burst);
+    await lb.eval();
+    const outs = [];
+    for (let i = 0; i < k; i++) outs.push(record());
+    await dev.stream.submit();
+    const a = performance.now();
+    await dev.device.queue.onSubmittedWorkDone();
+    per.push((performance.now() - a) / k);
+    for (const o of outs.flat()) o.dispose();
+  }
+  const created = lb.memory().created - m0.created;
+  // Timestamps: the heater's dispatches come first in the report, then the calls'.
+  const h = await lb.profile(async () => { heater(lb, software, 1); await lb.eval(); }, { peaks: false });
+  const rep = await lb.profile(async () => {
+    heater(lb, software, burst);
+    const outs = [];
+    for (let i = 0; i < k; i++) outs.push(record());
+    await lb.eval();
+    for (const o of outs.flat()) o.dispose();
+  }, { peaks: false });
+  const calls = rep.kernels.slice(burst * h.kernels.length);
+  const profMs = rep.timing === 'gpu-timestamps' ? calls.reduce((x, c) => x + c.gpuMs, 0) / k : null;
+  return { ms: median(per), min: Math.min(...per), max: Math.max(...per), samples: per.length, k, profMs, dispatchesPerCall: calls.length / k, created };
+}
+
+export const us = (ms) => `${(ms * 1e3).toFixed(1)} us`;
+
+/** Frees the heater's operands (end of the family). */
+export function disposeHeater() {
+  for (const t of heat ?? []) t.dispose();
+  heat = null;
+}
+
+/** ggml type id, elements and bytes per block, byte offsets of the f16 scale fields. */
+export const QUANT = {
+  q8_0: { ggml: 8, block: 32, bytes: 34, scales: [0] },
+  q4_0: { ggml: 2, block: 32, bytes: 18, scales: [0] },
+  q4_1: { ggml: 3, block: 32, bytes: 20, scales: [0, 2] },
+  q5_0: { ggml: 6, block: 32, bytes: 22, scales: [0] },
+  q5_1: { ggml: 7, block: 32, bytes: 24, scales: [0, 2] },
+  q4_k: { ggml: 12, block: 256, bytes: 144, scales: [0, 2] },
+  q5_k: { ggml: 13, block: 256, bytes: 176, scales: [0, 2] },
+  q6_k: { ggml: 14, block: 256, bytes: 210, scales: [208] },
+};
+
+/** Blocks for `n` values: random bytes, with small finite f16 scales. */
+export function randomBlocks(type, n) {
+  const { block, bytes, scales } = QUANT[type];
+  const blocks = n / block;
+  const data = new Uint8Array(blocks * bytes);
+  let s = 12345;
+  for (let i = 0; i < data.length; i++) { s = (s * 1103515245 + 12345) >>> 0; data[i] = s >>> 24; }
+  for (let b = 0; b < blocks; b++) {
+    for (const at of scales) {
+      const d = f16Bits(((b % 97) + 1) / 1024 / (block / 32));
+      data[b * bytes + at] = d & 0xff;
+      data[b * bytes + at + 1] = d >> 8;
+    }
+  }
+  return data;
+}
+
+function f16Bits(x) {
+  const f = new Float32Array([x]);
+  const u = new Uint32Array(f.buffer)[0];
+  const e = ((u >>> 23) & 0xff) - 127 + 15;
+  return ((u >>> 16) & 0x8000) | (e << 10) | ((u >>> 13) & 0x3ff); // normal range only
+}
+
+/** Quantized weights [N, K] as QuantizedTensors on the GPU (uploaded from the same blocks). */
+export function quantizedWeights(lb, type, n, k, copies) {
+  const raw = randomBlocks(type, n * k);
+  const words = new Uint32Array(Math.ceil(raw.length / 4));
+  new Uint8Array(words.buffer).set(raw);
+  return Array.from({ length: copies }, () => new lb.QuantizedTensor(type, [n, k], lb.tensor(words, [words.length], { dtype: 'u32' })));
+}
