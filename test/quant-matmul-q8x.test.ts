@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
 import { dequantizeBlocks, QUANT_TYPES, type QuantType } from '../src/cpu/quant.js';
 import { quantize } from '../src/cpu/quantize.js';
-import { roundActivations, runLength, withMatvec8Config, type Matvec8Config } from '../src/ops/matmul-quant-i8.js';
+import { roundActivations, runLength, type Matvec8Config } from '../src/ops/matmul-quant-i8.js';
+import { withQuantConfig } from '../src/ops/matmul-quant.js';
 import { rng, seedOf, useGpu } from './helpers.js';
 
 useGpu();
@@ -58,7 +59,7 @@ async function check(w: Weight, c: Case, label: string): Promise<void> {
     const residual = c.residual ? both(rnd(outShape.reduce((x, y) => x * y, 1)), outShape) : undefined;
     const opts = { transB: true, transA: c.transA, activation: c.activation, alpha: c.alpha, quantizeActivations: true };
     const run = () => lb.matmul(ag, keep(qt(w)), { ...opts, bias: bias?.[0], residual: residual?.[0] });
-    const out = keep(c.config ? withMatvec8Config(c.config, run) : run());
+    const out = keep(c.config ? withQuantConfig({ i8: c.config }, run) : run());
     expect(out.dtype).toBe(c.dtype ?? 'f32');
     expect(out.shape).toEqual(outShape);
     const got = (await out.data()) as Float32Array;
@@ -148,7 +149,7 @@ describe('8-bit-activation matvec: shapes, epilogues, dtypes', () => {
       expect(await y.data()).toEqual(new Float32Array(0));
       expect(() => lb.matmul(a1, q, { transB: true, quantizeActivations: 1 as unknown as boolean })).toThrow(/quantizeActivations must be true or false/);
       expect(() => lb.matmul(d, d, { quantizeActivations: true })).toThrow(/applies to a quantized b/);
-      expect(() => withMatvec8Config({ rows: 3 }, () => lb.matmul(a1, q, { transB: true, quantizeActivations: true }))).toThrow(/8-bit-activation matvec config/);
+      expect(() => withQuantConfig({ i8: { rows: 3 } }, () => lb.matmul(a1, q, { transB: true, quantizeActivations: true }))).toThrow(/8-bit-activation matvec config/);
     } finally {
       for (const t of [q, a0, a1, d, y]) t.dispose();
     }

@@ -1,6 +1,6 @@
 // Attention kernel variants (wgsl/attention*.wgsl): which one runs, with
 // which tile configuration, and the generated loaders each operand is read through.
-import type { GpuDevice } from '../runtime/device.js';
+import { subgroupMin, type GpuDevice } from '../runtime/device.js';
 import type { DType } from '../tensor/dtype.js';
 import type { AttentionDecodeConfig, AttentionTable, AttentionTileConfig } from '../tune/table.js';
 import { isHalf } from './wgsl-types.js';
@@ -52,15 +52,6 @@ export function operandCode(a: OperandAccess): { arr: string; raw: string; code:
 }
 
 const nextPow2 = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
-
-interface SubgroupInfo { subgroupMinSize?: number; subgroupMaxSize?: number }
-
-/** Smallest subgroup size when the device has subgroups (0 without). */
-export function subgroupMin(dev: GpuDevice): number {
-  if (!dev.features.subgroups) return 0;
-  const n = ((dev.adapter.info ?? {}) as SubgroupInfo).subgroupMinSize ?? 0;
-  return n > 0 && (n & (n - 1)) === 0 ? n : 0;
-}
 
 export interface DecodePlan { wg: number; dt: number; nc: number; ku: number; r: number; pf: boolean; fuse: number; maxSplits: number; subgroups: boolean; step: number }
 

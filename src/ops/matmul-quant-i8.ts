@@ -4,7 +4,7 @@
 // it, and the CPU reference of its rounding.
 import { LbrxError } from '../errors.js';
 import type { QuantType } from '../formats/quant.js';
-import type { GpuDevice } from '../runtime/device.js';
+import { subgroupMin, type GpuDevice } from '../runtime/device.js';
 
 /** `wg` threads per workgroup, `upt` units per thread per pass over K, `rows` weight rows per
  * workgroup, their loads issued `group` rows at a time. */
@@ -21,37 +21,18 @@ export const recordBytes = (qu: number): number => (qu / 16 + 1) * 16;
 /** Elements of each of a unit's two runs (the granularity of x's 8-bit scales). */
 export const runLength = (type: QuantType): number => (type === 'q4_k' || type === 'q5_k' ? 32 : 16);
 
-/** The adapter's smallest subgroup size where it has subgroups (a power of 2, >= 4), else 0. */
-export function subgroupMin(dev: GpuDevice): number {
-  if (!dev.features.subgroups) return 0;
-  const n = (dev.adapter.info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize ?? 0;
-  return n >= 4 && (n & (n - 1)) === 0 ? n : 0;
-}
-
 /** Whether the device can run the kernel (subgroup sums); without it the exact kernel runs. */
-export const matvec8Supported = (dev: GpuDevice): boolean => subgroupMin(dev) > 0;
-
-let forced: Partial<Matvec8Config> = {};
-
-/** Runs `fn` with the 8-bit-activation matvec using `cfg` over its defaults (tests, benchmarks). */
-export function withMatvec8Config<T>(cfg: Partial<Matvec8Config>, fn: () => T): T {
-  const prev = forced;
-  forced = cfg;
-  try {
-    return fn();
-  } finally {
-    forced = prev;
-  }
-}
+export const matvec8Supported = (dev: GpuDevice): boolean => subgroupMin(dev, 4) > 0;
 
 /**
  * Defaults measured on the H100 (bench/results/quant-notes.md): 128 threads, each on one unit per
  * pass at K = 4096 (more units per thread for longer rows, up to 4, then more passes), 8 rows per
- * workgroup with the loads of 4 issued together. Software rasterizers: small workgroups.
+ * workgroup with the loads of 4 issued together. Software rasterizers: small workgroups. `forced`
+ * fields (withQuantConfig's `i8`) replace the defaults.
  */
-export function matvec8Config(dev: GpuDevice, k: number, qu: number): Matvec8Config {
+export function matvec8Config(dev: GpuDevice, k: number, qu: number, forced: Partial<Matvec8Config> = {}): Matvec8Config {
   const software = dev.fingerprint.family === 'software';
-  const sg = subgroupMin(dev);
+  const sg = subgroupMin(dev, 4);
   const wg = forced.wg ?? Math.max(sg, software ? 32 : 128);
   const units = Math.max(1, Math.ceil(k / qu));
   const c: Matvec8Config = {

@@ -6,7 +6,7 @@ import { DTypeError, GpuValidationError, LbrxError, ShapeError } from '../errors
 import { QuantizedTensor, quantDefines, type QuantType } from '../formats/quant.js';
 import { QUANT_LAYOUT } from '../cpu/quant.js';
 import { requireDevice } from '../runtime/context.js';
-import type { GpuDevice } from '../runtime/device.js';
+import { subgroupMin, type GpuDevice } from '../runtime/device.js';
 import { MetalStorage } from '../runtime/storage.js';
 import { byteSize, isFloat, type DType } from '../tensor/dtype.js';
 import { broadcastShapes, broadcastStrides, sizeOf } from '../tensor/shape.js';
@@ -15,7 +15,7 @@ import { familyTable } from '../tune/table.js';
 import { lazyElementwise } from './gpu-elementwise.js';
 import { normalize, type MatView, type Problem } from './matmul-gpu.js';
 import { commonDefines, type Activation, type OperandAccess } from './matmul-wgsl.js';
-import { matvec8Code, matvec8Config, matvec8Supported, recordBytes, roundActivations, runLength, subgroupMin } from './matmul-quant-i8.js';
+import { matvec8Code, matvec8Config, matvec8Supported, recordBytes, roundActivations, runLength, type Matvec8Config } from './matmul-quant-i8.js';
 import { CpuStorage } from '../runtime/storage.js';
 
 export interface QuantMatmulOptions {
@@ -49,9 +49,11 @@ export interface QuantConfig {
   tiled?: boolean;
   /** K splits of the tiled kernel (partial sums reduced by a second pass); default: by occupancy. */
   splits?: number;
+  /** The 8-bit-activation matvec's config (with `quantizeActivations`). */
+  i8?: Partial<Matvec8Config>;
 }
 
-export type MatvecQuantConfig = Required<Omit<QuantConfig, 'tiled' | 'splits'>>;
+export type MatvecQuantConfig = Required<Omit<QuantConfig, 'tiled' | 'splits' | 'i8'>>;
 
 /**
  * Defaults per GPU family, measured on the H100 (bench/results/quant-notes.md): 8 groups of a
@@ -91,7 +93,8 @@ export function matvecConfig(dev: GpuDevice, k = 4096, type: QuantType = 'q4_0')
   const family = dev.fingerprint.family;
   const base = { ...(DEFAULTS[family] ?? DEFAULTS.generic), unroll: defaultUnroll(type, family) };
   const qu = matvecUnit(type);
-  const c = { ...base, ...Object.fromEntries(Object.entries(forced).filter(([key, v]) => key !== 'tiled' && key !== 'splits' && v !== undefined)) } as MatvecQuantConfig;
+  const { tiled: _t, splits: _s, i8: _i, ...matvecFields } = forced;
+  const c = { ...base, ...Object.fromEntries(Object.entries(matvecFields).filter(([, v]) => v !== undefined)) } as MatvecQuantConfig;
   const wg = c.tpr * c.groups;
   const ok = pow2(c.tpr) && pow2(c.groups) && wg <= Math.min(256, dev.limits.maxComputeInvocationsPerWorkgroup) && wg >= 4 &&
     Number.isInteger(c.rows) && c.rows >= 1 && c.rows <= 8 && Number.isInteger(c.unroll) && c.unroll >= 1 && c.unroll <= 4 &&
@@ -294,7 +297,7 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
   const matvec = p.m === 1 && !forced.tiled;
   const cfg = matvecConfig(dev, p.k, q.type);
   const i8 = matvec && q8 && matvec8Supported(dev);
-  const cfg8 = i8 ? matvec8Config(dev, p.k, matvecUnit(q.type)) : null;
+  const cfg8 = i8 ? matvec8Config(dev, p.k, matvecUnit(q.type), forced.i8) : null;
   const perGroup = cfg8 ? cfg8.rows : cfg.groups * cfg.rows;
   // Packed 16-bit outputs need whole pairs: odd N (or odd rows per matvec workgroup) compute f32, converted after.
   const outDType: DType = isHalf(p.out) && (p.n % 2 !== 0 || (matvec && perGroup % 2 !== 0)) ? 'f32' : p.out;
@@ -335,7 +338,7 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
     QMV_TAIL: matvec,
     SPLIT: split,
     ...(cfg8
-      ? { WG: cfg8.wg, UPT: cfg8.upt, RW: cfg8.rows, SG_MIN: subgroupMin(dev), ...matvec8Code(cfg8) }
+      ? { WG: cfg8.wg, UPT: cfg8.upt, RW: cfg8.rows, SG_MIN: subgroupMin(dev, 4), ...matvec8Code(cfg8) }
       : matvec ? { TPR: cfg.tpr, GROUPS: cfg.groups, ROWS: cfg.rows, UNROLL: cfg.unroll, XC: cfg.xc, ...qmvCode(cfg.rows, cfg.unroll) } : { BM: bm }),
   };
   // 8-bit activations: a's rows quantized once into unit records (Q8X), read by every matvec workgroup.

@@ -5,7 +5,7 @@ import type { FusedBody } from '../graph/fuse.js';
 import type { NodeInput } from '../graph/node.js';
 import { valueDefines } from '../graph/realize.js';
 import type { DefineValue } from '../kernels/registry.js';
-import type { GpuDevice } from '../runtime/device.js';
+import { subgroupMin, type GpuDevice } from '../runtime/device.js';
 import type { DType } from '../tensor/dtype.js';
 import { convertValue, isHalf, loadValue, storeType, valueType } from './wgsl-types.js';
 
@@ -75,13 +75,6 @@ export const ROW_TUNING = {
 
 const nextPow2 = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 
-/** The adapter's smallest subgroup size where the device has subgroups (a power of 2), else 0. */
-function subgroupMin(dev: GpuDevice): number {
-  if (!dev.features.subgroups) return 0;
-  const n = (dev.adapter.info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize ?? 0;
-  return n >= 4 && (n & (n - 1)) === 0 ? n : 0;
-}
-
 /** Threads for `rows` rows of `cols` elements of `bytes` each: about `perThread` quads per thread
  * (ROW_TUNING), at most 256 threads per row, workgroups of at least minGroup threads. */
 export function rowPlan(dev: GpuDevice, rows: number, cols: number, kind: RowKind, bytes: number): RowPlan {
@@ -94,7 +87,7 @@ export function rowPlan(dev: GpuDevice, rows: number, cols: number, kind: RowKin
   const prefetch = kind === 'cached' && (t.cached.prefetch[bytes] ?? false);
   const needed = Math.ceil(rows / rpw);
   return {
-    tpr, rpw, items: Math.max(1, Math.ceil(quads / tpr)), sg: subgroupMin(dev),
+    tpr, rpw, items: Math.max(1, Math.ceil(quads / tpr)), sg: subgroupMin(dev, 4),
     groups: prefetch ? Math.min(needed, t.cached.groups[bytes] ?? 1024) : needed, prefetch,
   };
 }

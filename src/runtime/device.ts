@@ -269,6 +269,16 @@ export class GpuDevice {
 
 export const LIBRARY_VERSION = '0.1.0';
 
+/**
+ * The adapter's smallest subgroup size where the device has subgroups and that size is a power of
+ * two of at least `atLeast` (kernels index lanes with shifts and masks), else 0.
+ */
+export function subgroupMin(dev: GpuDevice, atLeast = 1): number {
+  if (!dev.features.subgroups) return 0;
+  const n = (dev.adapter.info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize ?? 0;
+  return n >= atLeast && n > 0 && (n & (n - 1)) === 0 ? n : 0;
+}
+
 /** A plain copy of the limits: each read of Dawn's object is a native call, and kernels read them per op. */
 function plainLimits(limits: GPUSupportedLimits): GPUSupportedLimits {
   const out: Record<string, number> = {};
