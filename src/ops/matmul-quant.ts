@@ -173,7 +173,9 @@ export function quantizedMatmul(aIn: Tensor, q: QuantizedTensor, o: QuantMatmulO
   const q8 = o.quantizeActivations ?? false;
   if (typeof q8 !== 'boolean') throw new LbrxError(`matmul: quantizeActivations must be true or false, got ${JSON.stringify(q8)}`);
   const epi = { transB: true, transA: o.transA, bias, residual, activation: o.activation, alpha };
-  if (a.device === 'cpu') return cpuQuantMatmul(q8 && m <= MATVEC_ROWS ? roundedRows(a, transA, q.type) : a, q, q8 && m <= MATVEC_ROWS ? { ...epi, transA: false } : epi);
+  // The CPU reference rounds a where the GPU would (the matvec: M <= MATVEC_ROWS).
+  const rounds = q8 && m <= MATVEC_ROWS;
+  if (a.device === 'cpu') return cpuQuantMatmul(rounds ? roundedRows(a, transA, q.type) : a, q, rounds ? { ...epi, transA: false } : epi);
   const dev = requireDevice(OP);
   const view = (t: Tensor, s0: number, s1: number, bstrides: number[]): MatView => ({ storage: t.storage as MetalStorage, dtype: t.dtype, offset: t.offset, bstrides, s0, s1 });
   const s = a.strides;
