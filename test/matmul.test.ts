@@ -8,7 +8,7 @@ import type { DType, Tensor } from '../src/index.js';
 import { lastPlan, withConfig, type ForcedConfig } from '../src/ops/matmul-gpu.js';
 import { sgmatShape } from '../src/ops/matmul-sgmat.js';
 import { sanitizeSubgroupMatrix } from '../src/kernels/layout.js';
-import { FAMILY_TABLES, tileFits } from '../src/tune/table.js';
+import { FAMILY_TABLES, tileFits, type SgmatConfig } from '../src/tune/table.js';
 import { checkOp, type InputSpec } from './helpers.js';
 
 let dev: NonNullable<ReturnType<typeof lb.device>>;
@@ -172,25 +172,45 @@ describe('matmul kernels', () => {
       await mm([spec([1, 200]), spec([200, 30])], { force: { kind: 'axpy', matvec: mv } });
     }
   });
-  it('subgroup-matrix kernel (when the adapter has it)', async (ctx) => {
+  // The probe forces a 64 x 64 tile: the table's default may not fit a small probe (a 256 x 128
+  // default once made these tests skip silently on the H100).
+  function hasSgmat(): boolean {
     const a = lb.tensor(new Float32Array(128 * 128), [128, 128], { dtype: 'f16' });
-    const probe = withConfig({ kind: 'sgmat' }, () => lb.matmul(a, a));
+    const probe = withConfig({ kind: 'sgmat', sgmat: { sgr: 2, sgc: 2, fm: 2, fn: 2, load: 'stage' } }, () => lb.matmul(a, a));
     const used = lastPlan()?.kind === 'sgmat';
     probe.dispose();
     a.dispose();
-    if (!used) ctx.skip();
-    for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
-      await mm([spec(transA ? [64, 128] : [128, 64], 'f16'), spec(transB ? [128, 64] : [64, 128], 'f16')], { transA, transB });
-    }
-    // Every candidate config and load mode (direct, prefetch, staged), on two layouts.
-    for (const sgmat of FAMILY_TABLES.nvidia().candidates.sgmat) {
-      for (const [transA, transB] of [[false, false], [true, true]]) {
-        const [m, k, n] = [256, 128, 256];
+    return used;
+  }
+  const layouts: boolean[][] = [[false, false], [true, false], [false, true], [true, true]];
+  // Every candidate on `pairs` of (transA, transB); K of 3 tiles when the operands differ gives an
+  // odd number of k steps (the double-buffered loop runs two per iteration).
+  async function candidates(keep: (c: SgmatConfig) => boolean, pairs: boolean[][]) {
+    for (const sgmat of FAMILY_TABLES.nvidia().candidates.sgmat.filter(keep)) {
+      for (const [transA, transB] of pairs) {
+        const [m, k, n] = [256, transA === transB ? 128 : 3 * (sgmat.bk ?? 32), 256];
         await mm([spec(transA ? [k, m] : [m, k], 'f16'), spec(transB ? [n, k] : [k, n], 'f16')], { transA, transB, force: { kind: 'sgmat', sgmat } });
         expect(lastPlan()?.kind, JSON.stringify(sgmat)).toBe('sgmat');
       }
     }
+  }
+  it('subgroup-matrix kernel (when the adapter has it): table default, every layout, epilogue', async (ctx) => {
+    if (!hasSgmat()) ctx.skip();
+    // 256 x 256 outputs fit any nvidia default tile.
+    for (const [transA, transB] of layouts) {
+      await mm([spec(transA ? [64, 256] : [256, 64], 'f16'), spec(transB ? [256, 64] : [64, 256], 'f16')], { transA, transB });
+      expect(lastPlan()?.kind).toBe('sgmat');
+    }
     await mm([spec([2, 128, 64], 'f16'), spec([64, 256], 'f16'), spec([256], 'f16'), spec([2, 128, 256], 'f32')], { bias: present, residual: present, activation: 'gelu' }, { ulps: 1, rtol: 1e-3, zeroSign: false });
+    expect(lastPlan()?.kind).toBe('sgmat');
+  });
+  it('subgroup-matrix kernel: every candidate config and load mode, plain and both transposed', async (ctx) => {
+    if (!hasSgmat()) ctx.skip();
+    await candidates(() => true, [[false, false], [true, true]]);
+  });
+  it('subgroup-matrix kernel: staged and double-buffered modes with one operand transposed', async (ctx) => {
+    if (!hasSgmat()) ctx.skip();
+    await candidates((c) => c.load === 'coop' || !!c.db || (c.load ?? 'direct') === 'stage', [[true, false], [false, true]]);
   });
   it('sanitizes subgroup-matrix types for reflection only', () => {
     const code = 'alias L = subgroup_matrix_left<f16, 16, 16>; let x = subgroupMatrixLoad<L>(&a, 0u, false, 16u);';

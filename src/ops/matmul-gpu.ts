@@ -346,13 +346,14 @@ function recordSgmat(dev: GpuDevice, p: Problem, sg: { size: number; m: number; 
   const bm = cfg.sgr * cfg.fm * sg.m;
   const bn = cfg.sgc * cfg.fn * sg.n;
   const threads = cfg.sgr * cfg.sgc * sg.size;
-  const stage = cfg.load === 'stage';
+  const stage = cfg.load === 'stage' || cfg.load === 'coop';
+  const words = cfg.load === 'stage';
   const bk = stage ? (cfg.bk ?? 32) : sg.k;
   if (p.m % bm || p.n % bn || p.k % bk || threads > dev.limits.maxComputeInvocationsPerWorkgroup) return false;
   if (stage) {
     const la = layoutOf(p.a, true, p.m, p.k);
     const lb = layoutOf(p.b, false, p.n, p.k);
-    const bytes = 2 * ((la.kcont ? bm : bk) * ((la.kcont ? bk : bm) + 8) + (lb.kcont ? bn : bk) * ((lb.kcont ? bk : bn) + 8)) + 4 * cfg.sgr * cfg.sgc * sg.m * sg.n;
+    const bytes = 2 * (cfg.db ? 2 : 1) * ((la.kcont ? bm : bk) * ((la.kcont ? bk : bm) + 8) + (lb.kcont ? bn : bk) * ((lb.kcont ? bk : bn) + 8)) + 4 * cfg.sgr * cfg.sgc * sg.m * sg.n;
     if (bytes > dev.limits.maxComputeWorkgroupStorageSize || bk % 8 || bm % 8 || bn % 8) return false;
   }
   const batch = sizeOf(p.bshape);
@@ -362,8 +363,8 @@ function recordSgmat(dev: GpuDevice, p: Problem, sg: { size: number; m: number; 
   const tilesN = p.n / bn;
   const { workgroups, gridX } = dev.stream.grid(tilesM * tilesN);
   const operands: OperandAccess[] = [
-    { name: 'a', binding: 1, dtype: p.a.dtype, vec: false, raw: !stage, words: stage },
-    { name: 'b', binding: 2, dtype: p.b.dtype, vec: false, raw: !stage, words: stage },
+    { name: 'a', binding: 1, dtype: p.a.dtype, vec: false, raw: !words, words },
+    { name: 'b', binding: 2, dtype: p.b.dtype, vec: false, raw: !words, words },
     ...epilogueOperands(p),
   ];
   const defines = {

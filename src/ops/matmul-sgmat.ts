@@ -51,16 +51,16 @@ export function sgmatShape(dev: GpuDevice, p: Problem, allowed: boolean): { size
   return { size, m: c.M, n: c.N, k: c.K };
 }
 
-export type SgmatLoad = 'direct' | 'prefetch' | 'stage';
+export type SgmatLoad = 'direct' | 'prefetch' | 'stage' | 'coop';
 
 /**
  * Straight-line code of the SGMAT variant (see wgsl/matmul.wgsl) for one config and layout.
  * direct: each k step loads its fragments from storage; prefetch: the next step's fragments are
- * loaded before this step's multiplies; stage: BK-deep tiles go through workgroup memory (16-byte
- * global loads into registers one tile ahead, fragments then loaded from workgroup memory).
+ * loaded before this step's multiplies; stage / coop: BK-deep tiles go through workgroup memory
+ * (see stagedCode; `db`: double-buffered).
  */
 export function sgmatCode(
-  c: { fm: number; fn: number; sgr: number; sgc: number; load?: SgmatLoad; bk?: number },
+  c: { fm: number; fn: number; sgr: number; sgc: number; load?: SgmatLoad; bk?: number; db?: boolean },
   aKcont: boolean,
   bKcont: boolean,
   sgSize: number,
@@ -77,7 +77,7 @@ export function sgmatCode(
     'workgroupBarrier();',
   ]);
   const decl = accs.map((f) => `var c${f} = Acc();`).join(' ');
-  if (load !== 'stage') {
+  if (load === 'direct' || load === 'prefetch') {
     const aOff = (i: number, k: string) => (aKcont ? `a_base + (mb + ${i}u * SM) * params.a_rs + ${k}` : `a_base + ${k} * params.a_rs + mb + ${i}u * SM`);
     const bOff = (j: number, k: string) => (bKcont ? `b_base + (nb + ${j}u * SN) * params.b_rs + ${k}` : `b_base + ${k} * params.b_rs + nb + ${j}u * SN`);
     const loads = (k: string, pre: string, kw: string) => [
@@ -103,13 +103,38 @@ export function sgmatCode(
       SG_EPI: epi.join('\n  '),
     };
   }
-  // Staged: a BM x BK tile of A and a BK x BN tile of B per step, rows padded by 8 halves.
+  return stagedCode({ ...c, coop: load === 'coop' }, aKcont, bKcont, sgSize, frag, decl, mma, epi.join('\n  '));
+}
+
+/**
+ * Staged load mode: a BM x BK tile of A and a BK x BN tile of B per step, rows padded by 8 halves,
+ * filled from 16-byte global loads held in registers one step ahead (8 two-byte workgroup stores
+ * per load: WGSL has no wider store into the array<f16> that subgroupMatrixLoad reads).
+ * `coop`: the tiles move as 16 x 16 fragments instead (subgroupMatrixLoad from storage, one step
+ * ahead, then subgroupMatrixStore into workgroup memory: the driver picks the access width).
+ * Single buffer: barrier, store, barrier, multiply. `db`: two buffers and two register sets, one
+ * barrier per step; the stores of the next tile are spread between this step's multiplies and the
+ * global loads go out two steps ahead (the loop body is two steps, so names and offsets are fixed).
+ */
+function stagedCode(
+  c: { fm: number; fn: number; sgr: number; sgc: number; bk?: number; db?: boolean; coop?: boolean },
+  aKcont: boolean,
+  bKcont: boolean,
+  sgSize: number,
+  frag: { m: number; n: number; k: number },
+  decl: string,
+  mma: string[],
+  epi: string,
+): Record<string, string> {
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
   const bm = c.sgr * c.fm * frag.m;
   const bn = c.sgc * c.fn * frag.n;
   const bk = c.bk ?? 32;
   const threads = c.sgr * c.sgc * sgSize;
   const aPitch = (aKcont ? bk : bm) + 8;
   const bPitch = (bKcont ? bk : bn) + 8;
+  const aSize = (aKcont ? bm : bk) * aPitch;
+  const bSize = (bKcont ? bn : bk) * bPitch;
   const aUnits = (bm * bk) / 8;
   const bUnits = (bn * bk) / 8;
   const la = Math.ceil(aUnits / threads);
@@ -122,52 +147,135 @@ export function sgmatCode(
     ? { g: (k: string) => `b_base + (t.y * BN + u / ${bk / 8}u) * params.b_rs + ${k} + (u % ${bk / 8}u) * 8u`, s: `(u / ${bk / 8}u) * ${bPitch}u + (u % ${bk / 8}u) * 8u` }
     : { g: (k: string) => `b_base + (${k} + u / ${bn / 8}u) * params.b_rs + t.y * BN + (u % ${bn / 8}u) * 8u`, s: `(u / ${bn / 8}u) * ${bPitch}u + (u % ${bn / 8}u) * 8u` };
   const guard = (i: number, total: number) => ((i + 1) * threads <= total ? 'true' : `u < ${total}u`);
-  const fetch = (k: string) => [
-    ...range(la).map((i) => `{ let u = lid + ${i * threads}u; if (${guard(i, aUnits)}) { ra${i} = a[(${aSlot.g(k)}) >> 3u]; } }`),
-    ...range(lb).map((i) => `{ let u = lid + ${i * threads}u; if (${guard(i, bUnits)}) { rb${i} = b[(${bSlot.g(k)}) >> 3u]; } }`),
+  // Register set `r` ('' or 0/1 with db) loaded from k step `k`.
+  const unitFetch = (k: string, r: string) => [
+    ...range(la).map((i) => `{ let u = lid + ${i * threads}u; if (${guard(i, aUnits)}) { ra${r}_${i} = a[(${aSlot.g(k)}) >> 3u]; } }`),
+    ...range(lb).map((i) => `{ let u = lid + ${i * threads}u; if (${guard(i, bUnits)}) { rb${r}_${i} = b[(${bSlot.g(k)}) >> 3u]; } }`),
   ];
-  const put = (arr: string, reg: string, slot: string, i: number, total: number) =>
-    `{ let u = lid + ${i * threads}u; if (${guard(i, total)}) { let p = ${slot}; ` +
+  const put1 = (arr: string, reg: string, slot: string, off: number, i: number, total: number) =>
+    `{ let u = lid + ${i * threads}u; if (${guard(i, total)}) { let p = ${off ? `${off}u + ` : ''}${slot}; ` +
     range(4).map((w) => `let h${w} = bitcast<vec2<f16>>(${reg}${i}[${w}]); ${arr}[p + ${2 * w}u] = h${w}.x; ${arr}[p + ${2 * w + 1}u] = h${w}.y;`).join(' ') + ' } }';
+  // Stores register set `r` into buffer `buf`.
+  const unitPut = (r: string, buf: number) => [
+    ...range(la).map((i) => put1('sa', `ra${r}_`, aSlot.s, buf * aSize, i, aUnits)),
+    ...range(lb).map((i) => put1('sb', `rb${r}_`, bSlot.s, buf * bSize, i, bUnits)),
+  ];
+  // coop: fragment q = sg + i * subgroups of each tile, (outer fragment, k fragment) = (q / kf, q % kf).
+  const sgs = c.sgr * c.sgc;
+  const kf = bk / frag.k;
+  const fa = Math.ceil(((bm / frag.m) * kf) / sgs);
+  const fb = Math.ceil(((bn / frag.n) * kf) / sgs);
+  const fguard = (i: number, total: number) => ((i + 1) * sgs <= total ? '' : `if (sg + ${i * sgs}u < ${total}u) `);
+  const aFrag = (i: number, k: string, buf: number) => {
+    const q = `(sg + ${i * sgs}u)`;
+    return aKcont
+      ? { g: `a_base + (t.x * BM + (${q} / ${kf}u) * SM) * params.a_rs + ${k} + (${q} % ${kf}u) * SK`, s: `${buf * aSize}u + (${q} / ${kf}u) * SM * ${aPitch}u + (${q} % ${kf}u) * SK` }
+      : { g: `a_base + (${k} + (${q} % ${kf}u) * SK) * params.a_rs + t.x * BM + (${q} / ${kf}u) * SM`, s: `${buf * aSize}u + (${q} % ${kf}u) * SK * ${aPitch}u + (${q} / ${kf}u) * SM` };
+  };
+  const bFrag = (j: number, k: string, buf: number) => {
+    const q = `(sg + ${j * sgs}u)`;
+    return bKcont
+      ? { g: `b_base + (t.y * BN + (${q} / ${kf}u) * SN) * params.b_rs + ${k} + (${q} % ${kf}u) * SK`, s: `${buf * bSize}u + (${q} / ${kf}u) * SN * ${bPitch}u + (${q} % ${kf}u) * SK` }
+      : { g: `b_base + (${k} + (${q} % ${kf}u) * SK) * params.b_rs + t.y * BN + (${q} / ${kf}u) * SN`, s: `${buf * bSize}u + (${q} % ${kf}u) * SK * ${bPitch}u + (${q} / ${kf}u) * SN` };
+  };
+  const aTotal = (bm / frag.m) * kf;
+  const bTotal = (bn / frag.n) * kf;
+  const coopFetch = (k: string, r: string) => [
+    ...range(fa).map((i) => `${fguard(i, aTotal)}{ ga${r}_${i} = subgroupMatrixLoad<Left>(&a, ${aFrag(i, k, 0).g}, ${!aKcont}, params.a_rs); }`),
+    ...range(fb).map((j) => `${fguard(j, bTotal)}{ gb${r}_${j} = subgroupMatrixLoad<Right>(&b, ${bFrag(j, k, 0).g}, ${bKcont}, params.b_rs); }`),
+  ];
+  const coopPut = (r: string, buf: number) => [
+    ...range(fa).map((i) => `${fguard(i, aTotal)}{ subgroupMatrixStore(&sa, ${aFrag(i, '0u', buf).s}, ga${r}_${i}, ${!aKcont}, ${aPitch}u); }`),
+    ...range(fb).map((j) => `${fguard(j, bTotal)}{ subgroupMatrixStore(&sb, ${bFrag(j, '0u', buf).s}, gb${r}_${j}, ${bKcont}, ${bPitch}u); }`),
+  ];
+  const coopRegs = (r: string) => [...range(fa).map((i) => `var ga${r}_${i} = Left();`), ...range(fb).map((j) => `var gb${r}_${j} = Right();`)];
+  const fetch = c.coop ? coopFetch : unitFetch;
+  const put = c.coop ? coopPut : unitPut;
   const rowM = '(sg / SGC) * FM * SM';
   const colN = '(sg % SGC) * FN * SN';
-  // One block per fragment k step, so the fragment names can repeat.
-  const blocks = range(bk / frag.k).map((s) => {
-    const body = [
-      ...range(c.fm).map((i) =>
-        aKcont
-          ? `let l${i} = subgroupMatrixLoad<Left>(&sa, (${rowM} + ${i}u * SM) * ${aPitch}u + ${s * frag.k}u, false, ${aPitch}u);`
-          : `let l${i} = subgroupMatrixLoad<Left>(&sa, ${s * frag.k * aPitch}u + ${rowM} + ${i}u * SM, true, ${aPitch}u);`,
-      ),
-      ...range(c.fn).map((j) =>
-        bKcont
-          ? `let r${j} = subgroupMatrixLoad<Right>(&sb, (${colN} + ${j}u * SN) * ${bPitch}u + ${s * frag.k}u, true, ${bPitch}u);`
-          : `let r${j} = subgroupMatrixLoad<Right>(&sb, ${s * frag.k * bPitch}u + ${colN} + ${j}u * SN, false, ${bPitch}u);`,
-      ),
-      ...mma,
-    ];
-    return `{\n      ${body.join('\n      ')}\n    }`;
-  });
+  // Fragment loads of fragment k step s from buffer `buf`.
+  const fragLoads = (s: number, buf: number) => [
+    ...range(c.fm).map((i) =>
+      aKcont
+        ? `let l${i} = subgroupMatrixLoad<Left>(&sa, ${buf * aSize}u + (${rowM} + ${i}u * SM) * ${aPitch}u + ${s * frag.k}u, false, ${aPitch}u);`
+        : `let l${i} = subgroupMatrixLoad<Left>(&sa, ${buf * aSize + s * frag.k * aPitch}u + ${rowM} + ${i}u * SM, true, ${aPitch}u);`,
+    ),
+    ...range(c.fn).map((j) =>
+      bKcont
+        ? `let r${j} = subgroupMatrixLoad<Right>(&sb, ${buf * bSize}u + (${colN} + ${j}u * SN) * ${bPitch}u + ${s * frag.k}u, true, ${bPitch}u);`
+        : `let r${j} = subgroupMatrixLoad<Right>(&sb, ${buf * bSize + s * frag.k * bPitch}u + ${colN} + ${j}u * SN, false, ${bPitch}u);`,
+    ),
+  ];
+  const steps = bk / frag.k;
+  // One block per fragment k step, so the fragment names can repeat; `extra[s]` goes between its multiplies.
+  const blocks = (buf: number, extra: string[][] = []) =>
+    range(steps).map((s) => {
+      const body = [...fragLoads(s, buf)];
+      const ex = extra[s] ?? [];
+      mma.forEach((x, q) => {
+        body.push(x);
+        // Spread the extra statements evenly over the multiplies.
+        const from = Math.floor((q * ex.length) / mma.length);
+        const to = Math.floor(((q + 1) * ex.length) / mma.length);
+        body.push(...ex.slice(from, to));
+      });
+      return `{\n      ${body.join('\n      ')}\n    }`;
+    });
+  const unitRegs = (r: string) => [...range(la).map((i) => `var ra${r}_${i}: vec4<u32>;`), ...range(lb).map((i) => `var rb${r}_${i}: vec4<u32>;`)];
+  const regs = c.coop ? coopRegs : unitRegs;
+  if (!c.db) {
+    return {
+      SG_SHARED: [`var<workgroup> sa: array<f16, ${aSize}>;`, `var<workgroup> sb: array<f16, ${bSize}>;`].join('\n'),
+      SG_DECL: [decl, ...regs('')].join(' '),
+      SG_LOOP: [
+        ...fetch('0u', ''),
+        `for (var k0 = 0u; k0 < params.k; k0 = k0 + ${bk}u) {`,
+        '  workgroupBarrier();',
+        ...put('', 0).map((x) => `  ${x}`),
+        '  workgroupBarrier();',
+        `  if (k0 + ${bk}u < params.k) {`,
+        `    let kn = k0 + ${bk}u;`,
+        ...fetch('kn', '').map((x) => `    ${x}`),
+        '  }',
+        ...blocks(0).map((x) => `  ${x}`),
+        '}',
+      ].join('\n  '),
+      SG_EPI: epi,
+    };
+  }
+  // Split a put into per-fragment-step slices so it interleaves with the multiplies.
+  const slices = (xs: string[]) => range(steps).map((s) => xs.slice(Math.floor((s * xs.length) / steps), Math.floor(((s + 1) * xs.length) / steps)));
+  const step = (buf: number, put: string[], fetchAt: number, set: string) => [
+    ...blocks(buf, slices(put)),
+    `if (k0 + ${fetchAt * bk}u < params.k) {`,
+    `  let kn = k0 + ${fetchAt * bk}u;`,
+    ...fetch('kn', set).map((x) => `  ${x}`),
+    '}',
+  ];
+  // Tile t sits in register set t % 2 and buffer t % 2; step t stores tile t + 1 (stale registers
+  // past the last tile land in a buffer nobody reads again) and loads tile t + 3.
   return {
-    SG_SHARED: [
-      `var<workgroup> sa: array<f16, ${(aKcont ? bm : bk) * aPitch}>;`,
-      `var<workgroup> sb: array<f16, ${(bKcont ? bn : bk) * bPitch}>;`,
-    ].join('\n'),
-    SG_DECL: [decl, ...range(la).map((i) => `var ra${i}: vec4<u32>;`), ...range(lb).map((i) => `var rb${i}: vec4<u32>;`)].join(' '),
+    SG_SHARED: [`var<workgroup> sa: array<f16, ${2 * aSize}>;`, `var<workgroup> sb: array<f16, ${2 * bSize}>;`].join('\n'),
+    SG_DECL: [decl, ...regs('0'), ...regs('1')].join(' '),
     SG_LOOP: [
-      ...fetch('0u'),
-      `for (var k0 = 0u; k0 < params.k; k0 = k0 + ${bk}u) {`,
-      '  workgroupBarrier();',
-      ...range(la).map((i) => `  ${put('sa', 'ra', aSlot.s, i, aUnits)}`),
-      ...range(lb).map((i) => `  ${put('sb', 'rb', bSlot.s, i, bUnits)}`),
+      ...fetch('0u', '0'),
+      `if (${bk}u < params.k) {`,
+      ...fetch(`${bk}u`, '1').map((x) => `  ${x}`),
+      '}',
+      ...put('0', 0),
+      'workgroupBarrier();',
+      `if (${2 * bk}u < params.k) {`,
+      ...fetch(`${2 * bk}u`, '0').map((x) => `  ${x}`),
+      '}',
+      `for (var k0 = 0u; k0 < params.k; k0 = k0 + ${2 * bk}u) {`,
+      ...step(0, put('1', 1), 3, '1').map((x) => `  ${x}`),
       '  workgroupBarrier();',
       `  if (k0 + ${bk}u < params.k) {`,
-      `    let kn = k0 + ${bk}u;`,
-      ...fetch('kn').map((x) => `    ${x}`),
+      ...step(1, put('0', 0), 4, '0').map((x) => `    ${x}`),
       '  }',
-      ...blocks.map((x) => `  ${x}`),
+      '  workgroupBarrier();',
       '}',
     ].join('\n  '),
-    SG_EPI: epi.join('\n  '),
+    SG_EPI: epi,
   };
 }

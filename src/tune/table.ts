@@ -35,15 +35,17 @@ export interface TileConfig {
 /**
  * Subgroup-matrix tile: an SGR x SGC grid of subgroups, each FM x FN fragments; fragments loaded
  * from storage each k step ('direct'), one step ahead ('prefetch'), or through BK-deep tiles in
- * workgroup memory ('stage').
+ * workgroup memory ('stage': 16-byte loads, two-byte stores; 'coop': moved as fragments).
  */
 export interface SgmatConfig {
   sgr: number;
   sgc: number;
   fm: number;
   fn: number;
-  load?: 'direct' | 'prefetch' | 'stage';
+  load?: 'direct' | 'prefetch' | 'stage' | 'coop';
   bk?: number;
+  /** 'stage' / 'coop': two workgroup buffers, one barrier per k step, stores spread between multiplies. */
+  db?: boolean;
 }
 
 /** M = 1 kernels: threads per output row (k-contiguous B) and column threads ([K, N] B). */
@@ -68,8 +70,9 @@ export interface FamilyTable {
 const t = (bm: number, bn: number, bk: number, tm: number, tn: number, db = false, unroll = false): TileConfig => ({
   bm, bn, bk, tm, tn, ...(db ? { db } : {}), ...(unroll ? { unroll } : {}),
 });
-const s = (sgr: number, sgc: number, fm: number, fn: number, load: SgmatConfig['load'] = 'stage', bk?: number): SgmatConfig =>
-  bk ? { sgr, sgc, fm, fn, load, bk } : { sgr, sgc, fm, fn, load };
+const s = (sgr: number, sgc: number, fm: number, fn: number, load: SgmatConfig['load'] = 'stage', bk?: number, db = false): SgmatConfig => ({
+  sgr, sgc, fm, fn, load, ...(bk ? { bk } : {}), ...(db ? { db } : {}),
+});
 
 const BIG_TILES = [
   t(128, 128, 8, 8, 8), t(128, 128, 16, 8, 8), t(128, 64, 16, 8, 4), t(64, 128, 16, 4, 8), t(64, 64, 16, 4, 4), t(128, 256, 8, 8, 16),
@@ -83,6 +86,10 @@ const SGMATS = [
   s(2, 2, 4, 4), s(2, 2, 4, 4, 'stage', 64), s(4, 2, 2, 4), s(2, 4, 4, 2), s(4, 2, 4, 2), s(2, 2, 2, 4), s(2, 2, 4, 2),
   s(4, 2, 4, 4), s(2, 4, 4, 4),
   s(2, 2, 4, 4, 'prefetch'), s(4, 2, 2, 4, 'prefetch'), s(2, 2, 4, 4, 'direct'), s(2, 2, 2, 2, 'direct'),
+  // Double-buffered staging (one barrier per k step; 48 KiB of workgroup memory bounds BK to 16 at
+  // 256 x 128): 188-198 vs 210 TFLOP/s on the H100. Tiles moved as fragments ('coop'): half the
+  // speed on plain operands, 1.8x the staged kernel with A transposed (matmul-notes.md).
+  s(4, 2, 4, 4, 'stage', 16, true), s(2, 4, 4, 4, 'stage', 16, true), s(4, 2, 4, 4, 'coop'), s(2, 4, 4, 4, 'coop'),
 ];
 const MATVECS = [{ tpr: 32, ct: 64 }, { tpr: 16, ct: 32 }, { tpr: 64, ct: 128 }, { tpr: 8, ct: 64 }];
 

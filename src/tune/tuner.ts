@@ -148,7 +148,7 @@ function candidatesFor(dev: GpuDevice, table: FamilyTable, plan: PlanInfo, shape
     for (const c of table.candidates.sgmat) {
       const bm = c.sgr * c.fm * sg.m;
       const bn = c.sgc * c.fn * sg.n;
-      const bk = c.load === 'stage' ? (c.bk ?? 32) : sg.k;
+      const bk = c.load === 'stage' || c.load === 'coop' ? (c.bk ?? 32) : sg.k;
       if (shape.m % bm === 0 && shape.n % bn === 0 && shape.k % bk === 0 && c.sgr * c.sgc * sg.size <= maxThreads) add({ kind: 'sgmat', sgmat: c });
     }
   } else {
