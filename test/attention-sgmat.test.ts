@@ -91,7 +91,10 @@ describe('subgroup-matrix attention kernel', () => {
       attentionTuning.fill = 64;
       attentionTuning.minChunk = 8;
       // One buffer and one row fragment per subgroup; two of each (LPR = 1) with Q reloaded every step.
-      for (const sgmat of [{ sgs: 2, tk: 8 }, { sgs: 2, tk: 8, rf: 2, db: true, qs: true }]) {
+      // ... and S / O split between the subgroups otherwise than the softmax rows (sr, or).
+      // ... half a fragment row of softmax rows per subgroup, prefetched tiles, contiguous lane keys.
+      for (const sgmat of [{ sgs: 2, tk: 8 }, { sgs: 2, tk: 8, rf: 2, db: true, qs: true }, { sgs: 2, tk: 8, sr: 2, or: 2 },
+        { sgs: 4, tk: 8, rf: 0.5, or: 2, pf: true, cl: true }]) {
         attentionTuning.sgmat = sgmat;
         await run({ ...EMU, name: `${EMU.name} ${JSON.stringify(sgmat)}` });
       }
@@ -113,13 +116,19 @@ describe('subgroup-matrix attention kernel', () => {
     attentionTuning.force = 'sgmat';
     const configs = [{ sgs: 2, tk: 64 }, { sgs: 8, tk: 16 }, { sgs: 1, tk: 16 }, { sgs: 4, tk: 32, rf: 2 }, { sgs: 2, tk: 32, rf: 2 },
       { sgs: 4, tk: 32, db: true }, { sgs: 2, tk: 32, rf: 2, db: true }, { sgs: 4, tk: 16, rf: 2, db: true }, { sgs: 8, tk: 32 },
-      { sgs: 4, tk: 32, qs: true }, { sgs: 4, tk: 16, qs: true, db: true }, { sgs: 2, tk: 32, rf: 2, qs: true }];
+      { sgs: 4, tk: 32, qs: true }, { sgs: 4, tk: 16, qs: true, db: true }, { sgs: 2, tk: 32, rf: 2, qs: true },
+      { sgs: 8, tk: 32, or: 2 }, { sgs: 8, tk: 32, sr: 2 }, { sgs: 8, tk: 32, sr: 2, or: 2 }, { sgs: 8, tk: 32, sr: 2, or: 4 },
+      { sgs: 4, tk: 32, sr: 2, or: 2, db: true }, { sgs: 4, tk: 32, sr: 2, or: 2, qs: true }, { sgs: 2, tk: 32, rf: 2, or: 4 },
+      { sgs: 8, tk: 32, sr: 2, or: 2, pf: true }, { sgs: 8, tk: 32, sr: 2, or: 2, cl: true }, { sgs: 16, tk: 32, rf: 0.5 },
+      { sgs: 16, tk: 32, rf: 0.5, or: 2, pf: true, cl: true }, { sgs: 16, tk: 32, rf: 0.5, or: 4 }];
     for (const sgmat of configs) {
       attentionTuning.sgmat = sgmat;
       const tag = JSON.stringify(sgmat);
       await run({ name: `sg ${tag} causal`, Hq: 2, L: 130, S: 130, D: 128, causal: true });
       await run({ name: `sg ${tag} D=64 mask`, L: 40, S: 100, D: 64, mask: rising(40, 100) });
-      await run({ name: `sg ${tag} D=80 kvLength tensor`, B: 2, Hq: 4, Hkv: 2, L: 70, S: 150, D: 80, causal: true, kvLen: [150, 61] });
+      // Half-row subgroups split 5 column fragments (D = 80) in no whole shares: D = 96 for them.
+      const D = sgmat.rf === 0.5 ? 96 : 80;
+      await run({ name: `sg ${tag} D=${D} kvLength tensor`, B: 2, Hq: 4, Hkv: 2, L: 70, S: 150, D, causal: true, kvLen: [150, 61] });
     }
   }, T);
 });
@@ -161,6 +170,36 @@ describe('subgroup-matrix plans', () => {
     expect(sgmatAttentionPlan(fake(49152), { sgs: 4, tk: 32, qs: true }, 128, f16)).toMatchObject({ sgs: 4, qs: true, bq: 64, tk: 32, kr: 96 });
     expect(sgmatBytes(128, 64, 32, 96)).toBe(49152);
     expect(sgmatAttentionPlan(fake(49152), { sgs: 8, tk: 16, qs: true }, 128, f16)).toMatchObject({ sgs: 4, bq: 64, tk: 16, kr: 80 });
+  });
+
+  it('split S and O between subgroups in shares of sr / or fragment rows, or keep the softmax rows where a share does not tile', () => {
+    expect(sgmatAttentionPlan(fake(49152), { sgs: 8, tk: 32, sr: 2, or: 4 }, 128, f16)).toMatchObject({ sgs: 8, rf: 1, sr: 2, or: 4, bq: 128, tk: 32, kr: 32 });
+    // 16 keys are one fragment: an S share of 2 rows would need half a key fragment.
+    expect(sgmatAttentionPlan(fake(49152), { sgs: 8, tk: 16, sr: 2, or: 2 }, 128, f16)).toMatchObject({ sr: 1, or: 2 });
+    // 8 subgroups x 1 row fragment: a share of 16 rows is more than the block; 3 does not divide it.
+    expect(sgmatAttentionPlan(fake(49152), { sgs: 8, tk: 32, sr: 16, or: 3 }, 128, f16)).toMatchObject({ sr: 1, or: 1 });
+    // With two row fragments per subgroup a share is a multiple of 2.
+    expect(sgmatAttentionPlan(fake(49152), { sgs: 4, tk: 32, rf: 2, sr: 1, or: 4 }, 128, f16)).toMatchObject({ rf: 2, sr: 2, or: 4 });
+    // The Q block is staged in passes of whole S shares (32 rows here, with 16-row softmax shares).
+    const p = sgmatAttentionPlan(fake(49152), { sgs: 8, tk: 16, sr: 2 }, 64, f16);
+    expect(p).toMatchObject({ sr: 1 });
+    const q = sgmatAttentionPlan(fake(49152), { sgs: 8, tk: 32, sr: 2 }, 128, f16)!;
+    expect(q).toMatchObject({ sgs: 8, sr: 2, tk: 32, kr: 32 });
+    expect(sgmatAttentionCode(q, 128).QP).toBe(32);
+  });
+
+  it('half a fragment row of softmax rows per subgroup (rf 0.5): shares of whole fragments, or no plan', () => {
+    // 16 subgroups x 8 rows = 128 rows, 4 lanes per softmax row; S: 8 x 2 fragments, one per subgroup.
+    expect(sgmatAttentionPlan(fake(49152), { sgs: 16, tk: 32, rf: 0.5 }, 128, f16)).toMatchObject({ sgs: 16, rf: 0.5, sr: 1, or: 1, bq: 128, tk: 32, kr: 32 });
+    expect(sgmatAttentionPlan(fake(49152), { sgs: 16, tk: 32, rf: 0.5, or: 2 }, 128, f16)).toMatchObject({ sr: 1, or: 2 });
+    // 16 keys: 8 S fragments for 16 subgroups.
+    expect(sgmatAttentionPlan(fake(49152), { sgs: 16, tk: 16, rf: 0.5 }, 128, f16)).toBeNull();
+    expect(sgmatAttentionPlan(fake(49152), { sgs: 16, tk: 32, rf: 0.25 }, 128, f16)).toBeNull();
+    // D = 80: 8 x 5 O fragments over 16 subgroups.
+    expect(sgmatAttentionPlan(fake(49152), { sgs: 16, tk: 32, rf: 0.5 }, 80, f16)).toBeNull();
+    expect(sgmatAttentionPlan(fake(49152), { sgs: 16, tk: 32, rf: 0.5 }, 96, f16)).toMatchObject({ sr: 1, or: 1 });
+    // pf is for one buffer only.
+    expect(sgmatAttentionPlan(fake(49152), { sgs: 4, tk: 32, db: true, pf: true }, 128, f16)).toMatchObject({ db: true, pf: false });
   });
 
   it('need square f16 -> f32 fragments, f16 operands and D / fragment <= 8', () => {
@@ -252,14 +291,14 @@ describe('subgroup-matrix kernel code (regression: every output wrong on the H10
   });
 
   it('the tile stores past the last unit are clamped, not branched', () => {
-    const code = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, rf: 1, db: false, qs: false, bq: 64, tk: 32, kr: 64, emulate: false }, 80);
+    const code = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, rf: 1, db: false, qs: false, sr: 1, or: 1, pf: false, cl: false, bq: 64, tk: 32, kr: 64, emulate: false }, 80);
     // 32 keys x 10 units = 320 units over 128 lanes: the third load clamps to unit 319.
     expect(code.SG_LOAD).toContain('min(lid + 256u, 319u)');
     expect(String(code.SG_LOAD) + String(code.SG_STORE)).not.toContain('if (');
   });
 
   it('the softmax of a lane\'s keys is straight-line named values; S chains interleaved', () => {
-    const code = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, rf: 1, db: false, qs: false, bq: 64, tk: 32, kr: 64, emulate: false }, 128);
+    const code = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, rf: 1, db: false, qs: false, sr: 1, or: 1, pf: false, cl: false, bq: 64, tk: 32, kr: 64, emulate: false }, 128);
     // 32 keys over 2 lanes per row: s0 .. s15.
     expect(String(code.SG_SCORE_ROW).match(/let s\d+ = score\(/g)?.length).toBe(16);
     expect(String(code.SG_P_ROW)).toContain('ps[lrow * PP + 15u * LPR + part_]');
@@ -268,8 +307,50 @@ describe('subgroup-matrix kernel code (regression: every output wrong on the H10
     expect(String(code.SG_SCORES).indexOf('s0_1 = subgroupMatrixMultiplyAccumulate(q0_0')).toBeLessThan(String(code.SG_SCORES).indexOf('s0_0 = subgroupMatrixMultiplyAccumulate(q0_1'));
   });
 
+  it('shares of S and O: each K fragment feeds sr multiplies, each V fragment or; Q for the S share only', () => {
+    const base = { fs: 16, sg: 32, sgs: 8, rf: 1, db: false, qs: false, pf: false, cl: false, bq: 128, tk: 32, kr: 32, emulate: false };
+    const code = sgmatAttentionCode({ ...base, sr: 2, or: 4 }, 128);
+    const sc = String(code.SG_SCORES);
+    // S share 32 rows x 16 keys: 8 K fragments, 16 multiplies, 2 stores; Q: 2 x 8 fragments.
+    expect(sc.match(/subgroupMatrixLoad<Right>/g)?.length).toBe(8);
+    expect(sc.match(/subgroupMatrixMultiplyAccumulate/g)?.length).toBe(16);
+    expect(sc.match(/subgroupMatrixStore/g)?.length).toBe(2);
+    expect(String(code.SG_QLOAD).match(/subgroupMatrixLoad<Left>/g)?.length).toBe(4 * 16); // 4 passes of 32 rows
+    expect(String(code.SG_QLOAD)).toContain('if (sr0 / 32u == 3u) {');
+    // O share 64 rows x 32 columns: 8 P fragments, 2 x 2 V fragments, 16 multiplies.
+    const pv = String(code.SG_PV);
+    expect(pv.match(/subgroupMatrixLoad<Left>/g)?.length).toBe(8);
+    expect(pv.match(/subgroupMatrixLoad<Right>/g)?.length).toBe(4);
+    expect(pv.match(/subgroupMatrixMultiplyAccumulate/g)?.length).toBe(16);
+    expect(code.SG_ROLES).toBe('let sr0 = (sg / 2u) * 32u; let sk0 = (sg % 2u) * 16u; let or0 = (sg / 4u) * 64u; let oc0 = (sg % 4u) * 32u;');
+    // The epilogue: 8 O fragments through the subgroup's 2 slots of ss, 4 rounds.
+    expect(String(code.SG_EPI).match(/write_frag\(/g)?.length).toBe(8);
+    expect(String(code.SG_EPI).match(/workgroupBarrier/g)?.length).toBe(8);
+    // The default shares are the softmax rows: all keys, all columns.
+    const own = sgmatAttentionCode({ ...base, sr: 1, or: 1 }, 128);
+    expect(own.SG_ROLES).toBe('let sr0 = (sg / 1u) * 16u; let sk0 = (sg % 1u) * 32u; let or0 = (sg / 1u) * 16u; let oc0 = (sg % 1u) * 128u;');
+    expect(String(own.SG_SCORES).match(/subgroupMatrixLoad<Right>/g)?.length).toBe(16);
+    expect(String(own.SG_PV).match(/subgroupMatrixLoad<Right>/g)?.length).toBe(16);
+  });
+
+  it('rf 0.5: O slots of one fragment per subgroup, pairs of subgroups side by side in 16 rows of ss; pf and cl code', () => {
+    const base = { fs: 16, sg: 32, sgs: 16, rf: 0.5, db: false, qs: false, sr: 1, or: 2, pf: true, cl: true, bq: 128, tk: 32, kr: 32, emulate: false };
+    const code = sgmatAttentionCode(base, 128);
+    expect(code.RS).toBe(8);
+    // 4 O fragments, one slot each round: 4 rounds.
+    expect(String(code.SG_EPI).match(/write_frag\(/g)?.length).toBe(4);
+    expect(String(code.SG_EPI)).toContain('subgroupMatrixStore(&ss, ((sg * 1u + 0u) / 2u) * 16u * SP + ((sg * 1u + 0u) % 2u) * 16u, o0_0, false, SP);');
+    // 32 keys over 4 lanes per row, a contiguous run of 8 each.
+    expect(String(code.SG_SCORE_ROW).match(/let s\d+ = score\(/g)?.length).toBe(8);
+    expect(String(code.SG_P_ROW)).toContain('ps[lrow * PP + part_ * KPL + 7u]');
+    // 32 keys x 16 units over 512 lanes: one unit each, held in registers across steps.
+    expect(code.SG_PF_DECL).toBe('let u0 = lid + 0u; var kw0 = vec4<u32>(); var vw0 = vec4<u32>();');
+    expect(String(code.SG_PF_LOAD)).toContain('kw0 = k_raw(kbase + jc * params.k_ss, (u0 % NCH) * 8u) & keep;');
+    expect(code.PF).toBe(1);
+  });
+
   it('two row fragments: each K and V fragment loaded once feeds both; Q staged in passes', () => {
-    const code = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, rf: 2, db: false, qs: false, bq: 128, tk: 32, kr: 32, emulate: false }, 128);
+    const code = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, rf: 2, db: false, qs: false, sr: 2, or: 2, pf: false, cl: false, bq: 128, tk: 32, kr: 32, emulate: false }, 128);
     const sc = String(code.SG_SCORES);
     expect(sc.match(/subgroupMatrixLoad<Right>/g)?.length).toBe(16);
     expect(sc.match(/subgroupMatrixMultiplyAccumulate/g)?.length).toBe(32);
@@ -277,10 +358,10 @@ describe('subgroup-matrix kernel code (regression: every output wrong on the H10
     expect(String(code.SG_PV).match(/subgroupMatrixMultiplyAccumulate/g)?.length).toBe(32);
     expect(String(code.SG_QLOAD).match(/stage_q\(/g)?.length).toBe(4);
     expect(code.QP).toBe(32);
-    const qs = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, rf: 1, db: true, qs: true, bq: 64, tk: 16, kr: 96, emulate: false }, 128);
+    const qs = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, rf: 1, db: true, qs: true, sr: 1, or: 1, pf: false, cl: false, bq: 64, tk: 16, kr: 96, emulate: false }, 128);
     // Q reloaded per D step from the block kept past the two K tiles.
     expect(qs.QROW).toBe(32);
-    expect(String(qs.SG_SCORES).match(/let q0_\d+ = subgroupMatrixLoad<Left>\(&ks, \(QROW \+ sg \* RS \+ 0u\)/g)?.length).toBe(8);
+    expect(String(qs.SG_SCORES).match(/let q0_\d+ = subgroupMatrixLoad<Left>\(&ks, \(QROW \+ sr0 \+ 0u\)/g)?.length).toBe(8);
     expect(String(qs.SG_QLOAD)).toBe('stage_q(b, hk, r0, r1, lid);');
     // 32 keys over 1 lane per row: s0 .. s31.
     expect(String(code.SG_SCORE_ROW).match(/let s\d+ = score\(/g)?.length).toBe(32);

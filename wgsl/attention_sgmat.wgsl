@@ -4,6 +4,10 @@
 // (b, kv head), each subgroup RS = RF * FS of them: their Q fragments (RF x D / FS of FS x FS f16,
 // loaded once from the block staged in ks) stay in registers, their output as RF x D / FS f32
 // result fragments; each K or V fragment loaded from workgroup memory feeds RF multiplies.
+// S and P go through workgroup memory, so the products may be split between subgroups otherwise
+// than the softmax rows (SG_ROLES): a subgroup multiplies its share of S (rows sr0.., keys sk0..)
+// and of O (rows or0.., columns oc0..); with more fragment rows per share each K / V fragment
+// loaded feeds more multiplies (RF rows and all keys / columns by default).
 // Per step of TK keys:
 //   K and V tiles go through workgroup memory as f16 (16-byte global loads; K / V fragments loaded
 //   straight from storage were about 2x slower on the H100). One buffer (NB = 1): the tile is
@@ -30,8 +34,7 @@
 const SG: u32 = $SG_SIZE;
 const FS: u32 = $FS;
 const NSG: u32 = $NSG;
-const RF: u32 = $RF; // row fragments per subgroup
-const RS: u32 = RF * FS; // query rows per subgroup
+const RS: u32 = $RSu; // softmax rows per subgroup (RF fragment rows, RF = 1, 2 or 1 / 2)
 const BQ: u32 = NSG * RS;
 const WG: u32 = NSG * SG;
 const TK: u32 = $TKu;
@@ -113,27 +116,27 @@ fn score(lrow: u32, jj: u32, j0: u32, full: bool, lim: u32, mrow: u32, kend: u32
   return select(s, inf_f32(true), !full && j >= lim);
 }
 
-// Multiplies the n column fragments this subgroup stored in its RS rows of ss by each row's factor (column RA).
-fn scale_rows(sg: u32, lane: u32, n: u32) {
-  for (var e = lane; e < RS * n * FS; e = e + SG) {
-    let lr = sg * RS + e / (n * FS);
-    let i = lr * SP + e % (n * FS);
-    ss[i] = ss[i] * ss[lr * SP + RA];
+// Multiplies the O fragment this subgroup stored at ss offset `off` (pitch SP) by the factor
+// (column RA) of each of its rows, block rows orow..
+fn scale_frag(off: u32, orow: u32, lane: u32) {
+  for (var e = lane; e < FS * FS; e = e + SG) {
+    let i = off + (e / FS) * SP + e % FS;
+    ss[i] = ss[i] * ss[(orow + e / FS) * SP + RA];
   }
 }
 
-// Writes the n output column fragments this subgroup stored in its RS rows of ss (columns d0..):
+// Writes the O fragment this subgroup stored at ss offset `off`: block rows orow.., columns d0..;
 // O / l, or the split partials (m, l, O).
-fn write_rows(b: u32, hk: u32, r0: u32, r1: u32, sp: u32, sg: u32, lane: u32, n: u32, d0: u32) {
-  for (var e = 2u * lane; e < RS * n * FS; e = e + 2u * SG) {
-    let cc = e % (n * FS);
-    let lr = sg * RS + e / (n * FS);
+fn write_frag(b: u32, hk: u32, r0: u32, r1: u32, sp: u32, off: u32, orow: u32, d0: u32, lane: u32) {
+  for (var e = 2u * lane; e < FS * FS; e = e + 2u * SG) {
+    let cc = e % FS;
+    let lr = orow + e / FS;
     let row = r0 + lr;
     if (row >= r1) { continue; }
-    let o = vec2<f32>(ss[lr * SP + cc], ss[lr * SP + cc + 1u]);
-    let orow = out_row(b, hk, row);
+    let o = vec2<f32>(ss[off + (e / FS) * SP + cc], ss[off + (e / FS) * SP + cc + 1u]);
+    let orw = out_row(b, hk, row);
 #if SPLIT
-    let pbase = (orow * params.splits + sp) * (D + 2u);
+    let pbase = (orw * params.splits + sp) * (D + 2u);
     part[pbase + 2u + d0 + cc] = o.x;
     part[pbase + 3u + d0 + cc] = o.y;
     if (d0 + cc == 0u) {
@@ -141,7 +144,7 @@ fn write_rows(b: u32, hk: u32, r0: u32, r1: u32, sp: u32, sg: u32, lane: u32, n:
       part[pbase + 1u] = ss[lr * SP + RA];
     }
 #else
-    put_pair(orow * D, d0 + cc, o * ss[lr * SP + RA]);
+    put_pair(orw * D, d0 + cc, o * ss[lr * SP + RA]);
 #endif
   }
 }
@@ -157,6 +160,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let sp = wk.sp;
   let S = keys_of(b, lid);
   let sg = lid / SG;
+  $SG_ROLES
   let r0 = wk.rb * BQ;
   let r1 = min(r0 + BQ, params.rows);
   let ends = block_ends(r0, r1, S);
@@ -194,6 +198,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #else
   let kb = 0u;
 #endif
+#if PF
+  // The first tile's loads; each step stores the held tile and issues the next one's loads.
+  $SG_PF_DECL
+  {
+    let jt = kbeg;
+    $SG_PF_LOAD
+  }
+#endif
   for (var j0 = kbeg; j0 < kend; j0 = j0 + TK) {
 #if DB
     $SG_SCORES
@@ -204,10 +216,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #else
     workgroupBarrier();
     {
-      let jt = j0;
       let kt = 0u;
+#if PF
+      $SG_STORE
+      let jt = j0 + TK; // past kend: key kend - 1, zeroed, never read
+      $SG_PF_LOAD
+#else
+      let jt = j0;
       $SG_LOAD
       $SG_STORE
+#endif
     }
     workgroupBarrier();
     $SG_SCORES

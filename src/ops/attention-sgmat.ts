@@ -14,12 +14,25 @@ export interface SgmatPlan {
   sg: number;
   /** Subgroups per workgroup; each owns rf * fs query rows. */
   sgs: number;
-  /** Row fragments per subgroup: each K / V fragment loaded from workgroup memory feeds rf multiplies. */
+  /** Softmax row fragments per subgroup (1, 2, or 0.5: fs / 2 rows, so twice the subgroups share a block of the same rows). */
   rf: number;
   /** K / V tiles double-buffered: the next tile loads during this step's softmax, 2 barriers per step instead of 4. */
   db: boolean;
   /** Q fragments loaded from the Q block kept in ks (rows NB TK..) every step instead of held in registers. */
   qs: boolean;
+  /**
+   * Row fragments of each subgroup's share of S = Q Kᵀ (a multiple of rf): with sr > rf a subgroup
+   * computes sr fragment rows x fewer key fragments (its Q fragments: sr x D / fs in registers), so
+   * each K fragment loaded feeds sr multiplies. S goes through workgroup memory anyway, so the
+   * softmax rows (rf fragments per subgroup) need not be the ones the subgroup multiplied.
+   */
+  sr: number;
+  /** Row fragments of each subgroup's share of O (a multiple of rf): or x (rf D / (or fs)) fragments; each V fragment loaded feeds or multiplies. */
+  or: number;
+  /** Single buffer: the next K / V tile's global loads are issued right after this tile is stored and held in registers until the next step stores them. */
+  pf: boolean;
+  /** Each softmax lane takes a contiguous run of its row's keys (else every LPR-th key). */
+  cl: boolean;
   bq: number;
   tk: number;
   /**
@@ -38,6 +51,12 @@ export function sgmatBytes(D: number, bq: number, tk: number, kr = Math.max(tk, 
 }
 
 /** The plan for head size D, or null when the kernel cannot run it here. */
+/** Whether a subgroup share of `fr` fragment rows of a product with `cols` fragment columns tiles the block (sgs x rf rows). */
+function shareFits(fr: number, rf: number, sgs: number, cols: number): boolean {
+  const per = (cols * rf) / fr; // fragment columns per subgroup
+  return fr >= rf && fr % rf === 0 && (sgs * rf) % fr === 0 && Number.isInteger(per) && cols % per === 0;
+}
+
 export function sgmatAttentionPlan(dev: GpuDevice, c: AttentionSgmatConfig, D: number, dtypes: readonly DType[], emulate = false): SgmatPlan | null {
   if (!dev.features.f16 || !dev.features.subgroups || dtypes.some((d) => d !== 'f16')) return null;
   const info = (dev.adapter.info ?? {}) as SubgroupSizes;
@@ -51,6 +70,7 @@ export function sgmatAttentionPlan(dev: GpuDevice, c: AttentionSgmatConfig, D: n
     fs = m.M;
   }
   const rf = c.rf ?? 1;
+  if (rf !== 0.5 && !Number.isInteger(rf)) return null;
   const rs = fs * rf;
   const lpr = sg / rs;
   // Q and O fragments stay in registers: rf x D / fs of each (D / fs at most 8).
@@ -58,9 +78,11 @@ export function sgmatAttentionPlan(dev: GpuDevice, c: AttentionSgmatConfig, D: n
   const limit = dev.limits.maxComputeWorkgroupStorageSize;
   // The Q block staged whole in ks when that fits, else in passes of whole subgroups' rows.
   const nb = c.db ? 2 : 1;
+  // Q rows per staging pass: whole subgroup shares of S.
+  const qr = Math.max(rs, (c.sr ?? Math.max(rf, 1)) * fs);
   const krOf = (sgs: number, tk: number) => {
     if (c.qs) return nb * tk + sgs * rs; // the tiles, then the Q block for the whole loop
-    return sgmatBytes(D, sgs * rs, tk, Math.max(nb * tk, sgs * rs), nb) <= limit ? Math.max(nb * tk, sgs * rs) : Math.max(nb * tk, rs);
+    return sgmatBytes(D, sgs * rs, tk, Math.max(nb * tk, sgs * rs), nb) <= limit ? Math.max(nb * tk, sgs * rs) : Math.max(nb * tk, qr);
   };
   const bytes = (sgs: number, tk: number) => sgmatBytes(D, sgs * rs, tk, krOf(sgs, tk), nb);
   let { sgs, tk } = c;
@@ -69,7 +91,12 @@ export function sgmatAttentionPlan(dev: GpuDevice, c: AttentionSgmatConfig, D: n
   while (sgs > 1 && bytes(sgs, tk) > limit) sgs >>= 1;
   while (tk > fs && bytes(sgs, tk) > limit) tk -= fs;
   if (bytes(sgs, tk) > limit || tk % lpr || sgs * sg > dev.limits.maxComputeInvocationsPerWorkgroup) return null;
-  return { fs, sg, sgs, rf, db: !!c.db, qs: !!c.qs, bq: sgs * rs, tk, kr: krOf(sgs, tk), emulate };
+  // Shares that do not tile the final block fall back to the softmax rows' own (rf, at least one fragment row).
+  const share = (want: number | undefined, cols: number) => [want, Math.max(rf, 1)].find((fr) => fr && shareFits(fr, rf, sgs, cols));
+  const sr = share(c.sr, tk / fs);
+  const or = share(c.or, D / fs);
+  if (!sr || !or) return null;
+  return { fs, sg, sgs, rf, db: !!c.db, qs: !!c.qs, sr, or, pf: !!c.pf && !c.db, cl: !!c.cl, bq: sgs * rs, tk, kr: krOf(sgs, tk), emulate };
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -79,53 +106,61 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
   const nd = D / p.fs;
   const nk = p.tk / p.fs;
   const rs = p.fs * p.rf;
-  const rows = range(p.rf);
   const emu = p.emulate;
   const ld = (kind: string, arr: string, off: string, cm: boolean, stride: string) =>
     emu ? `emu_ld_${arr}(${off}, ${cm}, ${stride})` : `subgroupMatrixLoad<${kind}>(&${arr}, ${off}, ${cm}, ${stride})`;
   const st = (arr: string, off: string, v: string, stride: string) =>
     emu ? `if (lane == 0u) { emu_st_${arr}(${off}, ${v}, false, ${stride}); }` : `subgroupMatrixStore(&${arr}, ${off}, ${v}, false, ${stride});`;
   const mma = (a: string, b: string, c: string) => (emu ? `emu_mma(${a}, ${b}, ${c})` : `subgroupMatrixMultiplyAccumulate(${a}, ${b}, ${c})`);
-  // Row offset of this subgroup's row fragment r in a row-major array of pitch P.
-  const frow = (r: number, P: string) => `(sg * RS + ${r * p.fs}u) * ${P}`;
+  // This subgroup's shares: S rows sr0.. (sr fragments) x keys sk0.. (sc fragments); O rows or0..
+  // (or fragments) x columns oc0.. (oc fragments). With sr = or = rf: its own softmax rows, all keys / columns.
+  const sc = (nk * p.rf) / p.sr;
+  const oc = (nd * p.rf) / p.or;
+  const roles = `let sr0 = (sg / ${nk / sc}u) * ${p.sr * p.fs}u; let sk0 = (sg % ${nk / sc}u) * ${sc * p.fs}u; ` +
+    `let or0 = (sg / ${nd / oc}u) * ${p.or * p.fs}u; let oc0 = (sg % ${nd / oc}u) * ${oc * p.fs}u;`;
+  const srows = range(p.sr);
+  const orows = range(p.or);
 
-  // Q fragments q<r>_<f>: the block's rows staged in ks (QP rows a pass), loaded once before the key loop.
+  // Q fragments q<r>_<f> of the S rows: the block's rows staged in ks (QP rows a pass), loaded once before the key loop.
   const qrow = p.qs ? (p.db ? 2 : 1) * p.tk : 0; // first ks row of the staged Q block
-  const qp = p.qs ? p.bq : Math.min(p.bq, Math.floor(p.kr / rs) * rs);
+  const srs = p.sr * p.fs;
+  const qp = p.qs ? p.bq : Math.min(p.bq, Math.floor(p.kr / srs) * srs);
   const passes = Math.ceil(p.bq / qp);
   const qfrag = (r: number, f: number, base: string) => ld('Left', 'ks', `(${base} + ${r * p.fs}u) * KP + ${f * p.fs}u`, false, 'KP');
   const qload = p.qs ? ['stage_q(b, hk, r0, r1, lid);'] : passes === 1
-    ? ['stage_q(b, hk, r0, r1, lid);', ...rows.flatMap((r) => range(nd).map((f) => `let q${r}_${f} = ${qfrag(r, f, 'sg * RS')};`))]
+    ? ['stage_q(b, hk, r0, r1, lid);', ...srows.flatMap((r) => range(nd).map((f) => `let q${r}_${f} = ${qfrag(r, f, 'sr0')};`))]
     : [
-      rows.flatMap((r) => range(nd).map((f) => `var q${r}_${f} = Left();`)).join(' '),
+      srows.flatMap((r) => range(nd).map((f) => `var q${r}_${f} = Left();`)).join(' '),
       ...range(passes).flatMap((ps) => [
         `stage_q(b, hk, r0 + ${ps * qp}u, r1, lid);`,
-        `if (sg / ${qp / rs}u == ${ps}u) {`,
-        ...rows.flatMap((r) => range(nd).map((f) => `  q${r}_${f} = ${qfrag(r, f, `(sg % ${qp / rs}u) * RS`)};`)),
+        `if (sr0 / ${qp}u == ${ps}u) {`,
+        ...srows.flatMap((r) => range(nd).map((f) => `  q${r}_${f} = ${qfrag(r, f, `sr0 % ${qp}u`)};`)),
         '}',
       ]),
     ];
-  // S = Q Kᵀ: each key fragment feeds the rf row fragments; the rf x TK / fs accumulators
-  // interleaved per D step (independent MMA chains).
+  // S = Q Kᵀ: each key fragment feeds the sr row fragments; the sr x sc accumulators interleaved
+  // per D step (independent MMA chains).
   const scores = [
     '{',
-    `  ${rows.flatMap((r) => range(nk).map((kf) => `var s${r}_${kf} = Acc();`)).join(' ')}`,
-    ...range(nd).flatMap((f) => [...(p.qs ? rows.map((r) => `  let q${r}_${f} = ${qfrag(r, f, `QROW + sg * RS`)};`) : []), ...range(nk).flatMap((kf) => [
-      `  let k${kf}_${f} = ${ld('Right', 'ks', `kb + ${kf * p.fs}u * KP + ${f * p.fs}u`, true, 'KP')};`,
-      ...rows.map((r) => `  s${r}_${kf} = ${mma(`q${r}_${f}`, `k${kf}_${f}`, `s${r}_${kf}`)};`),
+    `  ${srows.flatMap((r) => range(sc).map((kf) => `var s${r}_${kf} = Acc();`)).join(' ')}`,
+    ...range(nd).flatMap((f) => [...(p.qs ? srows.map((r) => `  let q${r}_${f} = ${qfrag(r, f, `QROW + sr0`)};`) : []), ...range(sc).flatMap((kf) => [
+      `  let k${kf}_${f} = ${ld('Right', 'ks', `kb + (sk0 + ${kf * p.fs}u) * KP + ${f * p.fs}u`, true, 'KP')};`,
+      ...srows.map((r) => `  s${r}_${kf} = ${mma(`q${r}_${f}`, `k${kf}_${f}`, `s${r}_${kf}`)};`),
     ])]),
-    ...rows.flatMap((r) => range(nk).map((kf) => `  ${st('ss', `${frow(r, 'SP')} + ${kf * p.fs}u`, `s${r}_${kf}`, 'SP')}`)),
+    ...srows.flatMap((r) => range(sc).map((kf) => `  ${st('ss', `(sr0 + ${r * p.fs}u) * SP + sk0 + ${kf * p.fs}u`, `s${r}_${kf}`, 'SP')}`)),
     '}',
   ];
+  // O += P V over the O share: each V fragment feeds the or row fragments.
   const pv = [
-    ...rows.flatMap((r) => range(nk).map((kf) => `let p${r}_${kf} = ${ld('Left', 'ps', `${frow(r, 'PP')} + ${kf * p.fs}u`, false, 'PP')};`)),
-    ...range(nd).flatMap((f) => range(nk).map((kf) =>
-      `{ let v = ${ld('Right', 'vs', `kb + ${kf * p.fs}u * KP + ${f * p.fs}u`, false, 'KP')}; ${rows.map((r) => `o${r}_${f} = ${mma(`p${r}_${kf}`, 'v', `o${r}_${f}`)};`).join(' ')} }`)),
+    ...orows.flatMap((r) => range(nk).map((kf) => `let p${r}_${kf} = ${ld('Left', 'ps', `(or0 + ${r * p.fs}u) * PP + ${kf * p.fs}u`, false, 'PP')};`)),
+    ...range(oc).flatMap((f) => range(nk).map((kf) =>
+      `{ let v = ${ld('Right', 'vs', `kb + ${kf * p.fs}u * KP + oc0 + ${f * p.fs}u`, false, 'KP')}; ${orows.map((r) => `o${r}_${f} = ${mma(`p${r}_${kf}`, 'v', `o${r}_${f}`)};`).join(' ')} }`)),
   ];
   // Softmax of the lane's keys e * LPR + part_ (e < KPL) as named values s0, s1, ...
   const kpl = p.tk / (p.sg / rs);
-  const scoreRow = range(kpl).map((e) => `let s${e} = score(lrow, ${e}u * LPR + part_, j0, full, lim, mrow, kend); tmax = max(tmax, s${e});`);
-  const pRow = range(kpl).map((e) => `{ let p = select(exp2(s${e} - m), 0.0, is_neg_inf(s${e})); l = l + p; ps[lrow * PP + ${e}u * LPR + part_] = f16(p); }`);
+  const key = (e: number) => (p.cl ? `part_ * KPL + ${e}u` : `${e}u * LPR + part_`);
+  const scoreRow = range(kpl).map((e) => `let s${e} = score(lrow, ${key(e)}, j0, full, lim, mrow, kend); tmax = max(tmax, s${e});`);
+  const pRow = range(kpl).map((e) => `{ let p = select(exp2(s${e} - m), 0.0, is_neg_inf(s${e})); l = l + p; ps[lrow * PP + ${key(e)}] = f16(p); }`);
   // The step's K and V tiles: unit u = lid + t * WG (8 halves of key u / NCH), 16-byte loads
   // stored straight to ks / vs. Keys past kend load key kend - 1 and are masked to zero; lanes past
   // the tile's last unit load and store that unit again (branch-free).
@@ -141,19 +176,29 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
     `let kw${t} = k_raw(kbase + jc${t} * params.k_ss, (u${t} % NCH) * 8u) & keep${t}; let vw${t} = v_raw(vbase + jc${t} * params.v_ss, (u${t} % NCH) * 8u) & keep${t};`,
   ].join('\n    '));
   const store = tiles.map((t) => `{ let p = kt + (u${t} / NCH) * KP + (u${t} % NCH) * 8u; put_ks(p, kw${t}); put_vs(p, vw${t}); }`);
-  // O fragments go through this subgroup's RS rows of ss, NR column fragments at a time (rescale and epilogue).
-  const nr = Math.min(nk, nd);
-  const rounds = range(Math.ceil(nd / nr)).map((r) => range(nr).map((i) => r * nr + i).filter((f) => f < nd));
-  const stO = (fr: number[]) => fr.flatMap((f, i) => rows.map((r) => st('ss', `${frow(r, 'SP')} + ${i * p.fs}u`, `o${r}_${f}`, 'SP')));
-  // The rare O rescale (`rescale` is workgroup-uniform): through this subgroup's rows of ss.
+  // With pf: the registers kw<t>, vw<t> live across steps (declared before the loop, assigned by the loads).
+  const pfDecl = tiles.map((t) => `let u${t} = ${ut(t)}; var kw${t} = vec4<u32>(); var vw${t} = vec4<u32>();`);
+  const pfLoad = tiles.map((t) => [
+    `{ let ju = jt + u${t} / NCH; let jc = min(ju, max(kend, 1u) - 1u); let keep = vec4<u32>(select(0u, 0xffffffffu, ju < kend));`,
+    `  kw${t} = k_raw(kbase + jc * params.k_ss, (u${t} % NCH) * 8u) & keep; vw${t} = v_raw(vbase + jc * params.v_ss, (u${t} % NCH) * 8u) & keep; }`,
+  ].join('\n    '));
+  // O fragments go through this subgroup's RS rows x TK columns of ss (rf x nk fragment slots) a
+  // round at a time (rescale and epilogue); slot i holds O fragment (row r, column f) of the share.
+  const frags = orows.flatMap((r) => range(oc).map((f) => [r, f]));
+  // Slots: the block's BQ / fs x nk fragment positions of ss, rf x nk of them per subgroup (g = sg * per + i).
+  const per = p.rf * nk;
+  const rounds = range(Math.ceil(frags.length / per)).map((i) => frags.slice(i * per, (i + 1) * per));
+  const slot = (i: number) => `((sg * ${per}u + ${i}u) / ${nk}u) * ${p.fs}u * SP + ((sg * ${per}u + ${i}u) % ${nk}u) * ${p.fs}u`;
+  const stO = (fr: number[][]) => fr.map(([r, f], i) => st('ss', slot(i), `o${r}_${f}`, 'SP'));
+  // The rare O rescale (`rescale` is workgroup-uniform): through this subgroup's slots of ss.
   const rescale = [
     'if (rescale) {',
     ...rounds.flatMap((fr) => [
       ...stO(fr),
       'workgroupBarrier();',
-      `scale_rows(sg, lane, ${fr.length}u);`,
+      ...fr.map(([r], i) => `scale_frag(${slot(i)}, or0 + ${r * p.fs}u, lane);`),
       'workgroupBarrier();',
-      ...fr.flatMap((f, i) => rows.map((r) => `o${r}_${f} = ${ld('Acc', 'ss', `${frow(r, 'SP')} + ${i * p.fs}u`, false, 'SP')};`)),
+      ...fr.map(([r, f], i) => `o${r}_${f} = ${ld('Acc', 'ss', slot(i), false, 'SP')};`),
       'workgroupBarrier();',
     ]).map((x) => `  ${x}`),
     '}',
@@ -161,7 +206,7 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
   const epi = rounds.flatMap((fr) => [
     ...stO(fr),
     'workgroupBarrier();',
-    `write_rows(b, hk, r0, r1, sp, sg, lane, ${fr.length}u, ${fr[0] * p.fs}u);`,
+    ...fr.map(([r, f], i) => `write_frag(b, hk, r0, r1, sp, ${slot(i)}, or0 + ${r * p.fs}u, oc0 + ${f * p.fs}u, lane);`),
     'workgroupBarrier();',
   ]);
   const types = emu
@@ -172,7 +217,10 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
     SG_SIZE: p.sg,
     FS: p.fs,
     NSG: p.sgs,
-    RF: p.rf,
+    RS: rs,
+    PF: p.pf ? 1 : 0,
+    SG_PF_DECL: pfDecl.join('\n  '),
+    SG_PF_LOAD: pfLoad.join('\n    '),
     NB: p.db ? 2 : 1,
     DB: p.db ? 1 : 0,
     TK: p.tk,
@@ -181,8 +229,9 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
     QROW: qrow,
     SG_TYPES: types,
     SG_EMU: emu ? emulation(['ks', 'vs', 'ps', 'ss']) : '',
+    SG_ROLES: roles,
     SG_QLOAD: qload.join('\n  '),
-    SG_DECL: rows.flatMap((r) => range(nd).map((f) => `var o${r}_${f} = Acc();`)).join(' '),
+    SG_DECL: orows.flatMap((r) => range(oc).map((f) => `var o${r}_${f} = Acc();`)).join(' '),
     SG_LOAD: load.join('\n    '),
     SG_STORE: store.join('\n    '),
     SG_SCORES: scores.join('\n    '),
