@@ -42,6 +42,21 @@ const QW: u32 = 12u;
 #endif
 fn q_runs(c: u32) -> vec2<u32> { return vec2<u32>(64u * c, 64u * c + 32u); }
 fn q_load(b: u32, c: u32) -> array<u32, QW> {
+#if BLOCKS4
+  // The same words as 16-byte loads (blocks are 16-byte aligned): a quarter of the load instructions.
+  let v = b * (QB / 16u);
+  let hd = blocks4[v];
+  let q0 = blocks4[v + QS / 16u + 2u * c];
+  let q1 = blocks4[v + QS / 16u + 2u * c + 1u];
+#if Q5_K
+  let h0 = blocks4[v + 1u];
+  let h1 = blocks4[v + 2u];
+  return array<u32, QW>(hd.x, hd.y, hd.z, hd.w, q0.x, q0.y, q0.z, q0.w, q1.x, q1.y, q1.z, q1.w,
+    h0.x, h0.y, h0.z, h0.w, h1.x, h1.y, h1.z, h1.w);
+#else
+  return array<u32, QW>(hd.x, hd.y, hd.z, hd.w, q0.x, q0.y, q0.z, q0.w, q1.x, q1.y, q1.z, q1.w);
+#endif
+#else
   let w = b * (QB / 4u);
   let q = w + QS / 4u + 8u * c;
 #if Q5_K
@@ -52,6 +67,7 @@ fn q_load(b: u32, c: u32) -> array<u32, QW> {
 #else
   return array<u32, QW>(blocks[w], blocks[w + 1u], blocks[w + 2u], blocks[w + 3u],
     blocks[q], blocks[q + 1u], blocks[q + 2u], blocks[q + 3u], blocks[q + 4u], blocks[q + 5u], blocks[q + 6u], blocks[q + 7u]);
+#endif
 #endif
 }
 // qs word k: sub-block 2c element 4k.. (low nibbles, x0) and sub-block 2c + 1 (high, x1); with

@@ -26,9 +26,13 @@
 //            z = split * batch + batch index covers K chunk `split` and writes raw f32 partial
 //            sums, summed with the epilogue by wgsl/matmul.wgsl's REDUCE. Dispatch: tiles
 //            (grouped for L2 reuse) in x/y, z = batch (x splits).
-// Bindings: params, a 1, blocks 2, bias 3, residual 4, out 5.
+// Bindings: params, a 1, blocks 2 (Q4_K / Q5_K matvecs: blocks4 7), bias 3, residual 4, out 5; QMV8: xq 6.
 #include "matmul"
 @group(0) @binding(2) var<storage, read> blocks: array<u32>;
+#if BLOCKS4
+// The same weight buffer as 16-byte words (Q4_K / Q5_K matvecs: their blocks are 16-byte aligned).
+@group(0) @binding(7) var<storage, read> blocks4: array<vec4<u32>>;
+#endif
 #include "_quant"
 
 #if QMV_TAIL

@@ -329,6 +329,8 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
   const split = splits > 1;
   const partial = split ? MetalStorage.empty(dev, splits * count * 4, 'f32', 'matmul split-K') : null;
   const { workgroups, gridX } = dev.stream.grid(matvec ? Math.ceil(p.n / perGroup) : tiles);
+  // Q4_K / Q5_K blocks (144 / 176 bytes) are 16-byte aligned: the matvecs load them as vec4s.
+  const blocks4 = matvec && (q.type === 'q4_k' || q.type === 'q5_k');
   const defines = {
     // The matvec stores single outputs; the tiled kernel stores 4 at a time (vec4 when N % 4 = 0).
     ...commonDefines(split ? operands : [...operands, ...epilogue], { dtype: split ? 'f32' : outDType, vec4: !matvec && p.n % 4 === 0 }, p.act, i8 ? 'enable subgroups;' : ''),
@@ -338,6 +340,7 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
     QMV8: i8,
     XREC: i8,
     QMV_TAIL: matvec,
+    BLOCKS4: blocks4,
     SPLIT: split,
     ...(cfg8
       ? { WG: cfg8.wg, UPT: cfg8.upt, RW: cfg8.rows, SG_MIN: subgroupMin(dev, 4), ...matvec8Code(cfg8) }
@@ -361,6 +364,10 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
   const buffers: Record<string, GPUBuffer> = xq
     ? { a: a.storage.use(), xq: xq.use(), blocks: p.b.storage.use(), out: storage.use() }
     : { a: a.storage.use(), blocks: p.b.storage.use(), out: (partial ?? storage).use() };
+  if (blocks4) {
+    buffers.blocks4 = buffers.blocks;
+    delete buffers.blocks;
+  }
   const epiBuffers: Record<string, GPUBuffer> = {};
   if (p.bias) epiBuffers.e0 = p.bias.storage.use();
   if (p.residual) epiBuffers.e1 = p.residual.storage.use();
