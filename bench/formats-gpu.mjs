@@ -1,5 +1,6 @@
 // Shared by the formats family (bench/formats.bench.mjs, bench/formats-quant.mjs): GPU timing with
 // the clocks kept up, and random GGUF blocks.
+import { warmUntilSteady } from './gpu-timing.mjs';
 import { median } from './lib.mjs';
 
 export const FAMILY = 'formats';
@@ -18,20 +19,25 @@ export function heater(lb, software, n) {
 
 /**
  * GPU time per call of `record()` (returns what to dispose): the GPU kept busy (heater bursts with
- * the calls) for `warmMs`, then `rounds` batches of K calls, each after a heater burst, timed from
- * submit to done; the median. Also the per-dispatch GPU time from timestamp queries, summed per
+ * the calls) for `warmMs` and until those batches' times settle, then `rounds` batches of K calls,
+ * each after a heater burst, timed from submit to done; the median. Also the per-dispatch GPU time from timestamp queries, summed per
  * call, and the GPU buffers created during the timed rounds (0: the pool served every output).
  */
 export async function timeHot(lb, dev, record, k, rounds, { software = false, warmMs = 1000 } = {}) {
   const burst = software ? 1 : 40;
-  const w0 = performance.now();
-  do {
+  // Warm batches timed as the rounds are (submit to done), until their times settle.
+  await warmUntilSteady(async () => {
     heater(lb, software, burst);
+    await lb.eval();
     const outs = [];
     for (let i = 0; i < k; i++) outs.push(record());
-    await lb.eval();
+    await dev.stream.submit();
+    const a = performance.now();
+    await dev.device.queue.onSubmittedWorkDone();
+    const ms = performance.now() - a;
     for (const o of outs.flat()) o.dispose();
-  } while (performance.now() - w0 < warmMs);
+    return ms;
+  }, software ? 0 : warmMs);
   const per = [];
   const m0 = lb.memory();
   for (let r = 0; r < rounds; r++) {

@@ -13,17 +13,42 @@ const STORAGE = 0x80;
  */
 export const WARM_MS = 1000;
 
+/**
+ * Runs `batch()` (one warm-up batch; resolves to its time) for at least `warmMs`, and then until
+ * the batches of the last 300 ms are no more than 3% faster than those of the 300 ms before
+ * (at most 4 x warmMs + 2 s): an idle H100 drops its SM clock to 345 MHz (throttle reason
+ * GpuIdle, e.g. while a pipeline compiles or the CPU checks a result) and ramps it back over
+ * seconds, so a fixed warm-up after a pause timed kernels at ~1 GHz, up to 2x slow.
+ */
+export async function warmUntilSteady(batch, warmMs = WARM_MS, windowMs = 300) {
+  if (warmMs <= 0) return;
+  const w0 = performance.now();
+  const seen = []; // [end time, batch time]
+  for (;;) {
+    const ms = await batch();
+    const now = performance.now() - w0;
+    seen.push([now, ms]);
+    if (now >= 4 * warmMs + 2000) return;
+    if (now < warmMs) continue;
+    const recent = seen.filter(([t]) => t > now - windowMs).map(([, v]) => v);
+    const before = seen.filter(([t]) => t <= now - windowMs && t > now - 2 * windowMs).map(([, v]) => v);
+    if (recent.length >= 2 && before.length >= 2 && median(recent) >= 0.97 * median(before)) return;
+  }
+}
+
 /** Times `record()` (which records one evaluation and returns what to dispose) K per batch, GPU side. */
 export async function timeBatches(lb, record, k, rounds, warmMs = WARM_MS) {
   const per = [];
   let info = null;
-  const w0 = performance.now();
-  do {
+  await warmUntilSteady(async () => {
     const outs = [];
     for (let i = 0; i < k; i++) outs.push(record());
+    const a = performance.now();
     await lb.eval();
+    const ms = performance.now() - a;
     for (const o of outs.flat()) o.dispose();
-  } while (performance.now() - w0 < warmMs);
+    return ms;
+  }, warmMs);
   for (let r = 1; r <= rounds; r++) {
     const s0 = lb.streamStats();
     const m0 = lb.memory();
