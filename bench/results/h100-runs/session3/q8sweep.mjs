@@ -1,5 +1,6 @@
 // H100 probe (session 3): configs of the 8-bit-activation matvec (rounding pass + QMV8) against the
-// exact kernel and a read-only kernel over the same bytes, same process.
+// exact kernel and a read-only kernel over the same bytes, same process. VARIANTS='[[name, i8
+// config or null for the exact kernel], ...]' replaces the first rows; SWEEP the swept configs.
 // Run from the repo root with dist built: node bench/results/h100-runs/session3/q8sweep.mjs
 import * as lb from '../../../../dist/index.js';
 import { withQuantConfig } from '../../../../dist/ops/matmul-quant.js';
@@ -32,7 +33,7 @@ for (const [n, k] of shapes) for (const type of ['q8_0', 'q4_0', 'q4_k']) {
   const want = await lb.matmul(x, w, { transB: true }).data();
   const bound = await lb.matmul(lb.ones([1, k]), lb.abs(w), { transB: true }).data();
   w.dispose();
-  const variants = [['exact', null], ['8-bit x default', {}]];
+  const variants = process.env.VARIANTS ? JSON.parse(process.env.VARIANTS) : [['exact', null], ['8-bit x default', {}]];
   if (shapes.length < 3 || n * k >= 11008 * 4096) if (type !== 'q8_0' || n === 32000) for (const s of sweep) variants.push([`8-bit x ${JSON.stringify(s)}`, s]);
   variants.push(['8-bit x default (again)', {}]);
   const lines = [`${type} ${n}x${k}: ${(qBytes / MiB).toFixed(1)} MiB, read-only ${readGbs.toFixed(0)} GB/s (${((readGbs / copy.gbs) * 100).toFixed(0)}% of copy)`];
