@@ -98,6 +98,26 @@ describe('lb.tune()', () => {
     }
   });
 
+  it('transposed operands tune as their own class (the best config differs by layout)', async () => {
+    await lb.init({ cacheDir: false });
+    const r = await lb.tune({ shapes: [{ m: 64, k: 64, n: 64 }, { m: 64, k: 64, n: 64, transA: true }, { m: 64, k: 64, n: 64, transB: true }], cacheDir: false });
+    const classes = r.entries.map((e) => e.class);
+    expect(classes[0]).not.toMatch(/:aT|:bT/);
+    expect(classes[1]).toMatch(/:aT(:|$)/);
+    expect(classes[2]).toMatch(/:bT(:|$)/);
+    expect(new Set(classes).size).toBe(3);
+    expect(r.entries.every((e) => !e.reused)).toBe(true);
+    // A transposed matmul then runs with its own class's config, and still right.
+    const a = lb.tensor(Float32Array.from({ length: 64 * 64 }, (_, i) => (i % 7) - 3), [64, 64]);
+    const c = lb.matmul(a, a, { transA: true });
+    expect(lastPlan()?.cls).toBe(classes[1]);
+    expect(lastPlan()?.config).toEqual(r.entries[1].config);
+    const at = a.transpose().contiguous();
+    const want = lb.matmul(at, a);
+    expect(await c.data()).toEqual(await want.data());
+    for (const t of [a, c, at, want]) t.dispose();
+  });
+
   it('cacheDir: false keeps results in memory only', async () => {
     await lb.init({ cacheDir: false });
     const r = await lb.tune({ shapes: [{ m: 1, k: 64, n: 48, transB: true }], cacheDir: false });

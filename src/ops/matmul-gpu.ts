@@ -169,9 +169,12 @@ export function recordMatmul(dev: GpuDevice, p: Problem): { storage: MetalStorag
   const storage = MetalStorage.empty(dev, count * byteSize(outDType), outDType, 'matmul');
   if (count === 0) return { storage, dtype: outDType };
   const table = familyTable(dev.fingerprint);
+  // Tiled and subgroup-matrix classes also name a transposed operand (A with M contiguous, B with
+  // K contiguous): the best config differs by layout (H100 f16: 'coop' 1.8x 'stage' with A transposed).
+  const layout = p.k > 1 ? (p.m > 1 && p.a.s1 !== 1 ? ':aT' : '') + (p.n > 1 && p.b.s0 === 1 ? ':bT' : '') : '';
   const dtypes = `${p.a.dtype}x${p.b.dtype}`;
   const choose = (kind: KernelKind, fallback: TunedConfig): TunedConfig => {
-    const cls = shapeClass(kind, dtypes, p.m * batch, p.n, p.k);
+    const cls = shapeClass(kind, kind === 'tile' || kind === 'sgmat' ? dtypes + layout : dtypes, p.m * batch, p.n, p.k);
     const cfg = forced?.kind === kind ? ({ ...fallback, ...forced } as TunedConfig) : forced ? fallback : (tunedConfig(dev, cls) ?? fallback);
     plan = { kind, cls, config: cfg, table: fallback };
     return cfg;

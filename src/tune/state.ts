@@ -33,7 +33,8 @@ interface TuneRecord {
   entries: Record<string, TuneEntry>;
 }
 
-const RECORD_VERSION = 1;
+// 2: tiled and subgroup-matrix classes name transposed operands (:aT, :bT).
+const RECORD_VERSION = 2;
 
 function bucket(x: number): string {
   if (x <= 1) return '1';

@@ -17,6 +17,8 @@ export interface TuneShape {
   k: number;
   n: number;
   dtype?: 'f32' | 'f16' | 'bf16';
+  /** a given as [K, M], read with transA. */
+  transA?: boolean;
   /** b given as [N, K] (weights), read with transB. */
   transB?: boolean;
 }
@@ -56,7 +58,7 @@ function defaultProgress(): { report: (p: TuneProgress) => void; done: () => voi
     report: (p) => {
       const s = p.current;
       const cand = p.candidates ? `, candidate ${p.candidate}/${p.candidates}${p.bestMs !== undefined ? `, best ${p.bestMs.toFixed(3)} ms` : ''}` : '';
-      line.update(`lb.tune(): shape ${p.shape}/${p.shapes} ${s.m}x${s.k}x${s.n} ${s.dtype ?? 'f32'}${s.transB ? ' transB' : ''}${cand}`);
+      line.update(`lb.tune(): shape ${p.shape}/${p.shapes} ${s.m}x${s.k}x${s.n} ${s.dtype ?? 'f32'}${s.transA ? ' transA' : ''}${s.transB ? ' transB' : ''}${cand}`);
     },
     done: () => line.done(),
   };
@@ -173,10 +175,10 @@ export async function tune(opts: TuneOptions = {}): Promise<TuneResult> {
     for (const [i, shape] of shapes.entries()) {
       progress?.({ shape: i + 1, shapes: shapes.length, current: shape, candidate: 0, candidates: 0 });
       const dtype = shape.dtype ?? 'f32';
-      const a = randomTensor([shape.m, shape.k], dtype, 1);
+      const a = randomTensor(shape.transA ? [shape.k, shape.m] : [shape.m, shape.k], dtype, 1);
       const b = randomTensor(shape.transB ? [shape.n, shape.k] : [shape.k, shape.n], dtype, 2);
       try {
-        const run = () => matmul(a, b, { transB: shape.transB });
+        const run = () => matmul(a, b, { transA: shape.transA, transB: shape.transB });
         run().dispose();
         const plan = lastPlan()!;
         const known = tunedEntry(dev, plan.cls);
