@@ -8,6 +8,7 @@ import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../src
 export const FLOATS: readonly DType[] = ['f32', 'f16', 'bf16'];
 export const INTS: readonly DType[] = ['i32', 'u32'];
 export const HALVES = ['f16', 'bf16'] as const;
+export const isInt = (d: DType): boolean => d === 'i32' || d === 'u32';
 
 /** mulberry32: a small, fast, seeded PRNG, uniform in [0, 1). */
 export function rng(seed: number): () => number {
