@@ -3,40 +3,21 @@
 // without the next-step prefetch; the fused path's persistent buffers across dispatches of one batch.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
-import type { DType, Tensor } from '../src/index.js';
+import type { Tensor } from '../src/index.js';
 import { attentionPlan, attentionTuning } from '../src/ops/attention.js';
 import { decodePlan } from '../src/ops/attention-kernels.js';
 import { fusedScratch } from '../src/ops/attention-decode.js';
 import { requireDevice } from '../src/runtime/context.js';
 import type { AttentionDecodeConfig } from '../src/tune/table.js';
-import { checkOp, expectClose, pair, randomData, rng, seedOf, sizeOf, useGpu, type InputSpec } from './helpers.js';
+import { gen, run, TOL, type Case } from './attention-helpers.js';
+import { expectClose, pair, randomData, rng, sizeOf, useGpu } from './helpers.js';
 
 useGpu();
 afterEach(() => {
   for (const k of ['force', 'decode', 'fill', 'minChunk'] as const) delete attentionTuning[k];
 });
 
-const TOL = { f32: { rtol: 1e-4, atol: 2e-5 }, f16: { ulps: 2, atol: 1e-3 }, bf16: { ulps: 2, atol: 4e-3 } } as const;
-const gen = { scale: 1 };
 const T = 240_000;
-
-interface Case { name: string; B?: number; Hq: number; Hkv: number; L: number; S: number; D: number; dtype?: DType; causal?: boolean; mask?: InputSpec; kvLength?: number | number[] }
-
-async function run(c: Case): Promise<void> {
-  const { B = 1, dtype = 'f32' } = c;
-  const inputs: InputSpec[] = [
-    { dtype, shape: [B, c.Hq, c.L, c.D], gen },
-    { dtype, shape: [B, c.Hkv, c.S, c.D], gen },
-    { dtype, shape: [B, c.Hkv, c.S, c.D], gen },
-  ];
-  if (c.mask) inputs.push(c.mask);
-  if (Array.isArray(c.kvLength)) inputs.push({ dtype: 'i32', shape: [B], data: Int32Array.from(c.kvLength) });
-  await checkOp((q, k, v, ...rest) => {
-    const mask = c.mask ? rest.shift() : undefined;
-    const kvLength = Array.isArray(c.kvLength) ? rest.shift() : c.kvLength;
-    return lb.attention(q, k, v, { causal: c.causal, mask, kvLength });
-  }, inputs, { ...TOL[dtype as 'f32'], seed: seedOf(c.name) });
-}
 
 // The keys split into chunks of 16-64 keys whatever the adapter: many splits per block.
 const MODES: [string, Partial<AttentionDecodeConfig>][] = [

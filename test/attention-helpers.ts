@@ -25,7 +25,8 @@ export interface Case {
   causal?: boolean;
   scale?: number;
   mask?: InputSpec;
-  kvLength?: number;
+  /** A number, or per-batch lengths passed as an i32 tensor. */
+  kvLength?: number | number[];
 }
 
 /** Checks lb.attention on the case's random inputs against the CPU reference, with TOL[dtype]. */
@@ -37,9 +38,10 @@ export async function run(c: Case): Promise<void> {
     { dtype, shape: [B, Hkv, S, D], gen },
   ];
   if (c.mask) inputs.push(c.mask);
-  await checkOp(
-    (q, k, v, m) => lb.attention(q, k, v, { causal: c.causal, scale: c.scale, mask: m, kvLength: c.kvLength }),
-    inputs,
-    { ...TOL[dtype as 'f32'], seed: seedOf(c.name) },
-  );
+  if (Array.isArray(c.kvLength)) inputs.push({ dtype: 'i32', shape: [B], data: Int32Array.from(c.kvLength) });
+  await checkOp((q, k, v, ...rest) => {
+    const mask = c.mask ? rest.shift() : undefined;
+    const kvLength = Array.isArray(c.kvLength) ? rest.shift() : c.kvLength;
+    return lb.attention(q, k, v, { causal: c.causal, scale: c.scale, mask, kvLength });
+  }, inputs, { ...TOL[dtype as 'f32'], seed: seedOf(c.name) });
 }
