@@ -333,6 +333,19 @@ describe('subgroup-matrix kernel code (regression: every output wrong on the H10
     expect(String(own.SG_PV).match(/subgroupMatrixLoad<Right>/g)?.length).toBe(16);
   });
 
+  it('K and V fragment offsets are constant expressions with one buffer and one share (no robustness branch)', () => {
+    const base = { fs: 16, sg: 32, sgs: 8, rf: 1, db: false, qs: false, sr: 1, or: 1, pf: true, cl: false, bq: 128, tk: 32, kr: 32, emulate: false };
+    // Tint predicates a fragment load unless offset, stride and array length are all constants.
+    const kvLoads = (c: Record<string, string | number>) => [...`${c.SG_SCORES}${c.SG_PV}`.matchAll(/subgroupMatrixLoad<Right>\(&(?:ks|vs), ([^,]+),/g)].map((m) => m[1]);
+    const own = kvLoads(sgmatAttentionCode(base, 128));
+    expect(own.length).toBe(32);
+    for (const off of own) expect(off).toMatch(/^[0-9u+*() KP]+$/);
+    // Shares of keys / columns and a second buffer keep their runtime terms.
+    const shared = kvLoads(sgmatAttentionCode({ ...base, sr: 2, or: 4 }, 128));
+    expect(shared.some((o) => o.includes('sk0')) && shared.some((o) => o.includes('oc0'))).toBe(true);
+    expect(kvLoads(sgmatAttentionCode({ ...base, pf: false, db: true }, 128)).every((o) => o.startsWith('kb + '))).toBe(true);
+  });
+
   it('rf 0.5: O slots of one fragment per subgroup, pairs of subgroups side by side in 16 rows of ss; pf and cl code', () => {
     const base = { fs: 16, sg: 32, sgs: 16, rf: 0.5, db: false, qs: false, sr: 1, or: 2, pf: true, cl: true, bq: 128, tk: 32, kr: 32, emulate: false };
     const code = sgmatAttentionCode(base, 128);

@@ -120,6 +120,12 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
     `let or0 = (sg / ${nd / oc}u) * ${p.or * p.fs}u; let oc0 = (sg % ${nd / oc}u) * ${oc * p.fs}u;`;
   const srows = range(p.sr);
   const orows = range(p.or);
+  // K / V fragment offsets as WGSL const-expressions where they can be (one buffer, one key / column
+  // share): Dawn's robustness wraps every fragment load in a bounds branch unless its offset, stride
+  // and array length are all constants (Tint's PredicateSubgroupMatrixCall).
+  const kbE = p.db ? 'kb' : '0u';
+  const sk0E = nk / sc === 1 ? '0u' : 'sk0';
+  const oc0E = nd / oc === 1 ? '0u' : 'oc0';
 
   // Q fragments q<r>_<f> of the S rows: the block's rows staged in ks (QP rows a pass), loaded once before the key loop.
   const qrow = p.qs ? (p.db ? 2 : 1) * p.tk : 0; // first ks row of the staged Q block
@@ -144,7 +150,7 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
     '{',
     `  ${srows.flatMap((r) => range(sc).map((kf) => `var s${r}_${kf} = Acc();`)).join(' ')}`,
     ...range(nd).flatMap((f) => [...(p.qs ? srows.map((r) => `  let q${r}_${f} = ${qfrag(r, f, `QROW + sr0`)};`) : []), ...range(sc).flatMap((kf) => [
-      `  let k${kf}_${f} = ${ld('Right', 'ks', `kb + (sk0 + ${kf * p.fs}u) * KP + ${f * p.fs}u`, true, 'KP')};`,
+      `  let k${kf}_${f} = ${ld('Right', 'ks', `${kbE} + (${sk0E} + ${kf * p.fs}u) * KP + ${f * p.fs}u`, true, 'KP')};`,
       ...srows.map((r) => `  s${r}_${kf} = ${mma(`q${r}_${f}`, `k${kf}_${f}`, `s${r}_${kf}`)};`),
     ])]),
     ...srows.flatMap((r) => range(sc).map((kf) => `  ${st('ss', `(sr0 + ${r * p.fs}u) * SP + sk0 + ${kf * p.fs}u`, `s${r}_${kf}`, 'SP')}`)),
@@ -154,7 +160,7 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
   const pv = [
     ...orows.flatMap((r) => range(nk).map((kf) => `let p${r}_${kf} = ${ld('Left', 'ps', `(or0 + ${r * p.fs}u) * PP + ${kf * p.fs}u`, false, 'PP')};`)),
     ...range(oc).flatMap((f) => range(nk).map((kf) =>
-      `{ let v = ${ld('Right', 'vs', `kb + ${kf * p.fs}u * KP + oc0 + ${f * p.fs}u`, false, 'KP')}; ${orows.map((r) => `o${r}_${f} = ${mma(`p${r}_${kf}`, 'v', `o${r}_${f}`)};`).join(' ')} }`)),
+      `{ let v = ${ld('Right', 'vs', `${kbE} + ${kf * p.fs}u * KP + ${oc0E} + ${f * p.fs}u`, false, 'KP')}; ${orows.map((r) => `o${r}_${f} = ${mma(`p${r}_${kf}`, 'v', `o${r}_${f}`)};`).join(' ')} }`)),
   ];
   // Softmax of the lane's keys e * LPR + part_ (e < KPL) as named values s0, s1, ...
   const kpl = p.tk / (p.sg / rs);
