@@ -20,13 +20,14 @@ export function heater(lb, software, n) {
 /**
  * GPU time per call of `record()` (returns what to dispose): the GPU kept busy (heater bursts with
  * the calls) for `warmMs` and until those batches' times settle, then `rounds` batches of K calls,
- * each after a heater burst, timed from submit to done; the median. Also the per-dispatch GPU time from timestamp queries, summed per
- * call, and the GPU buffers created during the timed rounds (0: the pool served every output).
+ * each after a heater burst, timed from submit to done; the median. Also the per-dispatch GPU time
+ * from timestamp queries, summed per call, and the GPU buffers created during the timed rounds (0:
+ * the pool served every output).
  */
 export async function timeHot(lb, dev, record, k, rounds, { software = false, warmMs = 1000 } = {}) {
   const burst = software ? 1 : 40;
-  // Warm batches timed as the rounds are (submit to done), until their times settle.
-  await warmUntilSteady(async () => {
+  // One batch: a heater burst, then K calls timed from submit to done (ms per batch).
+  const batch = async () => {
     heater(lb, software, burst);
     await lb.eval();
     const outs = [];
@@ -37,20 +38,12 @@ export async function timeHot(lb, dev, record, k, rounds, { software = false, wa
     const ms = performance.now() - a;
     for (const o of outs.flat()) o.dispose();
     return ms;
-  }, software ? 0 : warmMs);
+  };
+  // Warm batches, timed as the rounds are, until their times settle.
+  await warmUntilSteady(batch, software ? 0 : warmMs);
   const per = [];
   const m0 = lb.memory();
-  for (let r = 0; r < rounds; r++) {
-    heater(lb, software, burst);
-    await lb.eval();
-    const outs = [];
-    for (let i = 0; i < k; i++) outs.push(record());
-    await dev.stream.submit();
-    const a = performance.now();
-    await dev.device.queue.onSubmittedWorkDone();
-    per.push((performance.now() - a) / k);
-    for (const o of outs.flat()) o.dispose();
-  }
+  for (let r = 0; r < rounds; r++) per.push((await batch()) / k);
   const created = lb.memory().created - m0.created;
   // Timestamps: the heater's dispatches come first in the report, then the calls'.
   const h = await lb.profile(async () => { heater(lb, software, 1); await lb.eval(); }, { peaks: false });

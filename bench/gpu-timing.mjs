@@ -14,18 +14,18 @@ const STORAGE = 0x80;
 export const WARM_MS = 1000;
 
 /**
- * Runs `batch()` (one warm-up batch; resolves to its time) for at least `warmMs`, and then until
- * the batches of the last 300 ms are no more than 3% faster than those of the 300 ms before
+ * Runs `batch()` (one warm-up batch; resolves to its time) once, then for at least `warmMs` and
+ * until the batches of the last 300 ms are no more than 3% faster than those of the 300 ms before
  * (at most 4 x warmMs + 2 s): an idle H100 drops its SM clock to 345 MHz (throttle reason
  * GpuIdle, e.g. while a pipeline compiles or the CPU checks a result) and ramps it back over
  * seconds, so a fixed warm-up after a pause timed kernels at ~1 GHz, up to 2x slow.
  */
 export async function warmUntilSteady(batch, warmMs = WARM_MS, windowMs = 300) {
-  if (warmMs <= 0) return;
   const w0 = performance.now();
   const seen = []; // [end time, batch time]
   for (;;) {
-    const ms = await batch();
+    const ms = await batch(); // at least one: it compiles what the timed batches run
+    if (warmMs <= 0) return;
     const now = performance.now() - w0;
     seen.push([now, ms]);
     if (now >= 4 * warmMs + 2000) return;
