@@ -361,13 +361,10 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
       bytes: batch * p.m * p.k * byteSize(a.dtype) + units * recordBytes(matvecUnit(q.type)),
     });
   }
+  const weight = { [blocks4 ? 'blocks4' : 'blocks']: p.b.storage.use() };
   const buffers: Record<string, GPUBuffer> = xq
-    ? { a: a.storage.use(), xq: xq.use(), blocks: p.b.storage.use(), out: storage.use() }
-    : { a: a.storage.use(), blocks: p.b.storage.use(), out: (partial ?? storage).use() };
-  if (blocks4) {
-    buffers.blocks4 = buffers.blocks;
-    delete buffers.blocks;
-  }
+    ? { a: a.storage.use(), xq: xq.use(), ...weight, out: storage.use() }
+    : { a: a.storage.use(), ...weight, out: (partial ?? storage).use() };
   const epiBuffers: Record<string, GPUBuffer> = {};
   if (p.bias) epiBuffers.e0 = p.bias.storage.use();
   if (p.residual) epiBuffers.e1 = p.residual.storage.use();
