@@ -17,6 +17,12 @@ export function resetAttentionTuningAfterEach(): void {
 export const TOL = { f32: { rtol: 1e-4, atol: 2e-5 }, f16: { ulps: 2, atol: 1e-3 }, bf16: { ulps: 2, atol: 4e-3 } } as const;
 export const gen = { scale: 1 };
 
+/** A mask that rises by more than TAU per tile on odd rows (every step moves their max, so O is
+ * rescaled) and falls on even rows. */
+export const rising = (L: number, S: number): InputSpec => ({
+  dtype: 'f32', shape: [L, S], gen, data: Float32Array.from({ length: L * S }, (_, e) => (e % S) * 0.9 * ((Math.floor(e / S) % 2) * 2 - 1)),
+});
+
 /** One case: q [B, Hq, L, D], k and v [B, Hkv, S, D]; the name seeds its data. */
 export interface Case {
   name: string;

@@ -14,14 +14,13 @@ import { storeValue } from '../src/ops/wgsl-types.js';
 import { requireDevice } from '../src/runtime/context.js';
 import type { GpuDevice } from '../src/runtime/device.js';
 import { attentionTable } from '../src/tune/table.js';
+import { gen, rising } from './attention-helpers.js';
 import { checkOp, seedOf, useGpu, type InputSpec } from './helpers.js';
 
 useGpu();
 afterEach(() => {
   for (const k of ['force', 'sgmat', 'fill', 'minChunk', 'emulateSgmat'] as const) delete attentionTuning[k];
 });
-
-const gen = { scale: 1 };
 
 interface Case {
   name: string;
@@ -55,11 +54,6 @@ async function run(c: Case): Promise<void> {
   }
 }
 
-// A mask that rises by more than TAU per tile on odd rows (every step moves their max, so O is
-// rescaled) and falls on even rows.
-const rising = (L: number, S: number): InputSpec => ({
-  dtype: 'f32', shape: [L, S], gen, data: Float32Array.from({ length: L * S }, (_, e) => (e % S) * 0.9 * ((Math.floor(e / S) % 2) * 2 - 1)),
-});
 
 const REAL: Case[] = [
   { name: 'sg MHA L=S=256 D=128 causal', L: 256, S: 256, D: 128, causal: true },

@@ -8,7 +8,7 @@ import { attentionPlan, attentionTuning } from '../src/ops/attention.js';
 import { requireDevice } from '../src/runtime/context.js';
 import { attentionTable } from '../src/tune/table.js';
 import { checkOp, FLOATS, useGpu, type InputSpec } from './helpers.js';
-import { gen, resetAttentionTuningAfterEach, run, TOL, type Case } from './attention-helpers.js';
+import { gen, resetAttentionTuningAfterEach, rising, run, TOL, type Case } from './attention-helpers.js';
 
 useGpu();
 resetAttentionTuningAfterEach();
@@ -138,9 +138,6 @@ describe('subgroup-matrix kernel', () => {
   // rows spanning heads, causal, a mask that rises by more than TAU per tile so O is rescaled,
   // split keys, kvLength).
   const T = 600_000;
-  const rising = (L: number, S: number): InputSpec => ({
-    dtype: 'f32', shape: [L, S], gen, data: Float32Array.from({ length: L * S }, (_, e) => ((e % S) * 0.9) * ((Math.floor(e / S) % 2) * 2 - 1)),
-  });
   const REAL: Case[] = [
     { name: 'sg MHA L=S=64 D=128 causal', L: 64, S: 64, D: 128, causal: true },
     { name: 'sg L != S, S not a tile multiple D=64', L: 70, S: 133, D: 64 },
