@@ -1,71 +1,35 @@
 // Shared by the formats family (bench/formats.bench.mjs, bench/formats-quant.mjs): GPU timing with
 // the clocks kept up, and random GGUF blocks.
-import { warmUntilSteady } from './gpu-timing.mjs';
+import { hotBatch, warmUntilSteady } from './gpu-timing.mjs';
 import { median } from './lib.mjs';
 
 export const FAMILY = 'formats';
 
-let heat = null;
 /**
- * Records `n` f32 matmuls (not awaited): work that keeps the GPU at its clocks. Long K, tiny
- * outputs (16 KiB, and split-K partials of 32 x that): 2048 x 2048 outputs churned the buffer
- * pool next to 256 MiB dequantizations, so their outputs were created (and zero-filled) anew
- * inside the timed interval.
- */
-export function heater(lb, software, n) {
-  heat ??= software ? [lb.randn([4, 256]), lb.randn([256, 4])] : [lb.randn([64, 65536]), lb.randn([65536, 64])];
-  for (let i = 0; i < n; i++) lb.matmul(heat[0], heat[1]).dispose();
-}
-
-/**
- * GPU time per call of `record()` (returns what to dispose): the GPU kept busy (heater bursts with
- * the calls) for `warmMs` and until those batches' times settle, then `rounds` batches of K calls,
- * each after a heater burst, timed from submit to done; the median. Also the per-dispatch GPU time
+ * GPU time per call of `record()` (returns what to dispose): batches of K calls recorded while a
+ * heater keeps the GPU at its clocks (`hotBatch`), for `warmMs` and until their times settle, then
+ * `rounds` such batches timed from submit to done; the median. Also the per-dispatch GPU time
  * from timestamp queries, summed per call, and the GPU buffers created during the timed rounds (0:
  * the pool served every output).
  */
 export async function timeHot(lb, dev, record, k, rounds, { software = false, warmMs = 1000 } = {}) {
-  const burst = software ? 1 : 40;
-  // One batch: a heater burst, then K calls timed from submit to done (ms per batch).
-  const batch = async () => {
-    heater(lb, software, burst);
-    await lb.eval();
-    const outs = [];
-    for (let i = 0; i < k; i++) outs.push(record());
-    await dev.stream.submit();
-    const a = performance.now();
-    await dev.device.queue.onSubmittedWorkDone();
-    const ms = performance.now() - a;
-    for (const o of outs.flat()) o.dispose();
-    return ms;
-  };
-  // Warm batches, timed as the rounds are, until their times settle.
+  const recordAll = () => Array.from({ length: k }, () => record());
+  const batch = async () => (await hotBatch(lb, recordAll, !software)).ms;
   await warmUntilSteady(batch, software ? 0 : warmMs);
   const per = [];
   const m0 = lb.memory();
   for (let r = 0; r < rounds; r++) per.push((await batch()) / k);
   const created = lb.memory().created - m0.created;
-  // Timestamps: the heater's dispatches come first in the report, then the calls'.
-  const h = await lb.profile(async () => { heater(lb, software, 1); await lb.eval(); }, { peaks: false });
   const rep = await lb.profile(async () => {
-    heater(lb, software, burst);
-    const outs = [];
-    for (let i = 0; i < k; i++) outs.push(record());
+    const outs = recordAll();
     await lb.eval();
     for (const o of outs.flat()) o.dispose();
   }, { peaks: false });
-  const calls = rep.kernels.slice(burst * h.kernels.length);
-  const profMs = rep.timing === 'gpu-timestamps' ? calls.reduce((x, c) => x + c.gpuMs, 0) / k : null;
-  return { ms: median(per), min: Math.min(...per), max: Math.max(...per), samples: per.length, k, profMs, dispatchesPerCall: calls.length / k, created };
+  const profMs = rep.timing === 'gpu-timestamps' ? rep.kernels.reduce((x, c) => x + c.gpuMs, 0) / k : null;
+  return { ms: median(per), min: Math.min(...per), max: Math.max(...per), samples: per.length, k, profMs, dispatchesPerCall: rep.kernels.length / k, created };
 }
 
 export const us = (ms) => `${(ms * 1e3).toFixed(1)} us`;
-
-/** Frees the heater's operands (end of the family). */
-export function disposeHeater() {
-  for (const t of heat ?? []) t.dispose();
-  heat = null;
-}
 
 /** ggml type id, elements and bytes per block, byte offsets of the f16 scale fields. */
 export const QUANT = {

@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { deviceCopy } from './gpu-timing.mjs';
 import { gbps, median, MiB, progress, row } from './lib.mjs';
-import { disposeHeater, FAMILY, QUANT, randomBlocks, timeHot, us } from './formats-gpu.mjs';
+import { FAMILY, QUANT, randomBlocks, timeHot, us } from './formats-gpu.mjs';
 import { quantMatmul, quantMatvec } from './formats-quant.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -17,10 +17,10 @@ export const title = 'Formats: safetensors disk → GPU load vs fs.readFile; GGU
 export const baselines =
   'Load rows: `lb.loadSafetensors(path)` then `lb.eval(...tensors)` (wall, file in the OS page cache: it was just written) against ' +
   '`fs.readFile` of the same file in the same run (ratio > 1: loading to the GPU is faster than reading into JS memory). ' +
-  'GPU timing (dequantization and matmul rows): the GPU is kept busy for 1 s before each measurement and between its rounds (a ' +
-  'burst of large f32 matmuls: an H100 drops its clocks within a second of light load, which made kernel times vary 1.5x), then ' +
-  'K calls are recorded and submitted as one batch, timed from submit to done (CPU recording and encoding, about 60 us per ' +
-  'dispatch in Dawn, excluded, as in the matmul family), median of the rounds; notes also give the per-dispatch GPU time from ' +
+  'GPU timing (dequantization and matmul rows): K calls are recorded while a heater kernel keeps the GPU busy (an H100 drops its ' +
+  'SM clock when idle, and recording a call, about 60 us per dispatch in Dawn, takes longer than a decode-size matvec runs), then ' +
+  'submitted as one batch and timed from submit to done (CPU recording and encoding excluded, as in the matmul family), for 1 s ' +
+  'and until the batches stop getting faster, then the median of the rounds; notes also give the per-dispatch GPU time from ' +
   'timestamp queries (lb.profile: one pass per dispatch, so it includes a pass boundary each). ' +
   'Dequantization rows: `lb.dequantize(q)` on GPU-resident GGUF blocks, bytes = quantized bytes read + f32 written, K = 3 outputs per ' +
   'batch (so the buffer pool serves them: a fresh 256 MiB buffer costs a zero-fill); baseline = device copy bandwidth (read + write) ' +
@@ -42,7 +42,6 @@ export async function run(ctx) {
   rows.push(...(await dequant(ctx)));
   rows.push(...(await quantMatvec(ctx)));
   rows.push(...(await quantMatmul(ctx)));
-  disposeHeater();
   return rows;
 }
 

@@ -36,30 +36,127 @@ export async function warmUntilSteady(batch, warmMs = WARM_MS, windowMs = 300) {
   }
 }
 
+const HEATER_WGSL = `@group(0) @binding(0) var<storage, read_write> o: array<vec4<f32>>;
+@group(0) @binding(1) var<uniform> p: vec4<u32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+  var a = vec4<f32>(f32(g.x) * 1e-9);
+  let b = vec4<f32>(bitcast<f32>(p.y));
+  for (var i = 0u; i < p.x; i = i + 1u) { a = fma(a, b, b); }
+  if (a.x == 12345.0) { o[0] = a; } // never true: keeps the loop alive
+}`;
+
+/**
+ * Keeps the GPU busy while the CPU records a batch: one dispatch of a dependent FMA loop (a few
+ * workgroups, so little power), whose length is set per submit. Recording a call can take longer
+ * than running it (Dawn: ~60 us per dispatch, a decode matvec runs ~30 us), and a GPU idle that
+ * often lowers its clock (an H100 sat at 500-1300 MHz through batches of small matmuls).
+ */
+export class Heater {
+  constructor(dev) {
+    const device = (this.device = dev.device);
+    this.out = device.createBuffer({ size: 16, usage: STORAGE, label: 'bench heater out' });
+    this.params = device.createBuffer({ size: 16, usage: 0x40 | COPY_DST, label: 'bench heater params' }); // UNIFORM
+    const module = device.createShaderModule({ label: 'bench heater', code: HEATER_WGSL });
+    this.pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+    this.group = device.createBindGroup({
+      layout: this.pipeline.getBindGroupLayout(0),
+      entries: [{ binding: 0, resource: { buffer: this.out } }, { binding: 1, resource: { buffer: this.params } }],
+    });
+    this.itersPerMs = null;
+  }
+
+  submitIters(iters) {
+    const p = new Uint32Array([Math.max(1, Math.round(iters)), 0, 0, 0]);
+    new Float32Array(p.buffer, 4, 1)[0] = 0.999999;
+    this.device.queue.writeBuffer(this.params, 0, p);
+    const enc = this.device.createCommandEncoder({ label: 'bench heater' });
+    const pass = enc.beginComputePass();
+    pass.setPipeline(this.pipeline);
+    pass.setBindGroup(0, this.group);
+    pass.dispatchWorkgroups(256);
+    pass.end();
+    this.device.queue.submit([enc.finish()]);
+  }
+
+  /** Submits about `ms` of GPU work (not awaited); measures its loop's speed the first time. */
+  async submit(ms) {
+    if (this.itersPerMs === null) {
+      this.submitIters(100_000);
+      const a = performance.now();
+      await this.device.queue.onSubmittedWorkDone();
+      this.itersPerMs = 100_000 / Math.max(performance.now() - a, 0.01);
+    }
+    this.lastIters = Math.min(ms, 200) * this.itersPerMs;
+    this.submitIters(this.lastIters);
+    this.submittedAt = performance.now();
+  }
+
+  /**
+   * After waiting for the last heater: if it was still running, its length (submit to done) gives
+   * the loop's speed at the present clock; if it had ended, it was too short: lengthen it.
+   */
+  observe(waitedMs) {
+    if (waitedMs > 0.3) this.itersPerMs = this.lastIters / (performance.now() - this.submittedAt);
+    else this.itersPerMs *= 2;
+  }
+
+  destroy() {
+    this.out.destroy();
+    this.params.destroy();
+  }
+}
+
+const heaters = new WeakMap();
+function heaterFor(dev) {
+  let h = heaters.get(dev);
+  if (!h) heaters.set(dev, (h = new Heater(dev)));
+  return h;
+}
+
+/**
+ * One timed batch at a busy GPU's clocks: a heater is submitted, the K calls are recorded while it
+ * runs (`recordAll()` returns what to dispose; tensors it returns are realized), then once the heater
+ * is done the batch is encoded, submitted and timed from submit to done. The heater's length
+ * follows the previous batch's recording time, so the GPU idles only while the batch is encoded.
+ * On software adapters (`hot` false) no heater. Returns GPU ms of the batch and the CPU phases.
+ */
+export async function hotBatch(lb, recordAll, hot = true) {
+  const dev = lb.device();
+  const heater = hot ? heaterFor(dev) : null;
+  if (heater) await heater.submit(1.3 * (heater.lastRecordMs ?? 5) + 1);
+  const r0 = performance.now();
+  const outs = recordAll().flat();
+  for (const o of outs) o.realize?.();
+  const r1 = performance.now();
+  if (heater) {
+    await dev.device.queue.onSubmittedWorkDone();
+    heater.observe(performance.now() - r1);
+  }
+  const w = performance.now();
+  await dev.stream.submit();
+  const a = performance.now();
+  await dev.device.queue.onSubmittedWorkDone();
+  const ms = performance.now() - a;
+  await dev.checkErrors();
+  for (const o of outs) o.dispose();
+  if (heater) heater.lastRecordMs = r1 - r0;
+  return { ms, recordMs: r1 - r0, waitedMs: w - r1, encodeMs: a - w, wallMs: performance.now() - r0 };
+}
+
 /** Times `record()` (which records one evaluation and returns what to dispose) K per batch, GPU side. */
 export async function timeBatches(lb, record, k, rounds, warmMs = WARM_MS) {
+  const hot = warmMs > 0;
+  const recordAll = () => Array.from({ length: k }, () => record());
   const per = [];
   let info = null;
-  await warmUntilSteady(async () => {
-    const outs = [];
-    for (let i = 0; i < k; i++) outs.push(record());
-    const a = performance.now();
-    await lb.eval();
-    const ms = performance.now() - a;
-    for (const o of outs.flat()) o.dispose();
-    return ms;
-  }, warmMs);
+  await warmUntilSteady(async () => (await hotBatch(lb, recordAll, hot)).ms, warmMs);
   for (let r = 1; r <= rounds; r++) {
     const s0 = lb.streamStats();
     const m0 = lb.memory();
-    const outs = [];
-    for (let i = 0; i < k; i++) outs.push(record());
-    const a = performance.now();
-    await lb.eval();
-    const ms = performance.now() - a;
+    const { ms } = await hotBatch(lb, recordAll, hot);
     const s1 = lb.streamStats();
     const m1 = lb.memory();
-    for (const o of outs.flat()) o.dispose();
     per.push(ms / k);
     info = { dispatchesPerEval: (s1.dispatches - s0.dispatches) / k, submits: s1.submits - s0.submits, created: m1.created - m0.created };
   }

@@ -2,7 +2,7 @@
 // M = 1 kernels as GB/s against the device-copy bandwidth, split-K, fused epilogue, transposes,
 // Dawn's fast mode (no robustness checks), and lb.tune() against the family table.
 import { progress, row } from './lib.mjs';
-import { warmUntilSteady } from './gpu-timing.mjs';
+import { deviceCopy, hotBatch, warmUntilSteady } from './gpu-timing.mjs';
 
 export const title = 'Matmul: tiled f32/f16/bf16, subgroup-matrix f16, M = 1 (matvec), split-K, tuning';
 export const baselines =
@@ -32,36 +32,27 @@ function randomData(n, seed) {
 }
 
 /**
- * Median GPU ms per call of fn (returns a tensor, disposed): `reps` calls are recorded and encoded
- * into one submit, then the time from queue.submit to completion is divided by reps (CPU-side
- * recording and encoding, ~60 us per dispatch in Dawn, are excluded, as CUDA-event timing
- * excludes launch cost). Also returns the wall time per call including recording and encoding.
+ * Median GPU ms per call of fn (returns a tensor, disposed): `reps` calls recorded into one submit
+ * (`hotBatch`: a heater keeps the GPU at its clocks while they are recorded), timed from
+ * queue.submit to completion and divided by reps (CPU-side recording and encoding, ~60 us per
+ * dispatch in Dawn, are excluded, as CUDA-event timing excludes launch cost). Also returns the
+ * wall time per call including recording and encoding.
  */
 async function timeOp(lb, fn, outBytes, targetMs = 150) {
-  const dev = lb.device();
-  fn().dispose();
-  await lb.eval();
-  const gpuRound = async (reps) => {
-    const w0 = performance.now();
-    for (let i = 0; i < reps; i++) fn().dispose();
-    await dev.stream.submit();
-    const t0 = performance.now();
-    await dev.device.queue.onSubmittedWorkDone();
-    const t1 = performance.now();
-    await dev.checkErrors();
-    return { gpu: (t1 - t0) / reps, wall: (t1 - w0) / reps };
-  };
-  const one = (await gpuRound(1)).gpu;
+  const hot = lb.device().fingerprint.family !== 'software';
+  const round = (reps) => hotBatch(lb, () => Array.from({ length: reps }, fn), hot);
+  await round(1); // compiles
+  const one = (await round(1)).ms;
   // Outputs stay allocated until their batch completes: cap the bytes in flight.
   const reps = Math.max(2, Math.min(200, Math.ceil(targetMs / Math.max(one, 0.005)), Math.floor(4e9 / Math.max(outBytes, 1))));
   // A new pipeline's compile idles the GPU, whose clock then ramps back over seconds: time it steady.
-  if (dev.fingerprint.family !== 'software') await warmUntilSteady(async () => (await gpuRound(reps)).gpu, 300);
+  if (hot) await warmUntilSteady(async () => (await round(reps)).ms, 300);
   const gpu = [];
   const wall = [];
   for (let r = 0; r < 5; r++) {
-    const x = await gpuRound(reps);
-    gpu.push(x.gpu);
-    wall.push(x.wall);
+    const x = await round(reps);
+    gpu.push(x.ms / reps);
+    wall.push((x.recordMs + x.encodeMs + x.ms) / reps);
   }
   gpu.sort((a, b) => a - b);
   wall.sort((a, b) => a - b);
@@ -138,7 +129,7 @@ export async function run(ctx) {
   const { lb, software, large } = ctx;
   const rows = [];
   await warmUp(ctx);
-  const copy = await deviceCopy(ctx);
+  const copy = await deviceCopyRows(ctx);
   rows.push(...copy.rows);
   const hbm = copy.gbps;
   const add = async (c) => rows.push(await caseRow(ctx, c, hbm));
@@ -191,35 +182,19 @@ async function warmUp(ctx) {
 
 /**
  * Device-copy bandwidth in this run (read + write), the M = 1 rows' baseline: the faster of
- * copyBufferToBuffer (on NVIDIA/Vulkan a copy engine, well under HBM speed) and lbrx's own
- * elementwise copy kernel (x + 0 into a new buffer).
+ * copyBufferToBuffer (on NVIDIA/Vulkan a copy engine, well under HBM speed) and a WGSL vec4 copy
+ * kernel (gpu-timing.mjs), 1 GiB (64 MiB on software adapters).
  */
-async function deviceCopy(ctx) {
+async function deviceCopyRows(ctx) {
   const { lb, software } = ctx;
   const bytes = software ? 64 * 2 ** 20 : 2 ** 30;
-  const src = lb.zeros([bytes / 4]);
-  const dst = lb.zeros([bytes / 4]);
-  const dev = lb.device();
-  const rows = [];
-  try {
-    const copy = () => {
-      dev.stream.record({ kind: 'copy', src: src.storage.use(), srcOffset: 0, dst: dst.storage.use(), dstOffset: 0, size: bytes });
-      return { dispose() {} };
-    };
-    const kernel = () => lb.add(src, 0).realize();
-    const size = software ? '64 MiB' : '1 GiB';
-    let best = 0;
-    for (const [name, fn, key] of [['device copy (copyBufferToBuffer)', copy, 'hbm-copy-dma'], ['device copy (lbrx elementwise kernel, x + 0)', kernel, 'hbm-copy']]) {
-      const t = await timeOp(lb, fn, bytes, 60);
-      const gbps = (2 * bytes) / (t.ms * 1e-3) / 1e9;
-      best = Math.max(best, gbps);
-      rows.push(row(FAMILY, { name: `${name}, read + write`, key, torchKey: 'hbm-copy', size, metric: 'bandwidth', value: gbps, unit: 'GB/s', note: 'M = 1 rows use the faster of the two as baseline' }));
-    }
-    return { gbps: best, rows };
-  } finally {
-    src.dispose();
-    dst.dispose();
-  }
+  const copy = await deviceCopy(lb.device(), bytes, software ? 3 : 10, software ? 0 : 1000);
+  const size = software ? '64 MiB' : '1 GiB';
+  const rows = Object.entries(copy.all).map(([name, t]) => row(FAMILY, {
+    name: `device copy (${name}), read + write`, key: name === 'copyBufferToBuffer' ? 'hbm-copy-dma' : 'hbm-copy', torchKey: 'hbm-copy', size,
+    metric: 'bandwidth', value: (2 * bytes) / (t.ms * 1e-3) / 1e9, unit: 'GB/s', note: 'M = 1 rows use the faster of the two as baseline',
+  }));
+  return { gbps: copy.gbs, rows };
 }
 
 /** The same kernels with Dawn's robustness checks, validation and zero-init off (lb.init({ fast: true })). */
