@@ -7,7 +7,8 @@ import { byteSize, type DType } from '../tensor/dtype.js';
 import { coalesce, sizeOf } from '../tensor/shape.js';
 import { familyTable, type MatvecConfig, type SgmatConfig, type TileConfig } from '../tune/table.js';
 import { shapeClass, tunedConfig, type KernelKind, type TunedConfig } from '../tune/state.js';
-import { commonDefines, matmulWork, SGMAT_ENABLE, tileCode, type Activation, type OperandAccess } from './matmul-wgsl.js';
+import { commonDefines, matmulWork, SGMAT_ENABLE, type Activation, type OperandAccess } from './matmul-wgsl.js';
+import { tileCode } from './matmul-tile.js';
 import { sgmatCode, sgmatShape } from './matmul-sgmat.js';
 
 /** A tensor as the kernel sees it: element offset, batch strides over the output batch, two matrix strides. */
@@ -245,7 +246,7 @@ function recordTiled(dev: GpuDevice, p: Problem, cfg: TileConfig, out: MetalStor
   const { workgroups, gridX } = dev.stream.grid(tilesM * tilesN);
   const defines = {
     ...commonDefines(split ? operands : [...operands, ...epilogueOperands(p)], { dtype: split ? 'f32' : outDType, vec4: mod4(p.n) }, p.act, ''),
-    ...tileCode(cfg),
+    ...tileCode(cfg, { a: la.kcont, b: lb.kcont }),
     A_KCONT: la.kcont,
     B_KCONT: lb.kcont,
     SPLIT: split,

@@ -160,45 +160,6 @@ export const SGMAT_ENABLE = [
   'diagnostic(off, chromium.subgroup_matrix_uniformity);',
 ].join('\n');
 
-/** Straight-line register code of the tiled kernel for one tile config (see wgsl/matmul.wgsl). */
-export function tileCode(c: { bm: number; bn: number; bk: number; tm: number; tn: number; db?: boolean; unroll?: boolean }): Record<string, string | number | boolean> {
-  const threads = (c.bm / c.tm) * (c.bn / c.tn);
-  const la = Math.ceil((c.bm * c.bk) / 4 / threads);
-  const lb = Math.ceil((c.bn * c.bk) / 4 / threads);
-  const tm4 = c.tm / 4;
-  const tn4 = c.tn / 4;
-  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-  const accs = range(c.tm * tn4).map((i) => `acc${i}`);
-  // Unit e = lid + i * WG of each tile; the last round may run past the tile (e >= NA).
-  const units = (n: number, total: string, body: (i: number) => string) =>
-    range(n).map((i) => `{ let e = lid + ${i}u * WG; if (${(i + 1) * threads <= (total === 'NA' ? c.bm : c.bn) * c.bk / 4 ? 'true' : `e < ${total}`}) { ${body(i)} } }`);
-  const mac = [
-    ...range(tm4).map((i) => `let a${i} = As[ao + kk * BM4 + ${i}u * TY + ty];`),
-    ...range(tn4).map((j) => `let b${j} = Bs[bo + kk * BN4 + ${j}u * TX + tx];`),
-    ...range(c.tm).flatMap((i) => range(tn4).map((j) => `acc${i * tn4 + j} = fma(vec4<f32>(a${i >> 2}.${'xyzw'[i & 3]}), b${j}, acc${i * tn4 + j});`)),
-  ];
-  return {
-    BM: c.bm,
-    BN: c.bn,
-    BK: c.bk,
-    TM: c.tm,
-    TN: c.tn,
-    DB: !!c.db,
-    NBUF: c.db ? 2 : 1,
-    ACC_DECL: accs.map((a) => `var ${a}: vec4<f32>;`).join(' '),
-    ACC_LIST: accs.join(', '),
-    PREFETCH_DECL: [...range(la).map((i) => `var ra${i}: vec4<f32>;`), ...range(lb).map((i) => `var rb${i}: vec4<f32>;`)].join(' '),
-    FETCH: [
-      ...units(la, 'NA', (i) => `ra${i} = fetch_a(a_base, m0, kq, kend, e);`),
-      ...units(lb, 'NB', (i) => `rb${i} = fetch_b(b_base, n0, kq, kend, e);`),
-    ].join('\n      '),
-    PUT: [...units(la, 'NA', (i) => `put_a(pa, e, ra${i});`), ...units(lb, 'NB', (i) => `put_b(pb, e, rb${i});`)].join('\n    '),
-    MAC_LOOP: c.unroll
-      ? range(c.bk).map((kk) => `{\n      let kk = ${kk}u;\n      ${mac.join('\n      ')}\n    }`).join('\n    ')
-      : `for (var kk = 0u; kk < BK; kk = kk + 1u) {\n      ${mac.join('\n      ')}\n    }`,
-  };
-}
-
 /**
  * The work a matmul dispatch declares to the profiler: `fraction` of the whole problem (a
  * dispatch may cover part of the batch or of the split-K slices); each operand read once.

@@ -30,6 +30,11 @@ export interface TileConfig {
   db?: boolean;
   /** The BK steps of the inner product unrolled in the source (longer compile, free scheduling). */
   unroll?: boolean;
+  /**
+   * Threads along n in each 32-thread group (the rest along m): which fragments one warp reads
+   * from workgroup memory. Default: a whole row of the thread grid, at most 32.
+   */
+  lx?: number;
 }
 
 /**
@@ -156,13 +161,21 @@ export function familyTable(fp: Pick<GpuFingerprint, 'family' | 'sizeClass'>): F
 /** Threads a tile config runs per workgroup. */
 export const tileThreads = (c: TileConfig): number => (c.bm / c.tm) * (c.bn / c.tn);
 
+/** Threads along n in each 32-thread group of the tiled kernel (TileConfig.lx). */
+export const tileLanes = (c: TileConfig): number => c.lx ?? Math.min(c.bn / c.tn, 32);
+
 /** Whether the kernel can be built for `c` on a device with these limits. */
 export function tileFits(c: TileConfig, maxThreads: number, maxWorkgroupBytes: number): boolean {
-  const threads = tileThreads(c);
+  const tx = c.bn / c.tn;
+  const ty = c.bm / c.tm;
+  const threads = tx * ty;
+  const lx = tileLanes(c);
+  // Rows of an operand read along k are stored with one vec4 of padding per k row (either may be).
+  const bytes = (c.bm + 4 + c.bn + 4) * c.bk * 4 * (c.db ? 2 : 1);
   return (
-    c.tm % 4 === 0 && c.tn % 4 === 0 && c.bk % 4 === 0 && c.bm % c.tm === 0 && c.bn % c.tn === 0 &&
-    (c.bm / c.tm) % 1 === 0 && threads <= maxThreads && threads >= 1 &&
-    (c.bm + c.bn) * c.bk * 4 * (c.db ? 2 : 1) <= maxWorkgroupBytes
+    c.tm % 4 === 0 && c.tn % 4 === 0 && c.bk % 4 === 0 && c.bm % 16 === 0 && c.bn % 16 === 0 &&
+    Number.isInteger(tx) && Number.isInteger(ty) && threads % 32 === 0 && threads <= maxThreads &&
+    32 % lx === 0 && tx % lx === 0 && ty % (32 / lx) === 0 && bytes <= maxWorkgroupBytes
   );
 }
 

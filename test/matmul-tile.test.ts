@@ -1,0 +1,86 @@
+// The tiled matmul kernel's parameters against the CPU reference: thread tiles, k depths, double
+// buffers, unrolled k steps and warp layouts (lx), each on shapes with partial tiles in M, N and K,
+// a batch, both transposes (A and B read along k: the padded, transposing stores) and an epilogue.
+// Integer-valued data keeps the f32 sums exact.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as lb from '../src/index.js';
+import type { DType, Tensor } from '../src/index.js';
+import { lastPlan, withConfig } from '../src/ops/matmul-gpu.js';
+import { tileCode } from '../src/ops/matmul-tile.js';
+import { FAMILY_TABLES, tileFits, tileLanes, type TileConfig } from '../src/tune/table.js';
+import { checkOp, type InputSpec } from './helpers.js';
+
+let dev: NonNullable<ReturnType<typeof lb.device>>;
+
+beforeAll(async () => {
+  dev = await lb.init({ cacheDir: false });
+});
+afterAll(async () => {
+  await lb.shutdown();
+});
+
+const spec = (shape: number[], dtype: DType = 'f32'): InputSpec => ({ dtype, shape, gen: { ints: 3 } });
+
+async function run(tile: TileConfig, inputs: InputSpec[], opts: lb.MatmulOptions = {}) {
+  const op = (a: Tensor, b: Tensor, ...rest: Tensor[]) => {
+    const extra: lb.MatmulOptions = { ...opts };
+    let i = 0;
+    if (opts.bias) extra.bias = rest[i++];
+    if (opts.residual) extra.residual = rest[i++];
+    return withConfig({ kind: 'tile', tile }, () => lb.matmul(a, b, extra));
+  };
+  await checkOp(op, inputs);
+  expect(lastPlan()?.config.tile).toEqual(tile);
+}
+
+const present = {} as Tensor;
+const t = (bm: number, bn: number, bk: number, tm: number, tn: number, more: Partial<TileConfig> = {}): TileConfig => ({ bm, bn, bk, tm, tn, ...more });
+
+// Each parameter at least once: 256- and 128-thread groups, 8x8 / 8x4 / 4x8 / 4x4 per thread,
+// BK 8 / 16 / 32, lx 4 / 8 / 16 / 32, double buffers, unrolled k.
+const CONFIGS = [
+  t(128, 64, 16, 8, 4),
+  t(128, 64, 16, 8, 4, { lx: 8 }),
+  t(128, 128, 8, 8, 8, { lx: 4 }),
+  t(128, 128, 8, 8, 8, { lx: 8, db: true }),
+  t(64, 128, 8, 8, 8, { lx: 8, unroll: true }),
+  t(128, 64, 8, 8, 8, { lx: 8, db: true, unroll: true }),
+  t(32, 128, 32, 4, 4, { lx: 32 }),
+  t(64, 64, 16, 4, 4, { lx: 16, db: true }),
+];
+
+describe('tiled matmul kernel parameters', () => {
+  for (const tile of CONFIGS) {
+    it(JSON.stringify(tile), async () => {
+      const L = dev.limits;
+      expect(tileFits(tile, L.maxComputeInvocationsPerWorkgroup, L.maxComputeWorkgroupStorageSize)).toBe(true);
+      // Partial tiles in M, N and K (K not a multiple of BK), two batches.
+      await run(tile, [spec([2, 133, 45]), spec([2, 45, 70])]);
+      // Both operands read along k (transposing stores), with bias, relu and residual.
+      await run(tile, [spec([133, 45]), spec([70, 45]), spec([70]), spec([133, 70])], { transB: true, bias: present, residual: present, activation: 'relu', alpha: 2 });
+      // A along m, B along k.
+      await run(tile, [spec([37, 66]), spec([150, 37])], { transA: true, transB: true });
+    });
+  }
+  it('unrolled k steps index workgroup tiles with constants', () => {
+    const code = tileCode(t(128, 128, 8, 8, 8, { unroll: true }), { a: true, b: false });
+    expect(code.MAC_LOOP).toContain('As[cb][7u][1u * TY + ty]');
+    expect(code.MAC_LOOP).not.toContain('kk');
+    expect(code.PAD_A).toBe(1);
+    expect(code.PAD_B).toBe(0);
+  });
+  it('warp layouts: default lanes and the configs that cannot be laid out', () => {
+    expect(tileLanes(t(128, 64, 16, 8, 4))).toBe(16);
+    expect(tileLanes(t(128, 256, 8, 4, 4))).toBe(32);
+    expect(tileFits(t(128, 128, 8, 8, 8, { lx: 8 }), 256, 49152)).toBe(true);
+    expect(tileFits(t(128, 128, 8, 8, 8, { lx: 3 }), 256, 49152)).toBe(false); // 32 % 3
+    expect(tileFits(t(32, 128, 8, 8, 8, { lx: 4 }), 256, 49152)).toBe(false); // 4 rows of threads, 8 per group
+    expect(tileFits(t(40, 64, 8, 8, 4), 256, 49152)).toBe(false); // BM % 16
+  });
+  it('every table config lays out', () => {
+    for (const make of Object.values(FAMILY_TABLES)) {
+      const table = make();
+      for (const tile of [table.tile, table.tileSmall, ...table.candidates.tile]) expect(tileFits(tile, 1024, 65536), JSON.stringify(tile)).toBe(true);
+    }
+  });
+});
