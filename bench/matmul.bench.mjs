@@ -8,7 +8,7 @@ export const title = 'Matmul: tiled f32/f16/bf16, subgroup-matrix f16, M = 1 (ma
 export const baselines =
   'PyTorch cuBLAS in the same run (torch.mm, TF32 off for f32; LLM shapes as x @ w.t()): the PyTorch column, ' +
   'ratio = lbrx / cuBLAS. M = 1 rows: GB/s of weights + vectors read/written, baseline = device-copy bandwidth ' +
-  'measured in the same run (the faster of copyBufferToBuffer and an lbrx copy kernel, 1 GiB, read + write; PyTorch dst.copy_(src) ' +
+  'measured in the same run (the faster of copyBufferToBuffer and a WGSL vec4 copy kernel, 1 GiB, read + write; PyTorch dst.copy_(src) ' +
   'in its column), so the ratio is the fraction of copy bandwidth. Sizes are M x K x N. Timing: GPU time per op = time from ' +
   'queue.submit to completion of a batch of identical ops divided by their number (CPU encoding excluded, as CUDA-event timing ' +
   'excludes launches); notes also give the wall time per op including recording and encoding.';
