@@ -1,144 +1,178 @@
 // Matrix-vector family (M = 1, decode): out[z, n] = epilogue(sum_k x[z, k] * B[z, k, n]). It reads
 // B once; the params, loaders, epilogue and output helpers come from wgsl/matmul.wgsl (included
-// with MATVEC set, which leaves out that file's entry points).
-//   MATVEC_DOT  B k-contiguous (weights [N, K]): TPR threads per output row, 4 (or with V8, 8)
-//               elements per load, four loads in flight per thread, then a workgroup reduction.
-//               Dispatch: ceil(N / (256 / TPR)) workgroups in x/y, z = batch.
-//   else (AXPY) B n-contiguous ([K, N]): CT threads x 4 columns, KL = 256 / CT k-lanes reduced in
-//               workgroup memory; SPLIT: each z = split * batch + batch index writes f32 partials
-//               for the REDUCE pass of wgsl/matmul.wgsl. Dispatch: ceil(N / (4 CT)) in x/y.
+// with MATVEC set, which leaves out that file's entry points). The per-thread loops are
+// straight-line code over named variables, generated per config in src/ops/matmul-matvec.ts.
+//   MATVEC_DOT  B k-contiguous (weights [N, K]): WG / TPR groups of TPR threads, each group on R
+//               consecutive rows (rows past N read row N - 1 and store nothing); a thread loads 4
+//               (or with V8, 8) elements per load, U loads of each of its R rows in flight, x
+//               loaded once for its R rows; then a workgroup reduction per row.
+//               Dispatch: ceil(N / (R * WG / TPR)) workgroups in x/y, z = batch.
+//   else (AXPY) B n-contiguous ([K, N]): CT threads x C columns (C = 4, or 8 with V8: 16-byte
+//               loads of 16-bit B), KL = WG / CT k-lanes, U k rows in flight per thread, reduced
+//               in workgroup memory; SPLIT: each z = split * batch + batch index covers one K
+//               chunk and writes f32 partials, for the REDUCE pass of wgsl/matmul.wgsl or (FUSE)
+//               for the block's last workgroup to finish, which sums them and stores the outputs.
+//               Dispatch: ceil(N / (C * CT)) in x/y.
 #include "matmul"
 
 #if MATVEC_DOT
-const WG: u32 = 256u;
-const TPR: u32 = $TPR;
-const ROWS: u32 = WG / TPR;
-var<workgroup> red: array<f32, WG>;
+const WG: u32 = $WGu;
+const TPR: u32 = $TPRu;
+const R: u32 = $Ru;
+const GROUPS: u32 = WG / TPR;
+const ROWS: u32 = GROUPS * R;
+var<workgroup> red: array<f32, WG * R>;
 
-@compute @workgroup_size(256)
+// Sum of the TPR partials of output j (0 <= j < ROWS) of this workgroup, after the reduction.
+fn row_total(j: u32) -> f32 {
+  return red[(j % R) * WG + (j / R) * TPR];
+}
+
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wid.x + wid.y * params.grid_x;
   let zb = wid.z + params.z0;
   let lane = lid % TPR;
-  let n = w * ROWS + lid / TPR;
+  let n0 = w * ROWS + (lid / TPR) * R;
   let a_base = params.a_off + batch_offset(zb, params.a_bs);
   let b_base = params.b_off + batch_offset(zb, params.b_bs);
-  var acc = vec4<f32>(0.0);
-  if (n < params.n) {
-#if V8
-    // 8 elements per load (two vec4 of f32, or one of packed 16-bit words); K % 8 = 0.
-    let step = TPR * 8u;
-    let row = b_base + n * params.b_rs;
-    var k = lane * 8u;
-    for (; k + 3u * step < params.k; k = k + 4u * step) {
-      let b0 = load8_b(row + k);
-      let b1 = load8_b(row + k + step);
-      let b2 = load8_b(row + k + 2u * step);
-      let b3 = load8_b(row + k + 3u * step);
-      let x0 = load8_a(a_base + k);
-      let x1 = load8_a(a_base + k + step);
-      let x2 = load8_a(a_base + k + 2u * step);
-      let x3 = load8_a(a_base + k + 3u * step);
-      acc = acc + b0[0] * x0[0] + b0[1] * x0[1] + b1[0] * x1[0] + b1[1] * x1[1];
-      acc = acc + b2[0] * x2[0] + b2[1] * x2[1] + b3[0] * x3[0] + b3[1] * x3[1];
-    }
-    for (; k < params.k; k = k + step) {
-      let bb = load8_b(row + k);
-      let xx = load8_a(a_base + k);
-      acc = acc + bb[0] * xx[0] + bb[1] * xx[1];
-    }
-#else
-    let step = TPR * 4u;
-    var k = lane * 4u;
-    // Four independent loads in flight per thread.
-    for (; k + 3u * step < params.k; k = k + 4u * step) {
-      let b0 = load_b(b_base, n, k, params.n, params.k);
-      let b1 = load_b(b_base, n, k + step, params.n, params.k);
-      let b2 = load_b(b_base, n, k + 2u * step, params.n, params.k);
-      let b3 = load_b(b_base, n, k + 3u * step, params.n, params.k);
-      acc = acc + b0 * load_a(a_base, 0u, k, 1u, params.k) + b1 * load_a(a_base, 0u, k + step, 1u, params.k);
-      acc = acc + b2 * load_a(a_base, 0u, k + 2u * step, 1u, params.k) + b3 * load_a(a_base, 0u, k + 3u * step, 1u, params.k);
-    }
-    for (; k < params.k; k = k + step) {
-      acc = acc + load_b(b_base, n, k, params.n, params.k) * load_a(a_base, 0u, k, 1u, params.k);
-    }
-#endif
-  }
-  red[lid] = (acc.x + acc.y) + (acc.z + acc.w);
+  // Declares acc0..acc{R-1} (vec4<f32>), runs the k loop and stores each row's sum in red.
+  $DOT_LOOP
   workgroupBarrier();
   for (var s = TPR / 2u; s > 0u; s = s >> 1u) {
-    if (lane < s) { red[lid] = red[lid] + red[lid + s]; }
+    if (lane < s) {
+      for (var r = 0u; r < R; r = r + 1u) { red[r * WG + lid] = red[r * WG + lid] + red[r * WG + lid + s]; }
+    }
     workgroupBarrier();
   }
   let o = zb * params.n;
   let e0_base = params.e0_off + batch_offset(zb, params.e0_bs);
   let e1_base = params.e1_off + batch_offset(zb, params.e1_bs);
 #if OUT_HALF
+  // ROWS is even (src/ops/matmul-gpu.ts) and so is N: pairs of outputs share a word.
   if (lid < ROWS / 2u) {
-    let n0 = w * ROWS + lid * 2u;
-    if (n0 < params.n) {
-      let v0 = epilogue(red[lid * 2u * TPR], e0_base + n0 * params.e0_sn, e1_base + n0 * params.e1_sn);
-      var v1 = 0.0;
-      if (n0 + 1u < params.n) {
-        v1 = epilogue(red[(lid * 2u + 1u) * TPR], e0_base + (n0 + 1u) * params.e0_sn, e1_base + (n0 + 1u) * params.e1_sn);
-      }
-      out[(o + n0) >> 1u] = $PACK(v0) | ($PACK(v1) << 16u);
+    let nn = w * ROWS + lid * 2u;
+    if (nn < params.n) {
+      let v0 = epilogue(row_total(lid * 2u), e0_base + nn * params.e0_sn, e1_base + nn * params.e1_sn);
+      let v1 = epilogue(row_total(lid * 2u + 1u), e0_base + (nn + 1u) * params.e0_sn, e1_base + (nn + 1u) * params.e1_sn);
+      out[(o + nn) >> 1u] = $PACK(v0) | ($PACK(v1) << 16u);
     }
   }
 #else
   if (lid < ROWS) {
     let nn = w * ROWS + lid;
     if (nn < params.n) {
-      out[o + nn] = epilogue(red[lid * TPR], e0_base + nn * params.e0_sn, e1_base + nn * params.e1_sn);
+      out[o + nn] = epilogue(row_total(lid), e0_base + nn * params.e0_sn, e1_base + nn * params.e1_sn);
     }
   }
 #endif
 }
 
 #else
-const WG: u32 = 256u;
-const CT: u32 = $CT;
+const WG: u32 = $WGu;
+const CT: u32 = $CTu;
 const KL: u32 = WG / CT;
-var<workgroup> red: array<vec4<f32>, WG>;
+const C: u32 = $Cu;
+const CV: u32 = C / 4u; // vec4s per thread
+var<workgroup> red: array<vec4<f32>, WG * CV>;
+#if FUSE
+// Partials as words (EMPTY until written: NaNs are stored canonical, so no sum is EMPTY) and one
+// counter per (batch entry, column block); both left EMPTY / 0 for the next dispatch. WGSL has no
+// device-scope fences: the last workgroup waits on each word it still finds EMPTY (its writer has
+// counted itself done, so the store is on its way), as wgsl/attention_decode.wgsl's fused merge.
+@group(0) @binding(6) var<storage, read_write> part: array<atomic<u32>>;
+@group(0) @binding(7) var<storage, read_write> ctr: array<atomic<u32>>;
+const EMPTY: u32 = 0xffffffffu;
+var<workgroup> wg_last: u32;
 
-@compute @workgroup_size(256)
+fn put_part(i: u32, x: f32) {
+  let u = bitcast<u32>(x);
+  atomicStore(&part[i], select(u, 0x7fc00000u, (u & 0x7fffffffu) > 0x7f800000u));
+}
+
+fn take_part(i: u32) -> f32 {
+  var u = atomicLoad(&part[i]);
+  while (u == EMPTY) { u = atomicLoad(&part[i]); }
+  atomicStore(&part[i], EMPTY);
+  return bitcast<f32>(u);
+}
+#endif
+
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wid.x + wid.y * params.grid_x;
+#if FUSE
+  if (w >= params.tiles_n) { return; } // past the column blocks (2-D grids): no counter of its own
+#endif
   let z = wid.z + params.z0;
   let zb = z % params.batch;
   let kbeg = (z / params.batch) * params.kchunk;
   let kend = min(params.k, kbeg + params.kchunk);
-  let n = (w * CT + lid % CT) * 4u;
+  let n = (w * CT + lid % CT) * C;
   let kl = lid / CT;
   let a_base = params.a_off + batch_offset(zb, params.a_bs);
   let b_base = params.b_off + batch_offset(zb, params.b_bs);
-  var acc = vec4<f32>(0.0);
-  if (n < params.n) {
-    var k = kbeg + kl;
-    for (; k + 3u * KL < kend; k = k + 4u * KL) {
-      let b0 = load_b(b_base, k, n, kend, params.n);
-      let b1 = load_b(b_base, k + KL, n, kend, params.n);
-      let b2 = load_b(b_base, k + 2u * KL, n, kend, params.n);
-      let b3 = load_b(b_base, k + 3u * KL, n, kend, params.n);
-      acc = acc + b0 * elem_a(a_base + k * params.a_cs) + b1 * elem_a(a_base + (k + KL) * params.a_cs);
-      acc = acc + b2 * elem_a(a_base + (k + 2u * KL) * params.a_cs) + b3 * elem_a(a_base + (k + 3u * KL) * params.a_cs);
-    }
-    for (; k < kend; k = k + KL) {
-      acc = acc + load_b(b_base, k, n, kend, params.n) * elem_a(a_base + k * params.a_cs);
-    }
-  }
-  red[lid] = acc;
+  // Declares acc0..acc{CV-1}, runs the k loop over [kbeg, kend) and stores them in red.
+  $AXPY_LOOP
   workgroupBarrier();
   for (var s = KL / 2u; s > 0u; s = s >> 1u) {
-    if (kl < s) { red[lid] = red[lid] + red[lid + s * CT]; }
+    if (kl < s) {
+      for (var c = 0u; c < CV; c = c + 1u) { red[c * WG + lid] = red[c * WG + lid] + red[c * WG + lid + s * CT]; }
+    }
     workgroupBarrier();
   }
-  if (kl == 0u && n < params.n) {
-    var v = red[lid];
-#if !SPLIT
-    v = epilogue4(v, 0u, n, params.e0_off + batch_offset(zb, params.e0_bs), params.e1_off + batch_offset(zb, params.e1_bs));
-#endif
-    store4(z * params.n + n, n, v);
+#if FUSE
+  // Every split stores its partials, counts itself done, and the last one sums them.
+  if (kl == 0u) {
+    for (var c = 0u; c < C; c = c + 1u) {
+      if (n + c < params.n) { put_part(z * params.n + n + c, red[(c / 4u) * WG + lid][c % 4u]); }
+    }
   }
+  storageBarrier();
+  workgroupBarrier();
+  let blocks = params.tiles_n;
+  if (lid == 0u) { wg_last = select(0u, 1u, atomicAdd(&ctr[zb * blocks + w], 1u) == params.splits - 1u); }
+  if (workgroupUniformLoad(&wg_last) == 0u) { return; }
+  // Thread t sums column quad t % Q of the block over splits t / Q, t / Q + SL, ...; then the SL
+  // sums of each quad meet in workgroup memory.
+  const Q: u32 = CT * C / 4u;
+  const SL: u32 = max(WG / Q, 1u);
+  let e0_base = params.e0_off + batch_offset(zb, params.e0_bs);
+  let e1_base = params.e1_off + batch_offset(zb, params.e1_bs);
+  for (var q0 = 0u; q0 < Q; q0 = q0 + WG) {
+    let q = q0 + lid % Q;
+    let sl = lid / Q;
+    let nq = w * CT * C + q * 4u;
+    var v = vec4<f32>(0.0);
+    if (sl < SL && q < Q && nq < params.n) {
+      for (var s = sl; s < params.splits; s = s + SL) {
+        let i = (s * params.batch + zb) * params.n + nq;
+        for (var c = 0u; c < 4u; c = c + 1u) {
+          if (nq + c < params.n) { v[c] = v[c] + take_part(i + c); }
+        }
+      }
+    }
+    workgroupBarrier();
+    red[lid] = v;
+    workgroupBarrier();
+    if (sl == 0u && q < Q && nq < params.n) {
+      var t = v;
+      for (var j = 1u; j < SL; j = j + 1u) { t = t + red[j * Q + lid]; }
+      store4(zb * params.n + nq, nq, epilogue4(t, 0u, nq, e0_base, e1_base));
+    }
+  }
+  if (lid == 0u) { atomicStore(&ctr[zb * blocks + w], 0u); }
+#else
+  if (kl == 0u && n < params.n) {
+    for (var c = 0u; c < CV; c = c + 1u) {
+      var v = red[c * WG + lid];
+      let nc = n + c * 4u;
+#if !SPLIT
+      v = epilogue4(v, 0u, nc, params.e0_off + batch_offset(zb, params.e0_bs), params.e1_off + batch_offset(zb, params.e1_bs));
+#endif
+      store4(z * params.n + nc, nc, v);
+    }
+  }
+#endif
 }
 #endif

@@ -10,6 +10,7 @@ import { shapeClass, tunedConfig, type KernelKind, type TunedConfig } from '../t
 import { commonDefines, matmulWork, SGMAT_ENABLE, type Activation, type OperandAccess } from './matmul-wgsl.js';
 import { tileCode } from './matmul-tile.js';
 import { sgmatCode, sgmatShape } from './matmul-sgmat.js';
+import { axpyLoop, axpyShape, dotLoop, dotShape, matvecScratch } from './matmul-matvec.js';
 
 /** A tensor as the kernel sees it: element offset, batch strides over the output batch, two matrix strides. */
 export interface MatView {
@@ -286,6 +287,7 @@ function recordReduce(dev: GpuDevice, p: Problem, partial: MetalStorage, splits:
 
 function recordMatvec(dev: GpuDevice, p: Problem, kind: 'dot' | 'axpy', cfg: MatvecConfig, out: MetalStorage, outDType: DType, fill: number): void {
   const batch = sizeOf(p.bshape);
+  const maxThreads = dev.limits.maxComputeInvocationsPerWorkgroup;
   // A is one row: read it k-contiguously whatever its m stride.
   const la = layoutOf(p.a, true, 1, p.k, 'k');
   const lb = layoutOf(p.b, false, p.n, p.k, kind === 'dot' ? 'k' : 'outer');
@@ -293,15 +295,17 @@ function recordMatvec(dev: GpuDevice, p: Problem, kind: 'dot' | 'axpy', cfg: Mat
     { name: 'a', binding: 1, dtype: p.a.dtype, vec: la.vec },
     { name: 'b', binding: 2, dtype: p.b.dtype, vec: lb.vec },
   ];
+  const aligned8 = (v: MatView) => v.offset % 8 === 0 && allMod(v.bstrides, 8);
   if (kind === 'dot') {
-    const tpr = Math.min(cfg.tpr, 256);
-    const { workgroups, gridX } = dev.stream.grid(Math.ceil(p.n / (256 / tpr)));
+    const s = dotShape(cfg, maxThreads, isHalf(outDType));
+    const { workgroups, gridX } = dev.stream.grid(Math.ceil(p.n / s.rows));
     // 8 elements per load when both rows are contiguous and 8-aligned.
-    const v8 =
-      la.cs === 1 && lb.cs === 1 && p.k % 8 === 0 && p.a.offset % 8 === 0 && p.b.offset % 8 === 0 &&
-      (p.n === 1 || lb.rs % 8 === 0) && allMod(p.a.bstrides, 8) && allMod(p.b.bstrides, 8);
+    const v8 = la.cs === 1 && lb.cs === 1 && p.k % 8 === 0 && aligned8(p.a) && aligned8(p.b) && (p.n === 1 || lb.rs % 8 === 0);
     if (v8) operands.forEach((o) => ((o.vec = false), (o.vec8 = true)));
-    const defines = { ...commonDefines([...operands, ...epilogueOperands(p)], { dtype: outDType, vec4: false }, p.act, ''), MATVEC: true, MATVEC_DOT: true, TPR: tpr, V8: v8 };
+    const defines = {
+      ...commonDefines([...operands, ...epilogueOperands(p)], { dtype: outDType, vec4: false }, p.act, ''),
+      MATVEC: true, MATVEC_DOT: true, WG: s.wg, TPR: s.tpr, R: s.r, DOT_LOOP: dotLoop(s.r, s.u, v8),
+    };
     const buffers = { a: p.a.storage.use(), b: p.b.storage.use(), out: out.use(), ...epilogueBuffers(p) };
     dispatchZ(dev, batch, (z0, zc) =>
       dev.stream.record({
@@ -309,34 +313,41 @@ function recordMatvec(dev: GpuDevice, p: Problem, kind: 'dot' | 'axpy', cfg: Mat
         spec: { file: 'matvec', label: 'matvec', defines },
         buffers,
         params: packParams(p, la, lb, { kchunk: p.k, tilesN: 0, gridX, batch, z0, splits: 1, count: batch * p.n }),
-        workgroups: [workgroups[0], workgroups[1], zc],
+        workgroups: [workgroups[0], workgroups[1], zc], ...matmulWork(p, zc / batch),
       }),
     );
     return;
   }
-  const ct = Math.min(cfg.ct, 256);
-  const kl = 256 / ct;
-  const blocks = Math.ceil(p.n / (ct * 4));
+  // 8 columns per thread: B's rows contiguous and 8-aligned, N % 8 = 0.
+  const v8 = lb.cs === 1 && p.n % 8 === 0 && lb.rs % 8 === 0 && aligned8(p.b);
+  const s = axpyShape(cfg, maxThreads, v8);
+  if (s.c === 8) operands[1] = { ...operands[1], vec: false, vec8: true };
+  const kl = s.wg / s.ct;
+  const blocks = Math.ceil(p.n / (s.ct * s.c));
   let splits = forced?.splits ?? Math.max(1, Math.min(Math.ceil(fill / (blocks * batch)), Math.floor(p.k / (kl * 16)), 64));
   const kchunk = Math.ceil(p.k / splits);
   splits = Math.max(1, Math.ceil(p.k / Math.max(kchunk, 1)));
   const split = splits > 1;
-  const partial = split ? MetalStorage.empty(dev, splits * batch * p.n * 4, 'f32', 'matvec split-K') : null;
+  // Fused: the partials go through persistent words and the last workgroup per block sums them.
+  const fused = split && cfg.fuse ? matvecScratch(dev, splits * batch * p.n, batch * blocks) : null;
+  const partial = split && !fused ? MetalStorage.empty(dev, splits * batch * p.n * 4, 'f32', 'matvec split-K') : null;
   const target = partial ?? out;
   const { workgroups, gridX } = dev.stream.grid(blocks);
+  const withEpilogue = !partial;
   const defines = {
-    ...commonDefines(split ? operands : [...operands, ...epilogueOperands(p)], { dtype: split ? 'f32' : outDType, vec4: mod4(p.n) }, p.act, ''),
-    MATVEC: true,
-    CT: ct,
-    SPLIT: split,
+    ...commonDefines(withEpilogue ? [...operands, ...epilogueOperands(p)] : operands, { dtype: partial ? 'f32' : outDType, vec4: mod4(p.n) }, p.act, ''),
+    MATVEC: true, WG: s.wg, CT: s.ct, C: s.c, AXPY_LOOP: axpyLoop(s.c, s.u), SPLIT: !!partial, FUSE: !!fused,
   };
-  const buffers = { a: p.a.storage.use(), b: p.b.storage.use(), out: target.use(), ...(split ? {} : epilogueBuffers(p)) };
+  const buffers = {
+    a: p.a.storage.use(), b: p.b.storage.use(), out: target.use(), ...(withEpilogue ? epilogueBuffers(p) : {}),
+    ...(fused ? { part: fused.part, ctr: fused.ctr } : {}),
+  };
   dispatchZ(dev, batch * splits, (z0, zc) =>
     dev.stream.record({
       kind: 'dispatch',
       spec: { file: 'matvec', label: 'matvec', defines },
       buffers,
-      params: packParams(p, la, lb, { kchunk: Math.max(kchunk, 1), tilesN: 0, gridX, batch, z0, splits, count: batch * p.n }),
+      params: packParams(p, la, lb, { kchunk: Math.max(kchunk, 1), tilesN: blocks, gridX, batch, z0, splits, count: batch * p.n }),
       workgroups: [workgroups[0], workgroups[1], zc], ...matmulWork(p, zc / (batch * splits)),
     }),
   );

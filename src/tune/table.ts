@@ -57,6 +57,16 @@ export interface SgmatConfig {
 export interface MatvecConfig {
   tpr: number;
   ct: number;
+  /** Threads per workgroup (default 256). */
+  wg?: number;
+  /** dot: consecutive rows per group of TPR threads, sharing x loads (default 1). */
+  rows?: number;
+  /** Loads in flight per thread: per row (dot) or k rows (axpy) (default 4). */
+  unroll?: number;
+  /** axpy: columns per thread, 4 or 8 (8: 16-byte loads of 16-bit B; needs N % 8 = 0) (default 4). */
+  cols?: number;
+  /** axpy split-K: the last workgroup of each column block sums the partials (no second pass). */
+  fuse?: boolean;
 }
 
 export interface FamilyTable {
