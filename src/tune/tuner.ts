@@ -113,26 +113,49 @@ function randomTensor(shape: number[], dtype: DType, seed: number): Tensor {
 
 /**
  * Median GPU ms per call of `run` (a matmul whose result is disposed): batches of calls are
- * recorded and submitted at once, and the time from submit to completion is divided by the batch
- * size (CPU-side encoding excluded, so launch overhead does not hide differences between configs).
+ * recorded and submitted at once, CPU-side encoding excluded. Batches are pipelined: the next one
+ * is recorded and submitted while the current one runs, so the GPU does not idle between them (an
+ * idle H100 drops its SM clock to 345 MHz within a batch's recording time, which timed matvecs 2x
+ * slow). A batch that was queued behind the previous one is timed from that one's completion to
+ * its own; one that found the GPU idle, from its submit. Warm-up: at least WARM_MS of batches and
+ * until the last three are no more than 3% faster than the three before (at most 4 x WARM_MS).
  */
+const WARM_MS = 150;
 async function timeIt(dev: GpuDevice, run: () => Tensor): Promise<number> {
-  const round = async (reps: number) => {
+  const queue = dev.device.queue;
+  const submit = async (reps: number) => {
     for (let i = 0; i < reps; i++) run().dispose();
     await dev.stream.submit();
-    const t0 = performance.now();
-    await dev.device.queue.onSubmittedWorkDone();
-    const ms = (performance.now() - t0) / reps;
-    await dev.checkErrors();
-    return ms;
+    const at = performance.now();
+    return { at, done: queue.onSubmittedWorkDone().then(() => performance.now()) };
   };
-  await round(1); // compiles, then one warm run
-  const one = await round(1);
-  const reps = Math.max(2, Math.min(50, Math.round(30 / Math.max(one, 0.01))));
-  const samples: number[] = [];
-  for (let r = 0; r < 3; r++) samples.push(await round(reps));
-  samples.sort((x, y) => x - y);
-  return samples[1];
+  await (await submit(1)).done; // compiles
+  const t1 = await submit(1);
+  const one = (await t1.done) - t1.at;
+  const reps = Math.max(2, Math.min(200, Math.round(10 / Math.max(one, 0.005))));
+  const per: number[] = [];
+  const t0 = performance.now();
+  let prevDone = 0;
+  let cur = await submit(reps);
+  for (;;) {
+    const next = await submit(reps); // recorded while `cur` runs
+    const done = await cur.done;
+    per.push((done - Math.max(cur.at, prevDone)) / reps);
+    await dev.checkErrors();
+    prevDone = done;
+    cur = next;
+    const elapsed = performance.now() - t0;
+    const n = per.length;
+    const steady = n >= 6 && median(per.slice(n - 3)) >= 0.97 * median(per.slice(n - 6, n - 3));
+    if (elapsed >= 4 * WARM_MS || (elapsed >= WARM_MS && steady)) break;
+  }
+  await cur.done;
+  return median(per.slice(-3));
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  return s[s.length >> 1];
 }
 
 function candidatesFor(dev: GpuDevice, table: FamilyTable, plan: PlanInfo, shape: TuneShape): TunedConfig[] {
