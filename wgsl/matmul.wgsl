@@ -6,9 +6,9 @@
 // rn, cn) gives 4 elements (r, c..c+3) of X in its contiguous orientation, 0 outside [rn, cn);
 // elem_X(i) one element. Variants (one at a time):
 //   default     register-blocked tile kernel: BM x BN tile per workgroup, BK-deep workgroup tiles
-//               (both stored k-major so each thread reads vec4 fragments), TM x TN per thread,
+//               (A stored k-major so each thread reads vec4 fragments), TM x TN per thread,
 //               the next tiles prefetched into registers while the current ones are used;
-//               32-thread groups cover LY x LX threads (src/ops/matmul-tile.ts generates the rest).
+//               CK: tiles indexed [buffer][k][m / 4] with the k steps unrolled (constant k).
 //               Dispatch: tiles (grouped for L2 reuse) in x/y, z = split * batch + batch index.
 //   SPLIT       same, but writes raw f32 partial sums per K split (no epilogue) for REDUCE.
 //   REDUCE      sums SPLITS partials per output element and applies the epilogue.
@@ -203,72 +203,89 @@ const TM4: u32 = TM / 4u;
 const TN4: u32 = TN / 4u;
 const NA: u32 = BM * BK4;
 const NB: u32 = BN * BK4;
-// Threads per 32-thread group along n (LX) and m (32 / LX): the rows and columns one warp reads.
-const LX: u32 = $LX;
-const LY: u32 = 32u / LX;
 
-// Both tiles k-major, indexed [buffer][k][m / 4][m % 4] (DB: two buffers, the next tiles stored
-// while the current ones are read, one barrier per k step). With k a loop counter or constant
-// and the inner index fixed per thread, Tint's index clamps are computed once per thread, not
-// per load. A transposed-in-place operand (A_KCONT, B_KCONT) gets one vec4 of padding per k row
-// so the transposing 4-byte stores of 32 lanes hit 32 banks.
+// Both tiles k-major: As[k * BM4 + m / 4][m % 4], Bs[k * BN4 + n / 4][n % 4]; DB: two of each,
+// so the next tiles are stored while the current ones are read (one barrier per k step). CK:
+// As[buffer][k][m / 4] (the buffer a 0 / 1 index, ASTEP the step between buffers either way).
 const NBUF: u32 = $NBUF;
-const PA: u32 = BM4 + $PAD_A;
-const PB: u32 = BN4 + $PAD_B;
-var<workgroup> As: array<array<array<vec4<f32>, PA>, BK>, NBUF>;
-var<workgroup> Bs: array<array<array<vec4<f32>, PB>, BK>, NBUF>;
+#if CK
+var<workgroup> As: array<array<array<vec4<f32>, BM4>, BK>, NBUF>;
+var<workgroup> Bs: array<array<array<vec4<f32>, BN4>, BK>, NBUF>;
+const ASTEP: u32 = 1u;
+const BSTEP: u32 = 1u;
+#else
+var<workgroup> As: array<vec4<f32>, NBUF * BK * BM4>;
+var<workgroup> Bs: array<vec4<f32>, NBUF * BK * BN4>;
+const ASTEP: u32 = BK * BM4;
+const BSTEP: u32 = BK * BN4;
+#endif
 
-// Unit e of a tile: 4 elements along the operand's contiguous dimension. Along k (A_KCONT,
-// B_KCONT): 16 consecutive units are 16 rows (m or n) at one k quad, so a warp reads 16 rows x
-// 32 bytes and its transposed stores go to 32 distinct banks.
-fn kunit(e: u32) -> vec2<u32> {
-  let r = (e / (16u * BK4)) * 16u + e % 16u;
-  return vec2<u32>(r, ((e / 16u) % BK4) * 4u);
-}
-
+// Unit e of the A tile: 4 elements along A's contiguous dimension.
 fn fetch_a(base: u32, m0: u32, k0: u32, kend: u32, e: u32) -> vec4<f32> {
 #if A_KCONT
-  let u = kunit(e);
-  return load_a(base, m0 + u.x, k0 + u.y, params.m, kend);
+  return load_a(base, m0 + e / BK4, k0 + (e % BK4) * 4u, params.m, kend);
 #else
   return load_a(base, k0 + e / BM4, m0 + (e % BM4) * 4u, kend, params.m);
 #endif
 }
 
-fn put_a(buf: u32, e: u32, v: vec4<f32>) {
+fn put_a(o: u32, e: u32, v: vec4<f32>) {
 #if A_KCONT
-  let u = kunit(e);
-  let i = u.x / 4u;
-  let c = u.x % 4u;
-  As[buf][u.y][i][c] = v.x;
-  As[buf][u.y + 1u][i][c] = v.y;
-  As[buf][u.y + 2u][i][c] = v.z;
-  As[buf][u.y + 3u][i][c] = v.w;
+  let row = e / BK4;
+#if CK
+  let k = (e % BK4) * 4u;
+  let i = row / 4u;
+  let c = row % 4u;
+  As[o][k][i][c] = v.x;
+  As[o][k + 1u][i][c] = v.y;
+  As[o][k + 2u][i][c] = v.z;
+  As[o][k + 3u][i][c] = v.w;
 #else
-  As[buf][e / BM4][e % BM4] = v;
+  let i = o + (e % BK4) * 4u * BM4 + row / 4u;
+  let c = row % 4u;
+  As[i][c] = v.x;
+  As[i + BM4][c] = v.y;
+  As[i + 2u * BM4][c] = v.z;
+  As[i + 3u * BM4][c] = v.w;
+#endif
+#elif CK
+  As[o][e / BM4][e % BM4] = v;
+#else
+  As[o + e] = v;
 #endif
 }
 
 fn fetch_b(base: u32, n0: u32, k0: u32, kend: u32, e: u32) -> vec4<f32> {
 #if B_KCONT
-  let u = kunit(e);
-  return load_b(base, n0 + u.x, k0 + u.y, params.n, kend);
+  return load_b(base, n0 + e / BK4, k0 + (e % BK4) * 4u, params.n, kend);
 #else
   return load_b(base, k0 + e / BN4, n0 + (e % BN4) * 4u, kend, params.n);
 #endif
 }
 
-fn put_b(buf: u32, e: u32, v: vec4<f32>) {
+fn put_b(o: u32, e: u32, v: vec4<f32>) {
 #if B_KCONT
-  let u = kunit(e);
-  let i = u.x / 4u;
-  let c = u.x % 4u;
-  Bs[buf][u.y][i][c] = v.x;
-  Bs[buf][u.y + 1u][i][c] = v.y;
-  Bs[buf][u.y + 2u][i][c] = v.z;
-  Bs[buf][u.y + 3u][i][c] = v.w;
+  let col = e / BK4;
+#if CK
+  let k = (e % BK4) * 4u;
+  let i = col / 4u;
+  let c = col % 4u;
+  Bs[o][k][i][c] = v.x;
+  Bs[o][k + 1u][i][c] = v.y;
+  Bs[o][k + 2u][i][c] = v.z;
+  Bs[o][k + 3u][i][c] = v.w;
 #else
-  Bs[buf][e / BN4][e % BN4] = v;
+  let i = o + (e % BK4) * 4u * BN4 + col / 4u;
+  let c = col % 4u;
+  Bs[i][c] = v.x;
+  Bs[i + BN4][c] = v.y;
+  Bs[i + 2u * BN4][c] = v.z;
+  Bs[i + 3u * BN4][c] = v.w;
+#endif
+#elif CK
+  Bs[o][e / BN4][e % BN4] = v;
+#else
+  Bs[o + e] = v;
 #endif
 }
 
@@ -286,26 +303,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let kend = min(params.k, kbeg + params.kchunk);
   let a_base = params.a_off + batch_offset(zb, params.a_bs);
   let b_base = params.b_off + batch_offset(zb, params.b_bs);
-  // Groups of 32 threads cover LY x LX threads of the TY x TX grid (a warp-shaped block).
-  let grp = lid / 32u;
-  let lane = lid % 32u;
-  let tx = (grp % (TX / LX)) * LX + lane % LX;
-  let ty = (grp / (TX / LX)) * LY + lane / LX;
+  // tx / ty: the thread's place in the TY x TX grid (THREAD_XY: row-major, or lx-wide blocks of 32).
+  $THREAD_XY
 
   // Accumulators, fragments and prefetch registers are named scalars generated per config
   // (ACC_DECL, MAC_LOOP, FETCH, PUT; src/ops/matmul-tile.ts): straight-line code whatever the
-  // compiler unrolls; with `unroll` the BK steps of MAC_LOOP are unrolled too (constant k).
+  // compiler unrolls; with `unroll` or CK the BK steps of MAC_LOOP are unrolled too.
   $ACC_DECL
   $PREFETCH_DECL
   var kq = kbeg;
   $FETCH
 #if DB
-  var cb = 0u;
-  var nb = 0u;
+  var pa = 0u;
+  var pb = 0u;
   $PUT
   workgroupBarrier();
   for (var k0 = kbeg; k0 < kend; k0 = k0 + BK) {
-    nb = 1u - cb;
+    let ao = pa;
+    let bo = pb;
     kq = k0 + BK;
     let more = kq < kend;
     if (more) {
@@ -313,14 +328,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     $MAC_LOOP
     if (more) {
+      pa = ASTEP - ao;
+      pb = BSTEP - bo;
       $PUT
     }
     workgroupBarrier();
-    cb = nb;
   }
 #else
-  let cb = 0u;
-  let nb = 0u;
+  let pa = 0u;
+  let pb = 0u;
+  let ao = 0u;
+  let bo = 0u;
   for (var k0 = kbeg; k0 < kend; k0 = k0 + BK) {
     $PUT
     workgroupBarrier();
@@ -333,14 +351,37 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
   }
 #endif
-  // SPLIT: z = split * batch + zb, so partial sums land at [split][zb][m][n]. Each thread's
-  // outputs: TM4 x TN4 blocks of 4 x 4, TY * 4 rows and TX * 4 columns apart (STORE_OUT).
+  // SPLIT: z = split * batch + zb, so partial sums land at [split][zb][m][n].
+#if CK
+  // Straight-line stores of the named accumulators (STORE_OUT), no accumulator array.
   let o_base = z * params.m * params.n;
   let e0_base = params.e0_off + batch_offset(zb, params.e0_bs);
   let e1_base = params.e1_off + batch_offset(zb, params.e1_bs);
   $STORE_OUT
 }
+#else
+  var acc = array<vec4<f32>, TM * TN4>($ACC_LIST);
+  let o_base = z * params.m * params.n;
+  let e0_base = params.e0_off + batch_offset(zb, params.e0_bs);
+  let e1_base = params.e1_off + batch_offset(zb, params.e1_bs);
+  for (var i = 0u; i < TM; i = i + 1u) {
+    let m = m0 + (i / 4u) * (TY * 4u) + ty * 4u + i % 4u;
+    if (m < params.m) {
+      for (var j = 0u; j < TN4; j = j + 1u) {
+        let n = n0 + j * (TX * 4u) + tx * 4u;
+#if SPLIT
+        store4(o_base + m * params.n + n, n, acc[i * TN4 + j]);
+#else
+        store4(o_base + m * params.n + n, n, epilogue4(acc[i * TN4 + j], m, n, e0_base, e1_base));
+#endif
+      }
+    }
+  }
+}
+#endif
 
+#if CK
+// One 4-wide output block of the CK variant: raw partial sums (SPLIT) or the epilogue.
 fn put_out(o_base: u32, m: u32, n: u32, v: vec4<f32>, e0_base: u32, e1_base: u32) {
 #if SPLIT
   store4(o_base + m * params.n + n, n, v);
@@ -348,4 +389,5 @@ fn put_out(o_base: u32, m: u32, n: u32, v: vec4<f32>, e0_base: u32, e1_base: u32
   store4(o_base + m * params.n + n, n, epilogue4(v, m, n, e0_base, e1_base));
 #endif
 }
+#endif
 #endif

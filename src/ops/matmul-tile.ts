@@ -1,39 +1,53 @@
 // Straight-line register code of the tiled matmul kernel (the default variant of wgsl/matmul.wgsl)
 // for one tile config: named accumulators, the prefetch registers of the next k tile, the stores
-// of those into workgroup memory and the multiply-accumulate steps of one k tile.
+// of those into workgroup memory, the multiply-accumulate steps of one k tile and the thread's
+// place in the grid.
 import { tileLanes, type TileConfig } from '../tune/table.js';
 
 /** Defines of the tiled kernel for `c` (see wgsl/matmul.wgsl). */
-export function tileCode(c: TileConfig, kcont: { a: boolean; b: boolean }): Record<string, string | number | boolean> {
+export function tileCode(c: TileConfig): Record<string, string | number | boolean> {
   const threads = (c.bm / c.tm) * (c.bn / c.tn);
-  const na = (c.bm * c.bk) / 4;
-  const nb = (c.bn * c.bk) / 4;
-  const la = Math.ceil(na / threads);
-  const lb = Math.ceil(nb / threads);
+  const la = Math.ceil((c.bm * c.bk) / 4 / threads);
+  const lb = Math.ceil((c.bn * c.bk) / 4 / threads);
   const tm4 = c.tm / 4;
   const tn4 = c.tn / 4;
   const range = (n: number) => Array.from({ length: n }, (_, i) => i);
   const accs = range(c.tm * tn4).map((i) => `acc${i}`);
-  // Unit e = lid + i * WG of each tile; only a last round that runs past the tile needs a check.
-  const units = (n: number, total: number, body: (i: number) => string) =>
-    range(n).map((i) => `{ let e = lid + ${i}u * WG; if (${(i + 1) * threads <= total ? 'true' : `e < ${total}u`}) { ${body(i)} } }`);
-  const step = (kk: string) => [
-    ...range(tm4).map((i) => `let a${i} = As[cb][${kk}][${i}u * TY + ty];`),
-    ...range(tn4).map((j) => `let b${j} = Bs[cb][${kk}][${j}u * TX + tx];`),
-    ...range(c.tm).flatMap((i) => range(tn4).map((j) => `acc${i * tn4 + j} = fma(vec4<f32>(a${i >> 2}.${'xyzw'[i & 3]}), b${j}, acc${i * tn4 + j});`)),
+  // Unit e = lid + i * WG of each tile; the last round may run past the tile (e >= NA).
+  const units = (n: number, total: string, body: (i: number) => string) =>
+    range(n).map((i) => `{ let e = lid + ${i}u * WG; if (${(i + 1) * threads <= (total === 'NA' ? c.bm : c.bn) * c.bk / 4 ? 'true' : `e < ${total}`}) { ${body(i)} } }`);
+  const fma = range(c.tm).flatMap((i) => range(tn4).map((j) => `acc${i * tn4 + j} = fma(vec4<f32>(a${i >> 2}.${'xyzw'[i & 3]}), b${j}, acc${i * tn4 + j});`));
+  // Flat tiles: ao / bo are vec4 offsets of the buffer read; CK: buffer indices, k a constant.
+  const flatStep = [
+    ...range(tm4).map((i) => `let a${i} = As[ao + kk * BM4 + ${i}u * TY + ty];`),
+    ...range(tn4).map((j) => `let b${j} = Bs[bo + kk * BN4 + ${j}u * TX + tx];`),
+    ...fma,
   ];
+  const ckStep = (kk: number) => [
+    ...range(tm4).map((i) => `let a${i} = As[ao][${kk}u][${i}u * TY + ty];`),
+    ...range(tn4).map((j) => `let b${j} = Bs[bo][${kk}u][${j}u * TX + tx];`),
+    ...fma,
+  ];
+  const block = (lines: string[]) => `{\n      ${lines.join('\n      ')}\n    }`;
+  const lx = tileLanes(c);
+  const tx = c.bn / c.tn;
   return {
     BM: c.bm,
     BN: c.bn,
     BK: c.bk,
     TM: c.tm,
     TN: c.tn,
-    LX: tileLanes(c),
     DB: !!c.db,
+    CK: !!c.ck,
     NBUF: c.db ? 2 : 1,
-    PAD_A: kcont.a ? 1 : 0,
-    PAD_B: kcont.b ? 1 : 0,
+    // Row-major thread grid, or groups of 32 threads covering (32 / lx) x lx threads of it.
+    THREAD_XY:
+      lx === Math.min(tx, 32)
+        ? 'let tx = lid % TX;\n  let ty = lid / TX;'
+        : `let tx = ((lid / 32u) % ${tx / lx}u) * ${lx}u + lid % ${lx}u;\n  let ty = ((lid / 32u) / ${tx / lx}u) * ${32 / lx}u + (lid % 32u) / ${lx}u;`,
     ACC_DECL: accs.map((a) => `var ${a}: vec4<f32>;`).join(' '),
+    ACC_LIST: accs.join(', '),
+    // CK: TM4 x TN4 blocks of 4 x 4 per thread, TY * 4 rows and TX * 4 columns apart.
     STORE_OUT: range(c.tm)
       .map((i) => {
         const stores = range(tn4).map((j) => `put_out(o_base, m, n0 + ${j}u * TX * 4u + tx * 4u, acc${i * tn4 + j}, e0_base, e1_base);`);
@@ -42,12 +56,14 @@ export function tileCode(c: TileConfig, kcont: { a: boolean; b: boolean }): Reco
       .join('\n  '),
     PREFETCH_DECL: [...range(la).map((i) => `var ra${i}: vec4<f32>;`), ...range(lb).map((i) => `var rb${i}: vec4<f32>;`)].join(' '),
     FETCH: [
-      ...units(la, na, (i) => `ra${i} = fetch_a(a_base, m0, kq, kend, e);`),
-      ...units(lb, nb, (i) => `rb${i} = fetch_b(b_base, n0, kq, kend, e);`),
+      ...units(la, 'NA', (i) => `ra${i} = fetch_a(a_base, m0, kq, kend, e);`),
+      ...units(lb, 'NB', (i) => `rb${i} = fetch_b(b_base, n0, kq, kend, e);`),
     ].join('\n      '),
-    PUT: [...units(la, na, (i) => `put_a(nb, e, ra${i});`), ...units(lb, nb, (i) => `put_b(nb, e, rb${i});`)].join('\n    '),
-    MAC_LOOP: c.unroll
-      ? range(c.bk).map((kk) => `{\n      ${step(`${kk}u`).join('\n      ')}\n    }`).join('\n    ')
-      : `for (var kk = 0u; kk < BK; kk = kk + 1u) {\n      ${step('kk').join('\n      ')}\n    }`,
+    PUT: [...units(la, 'NA', (i) => `put_a(pa, e, ra${i});`), ...units(lb, 'NB', (i) => `put_b(pb, e, rb${i});`)].join('\n    '),
+    MAC_LOOP: c.ck
+      ? range(c.bk).map((kk) => block(ckStep(kk))).join('\n    ')
+      : c.unroll
+        ? range(c.bk).map((kk) => block([`let kk = ${kk}u;`, ...flatStep])).join('\n    ')
+        : `for (var kk = 0u; kk < BK; kk = kk + 1u) ${block(flatStep)}`,
   };
 }

@@ -32,9 +32,11 @@ export interface TileConfig {
   unroll?: boolean;
   /**
    * Threads along n in each 32-thread group (the rest along m): which fragments one warp reads
-   * from workgroup memory. Default: a whole row of the thread grid, at most 32.
+   * from workgroup memory. Default: a whole row of the thread grid, at most 32 (row-major).
    */
   lx?: number;
+  /** Tiles indexed [buffer][k][m / 4] with the BK steps unrolled, so every k index is a constant. */
+  ck?: boolean;
 }
 
 /**
@@ -97,6 +99,12 @@ const BIG_TILES = [
   t(128, 128, 16, 8, 8, true, true), t(128, 64, 16, 8, 4, false, true),
 ];
 const SMALL_TILES = [t(64, 64, 16, 4, 4), t(32, 64, 16, 4, 4), t(32, 32, 16, 4, 4), t(64, 32, 16, 4, 4)];
+// NVIDIA only: constant-k tiles (CK). On the H100 the 128x128x8 / 8x8 one with lx 8 ran A
+// transposed at 39.4 TFLOP/s against 36.2 for the table default (matmul-notes.md, session 4).
+const CK_TILES: TileConfig[] = [
+  { ...t(128, 128, 8, 8, 8), lx: 8, ck: true }, { ...t(128, 128, 8, 8, 8), ck: true },
+  { ...t(128, 64, 16, 8, 4), ck: true }, { ...t(64, 128, 8, 8, 8), lx: 8, ck: true },
+];
 const SGMATS = [
   s(2, 2, 4, 4), s(2, 2, 4, 4, 'stage', 64), s(4, 2, 2, 4), s(2, 4, 4, 2), s(4, 2, 4, 2), s(2, 2, 2, 4), s(2, 2, 4, 2),
   s(4, 2, 4, 4), s(2, 4, 4, 4),
@@ -147,6 +155,7 @@ export const FAMILY_TABLES: Readonly<Record<GpuFamily, (sizeClass?: SizeClass) =
     sgmat: s(4, 2, 4, 4),
     matvec: { tpr: 32, ct: 32 },
     fillWorkgroups: 528,
+    candidates: { ...BASE.candidates, tile: [...BIG_TILES, ...CK_TILES, ...SMALL_TILES] },
   }),
   amd: () => ({ ...BASE, tile: t(128, 128, 16, 8, 8), fillWorkgroups: 384 }),
   intel: () => ({ ...BASE, tile: t(64, 128, 16, 4, 8), tileSmall: t(32, 64, 16, 4, 4), fillWorkgroups: 192 }),
@@ -176,16 +185,15 @@ export const tileLanes = (c: TileConfig): number => c.lx ?? Math.min(c.bn / c.tn
 
 /** Whether the kernel can be built for `c` on a device with these limits. */
 export function tileFits(c: TileConfig, maxThreads: number, maxWorkgroupBytes: number): boolean {
+  const threads = tileThreads(c);
   const tx = c.bn / c.tn;
-  const ty = c.bm / c.tm;
-  const threads = tx * ty;
   const lx = tileLanes(c);
-  // Rows of an operand read along k are stored with one vec4 of padding per k row (either may be).
-  const bytes = (c.bm + 4 + c.bn + 4) * c.bk * 4 * (c.db ? 2 : 1);
+  // A non-default lx lays the grid out in groups of 32 threads, each (32 / lx) rows of lx.
+  const laid = lx === Math.min(tx, 32) || (threads % 32 === 0 && 32 % lx === 0 && tx % lx === 0 && (c.bm / c.tm) % (32 / lx) === 0);
   return (
-    c.tm % 4 === 0 && c.tn % 4 === 0 && c.bk % 4 === 0 && c.bm % 16 === 0 && c.bn % 16 === 0 &&
-    Number.isInteger(tx) && Number.isInteger(ty) && threads % 32 === 0 && threads <= maxThreads &&
-    32 % lx === 0 && tx % lx === 0 && ty % (32 / lx) === 0 && bytes <= maxWorkgroupBytes
+    c.tm % 4 === 0 && c.tn % 4 === 0 && c.bk % 4 === 0 && c.bm % c.tm === 0 && c.bn % c.tn === 0 &&
+    (c.bm / c.tm) % 1 === 0 && threads <= maxThreads && threads >= 1 && laid &&
+    (c.bm + c.bn) * c.bk * 4 * (c.db ? 2 : 1) <= maxWorkgroupBytes
   );
 }
 
