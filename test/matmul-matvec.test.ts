@@ -95,6 +95,9 @@ describe('matvec axpy kernel (weights [K, N])', () => {
       await mm([spec([1, 301]), spec([301, 45])], { force: axpy(c, 5) });
       await mm([spec([1, 512]), spec([512, 64])], { force: axpy(c) }); // automatic splits
     }
+    // The nvidia default; more splits than split lanes (8 here): two splits per step and a single one left.
+    for (const splits of [17, 9]) await mm([spec([1, 300]), spec([300, 48])], { force: axpy({ tpr: 64, ct: 16, cols: 8, fuse: true }, splits) });
+    await mm([spec([1, 300]), spec([300, 46])], { force: axpy({ ct: 16, fuse: true }, 17) }); // N % 4 = 2: the last quad has 2 columns
     const c = axpy({ cols: 8, fuse: true }, 3);
     for (const d of ['f16', 'bf16'] as const) {
       await mm([spec([1, 200], d), spec([200, 40], d)], { force: c });

@@ -90,11 +90,24 @@ fn put_part(i: u32, x: f32) {
   atomicStore(&part[i], select(u, 0x7fc00000u, (u & 0x7fffffffu) > 0x7f800000u));
 }
 
-fn take_part(i: u32) -> f32 {
-  var u = atomicLoad(&part[i]);
-  while (u == EMPTY) { u = atomicLoad(&part[i]); }
-  atomicStore(&part[i], EMPTY);
-  return bitcast<f32>(u);
+// Word indices of the partials of 4 columns at word i of which m (1..4) exist (the rest repeat the last).
+fn idx4(i: u32, m: u32) -> vec4<u32> {
+  return vec4<u32>(i) + min(vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(m - 1u));
+}
+
+fn load4(j: vec4<u32>) -> vec4<u32> {
+  return vec4<u32>(atomicLoad(&part[j.x]), atomicLoad(&part[j.y]), atomicLoad(&part[j.z]), atomicLoad(&part[j.w]));
+}
+
+// The 4 partials loaded as `w` (columns past m are 0): words still EMPTY are loaded again until
+// their stores land; then every word is emptied for the next dispatch.
+fn settle4(w: vec4<u32>, j: vec4<u32>, m: u32) -> vec4<f32> {
+  var u = w;
+  for (var c = 0u; c < 4u; c = c + 1u) {
+    while (u[c] == EMPTY) { u[c] = atomicLoad(&part[j[c]]); }
+  }
+  for (var c = 0u; c < 4u; c = c + 1u) { atomicStore(&part[j[c]], EMPTY); }
+  return select(vec4<f32>(0.0), bitcast<vec4<f32>>(u), vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(m));
 }
 #endif
 
@@ -145,11 +158,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let nq = w * CT * C + q * 4u;
     var v = vec4<f32>(0.0);
     if (sl < SL && q < Q && nq < params.n) {
-      for (var s = sl; s < params.splits; s = s + SL) {
-        let i = (s * params.batch + zb) * params.n + nq;
-        for (var c = 0u; c < 4u; c = c + 1u) {
-          if (nq + c < params.n) { v[c] = v[c] + take_part(i + c); }
-        }
+      // Two splits per step: their 8 loads are in flight together (one round trip, not eight).
+      let m = min(4u, params.n - nq);
+      let stride = params.batch * params.n;
+      var s = sl;
+      for (; s + SL < params.splits; s = s + 2u * SL) {
+        let ja = idx4((s * params.batch + zb) * params.n + nq, m);
+        let jb = ja + vec4<u32>(SL * stride);
+        let wa = load4(ja);
+        let wb = load4(jb);
+        v = v + settle4(wa, ja, m) + settle4(wb, jb, m);
+      }
+      if (s < params.splits) {
+        let ja = idx4((s * params.batch + zb) * params.n + nq, m);
+        v = v + settle4(load4(ja), ja, m);
       }
     }
     workgroupBarrier();
