@@ -114,7 +114,10 @@ const SGMATS = [
   // speed on plain operands, 1.8x the staged kernel with A transposed (matmul-notes.md).
   s(4, 2, 4, 4, 'stage', 16, true), s(2, 4, 4, 4, 'stage', 16, true), s(4, 2, 4, 4, 'coop'), s(2, 4, 4, 4, 'coop'),
 ];
-const MATVECS = [{ tpr: 32, ct: 64 }, { tpr: 16, ct: 32 }, { tpr: 64, ct: 128 }, { tpr: 8, ct: 64 }];
+const MATVECS: MatvecConfig[] = [
+  { tpr: 32, ct: 64 }, { tpr: 16, ct: 32 }, { tpr: 64, ct: 128 }, { tpr: 8, ct: 64 },
+  { tpr: 64, ct: 16, cols: 8, fuse: true }, { tpr: 32, ct: 8, cols: 8, fuse: true }, { tpr: 64, ct: 32, rows: 2, unroll: 2, fuse: true },
+];
 
 const BASE: FamilyTable = {
   tile: t(128, 128, 8, 8, 8),
@@ -153,7 +156,9 @@ export const FAMILY_TABLES: Readonly<Record<GpuFamily, (sizeClass?: SizeClass) =
     tile: t(128, 64, 16, 8, 4),
     tileSmall: t(64, 64, 16, 4, 4, true),
     sgmat: s(4, 2, 4, 4),
-    matvec: { tpr: 32, ct: 32 },
+    // M = 1 (session 4 probe, matmul-notes.md): 64 threads per row; [K, N] with 16 column threads
+    // of 8 columns (16-byte loads of f16) and the split-K partials summed in the same dispatch.
+    matvec: { tpr: 64, ct: 16, cols: 8, fuse: true },
     fillWorkgroups: 528,
     candidates: { ...BASE.candidates, tile: [...BIG_TILES, ...CK_TILES, ...SMALL_TILES] },
   }),
