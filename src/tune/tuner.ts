@@ -117,10 +117,11 @@ function randomTensor(shape: number[], dtype: DType, seed: number): Tensor {
  * is recorded and submitted while the current one runs, so the GPU does not idle between them (an
  * idle H100 drops its SM clock to 345 MHz within a batch's recording time, which timed matvecs 2x
  * slow). A batch that was queued behind the previous one is timed from that one's completion to
- * its own; one that found the GPU idle, from its submit. Warm-up: at least WARM_MS of batches and
- * until the last three are no more than 3% faster than the three before (at most 4 x WARM_MS).
+ * its own; one that found the GPU idle, from its submit. Batches of about 5 ms; at least WARM_MS of
+ * them and until the fastest of the last three is no more than 3% faster than the fastest of the
+ * three before (at most 4 x WARM_MS); the median of the last three.
  */
-const WARM_MS = 150;
+const WARM_MS = 100;
 async function timeIt(dev: GpuDevice, run: () => Tensor): Promise<number> {
   const queue = dev.device.queue;
   const submit = async (reps: number) => {
@@ -132,7 +133,7 @@ async function timeIt(dev: GpuDevice, run: () => Tensor): Promise<number> {
   await (await submit(1)).done; // compiles
   const t1 = await submit(1);
   const one = (await t1.done) - t1.at;
-  const reps = Math.max(2, Math.min(200, Math.round(10 / Math.max(one, 0.005))));
+  const reps = Math.max(2, Math.min(200, Math.round(5 / Math.max(one, 0.005))));
   const per: number[] = [];
   const t0 = performance.now();
   let prevDone = 0;
@@ -146,7 +147,7 @@ async function timeIt(dev: GpuDevice, run: () => Tensor): Promise<number> {
     cur = next;
     const elapsed = performance.now() - t0;
     const n = per.length;
-    const steady = n >= 6 && median(per.slice(n - 3)) >= 0.97 * median(per.slice(n - 6, n - 3));
+    const steady = n >= 6 && Math.min(...per.slice(n - 3)) >= 0.97 * Math.min(...per.slice(n - 6, n - 3));
     if (elapsed >= 4 * WARM_MS || (elapsed >= WARM_MS && steady)) break;
   }
   await cur.done;
