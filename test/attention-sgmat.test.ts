@@ -13,7 +13,7 @@ import { sgmatAttentionCode, sgmatAttentionPlan, sgmatBytes, type SgmatPlan } fr
 import { storeValue } from '../src/ops/wgsl-types.js';
 import { requireDevice } from '../src/runtime/context.js';
 import type { GpuDevice } from '../src/runtime/device.js';
-import { attentionTable } from '../src/tune/table.js';
+import { attentionTable, type AttentionSgmatConfig } from '../src/tune/table.js';
 import { gen, rising } from './attention-helpers.js';
 import { checkOp, seedOf, useGpu, type InputSpec } from './helpers.js';
 
@@ -87,8 +87,10 @@ describe('subgroup-matrix attention kernel', () => {
       // One buffer and one row fragment per subgroup; two of each (LPR = 1) with Q reloaded every step.
       // ... and S / O split between the subgroups otherwise than the softmax rows (sr, or).
       // ... half a fragment row of softmax rows per subgroup, prefetched tiles, contiguous lane keys.
+      // ... K a tile ahead of V, in arrays of fragment-row blocks; the runtime K / V offsets (rk).
       for (const sgmat of [{ sgs: 2, tk: 8 }, { sgs: 2, tk: 8, rf: 2, db: true, qs: true }, { sgs: 2, tk: 8, sr: 2, or: 2 },
-        { sgs: 4, tk: 8, rf: 0.5, or: 2, pf: true, cl: true }]) {
+        { sgs: 4, tk: 8, rf: 0.5, or: 2, pf: true, cl: true }, { sgs: 2, tk: 8, ka: true, cf: true }, { sgs: 2, tk: 8, rf: 2, db: true, qs: true, cf: true },
+        { sgs: 4, tk: 8, rf: 0.5, or: 2, ka: true, cf: true, cl: true }, { sgs: 2, tk: 8, sr: 2, or: 2, ka: true, rk: true }]) {
         attentionTuning.sgmat = sgmat;
         await run({ ...EMU, name: `${EMU.name} ${JSON.stringify(sgmat)}` });
       }
@@ -104,19 +106,14 @@ describe('subgroup-matrix attention kernel', () => {
     }
   }, T);
 
-  it('other configurations (subgroups per workgroup, keys per step) match on adapters with subgroup matrices', async () => {
-    const dev = requireDevice('test');
-    if (!realKernel(dev)) return; // the emulated kernel is checked above; more configurations would take minutes on lavapipe
+  /**
+   * Checks each configuration on three cases (causal D = 128, a rising mask at D = 64, GQA with a
+   * kvLength tensor). Options a configuration does not name are off, whatever the table's default.
+   */
+  async function configurations(configs: Partial<AttentionSgmatConfig>[]): Promise<void> {
     attentionTuning.force = 'sgmat';
-    const configs = [{ sgs: 2, tk: 64 }, { sgs: 8, tk: 16 }, { sgs: 1, tk: 16 }, { sgs: 4, tk: 32, rf: 2 }, { sgs: 2, tk: 32, rf: 2 },
-      { sgs: 4, tk: 32, db: true }, { sgs: 2, tk: 32, rf: 2, db: true }, { sgs: 4, tk: 16, rf: 2, db: true }, { sgs: 8, tk: 32 },
-      { sgs: 4, tk: 32, qs: true }, { sgs: 4, tk: 16, qs: true, db: true }, { sgs: 2, tk: 32, rf: 2, qs: true },
-      { sgs: 8, tk: 32, or: 2 }, { sgs: 8, tk: 32, sr: 2 }, { sgs: 8, tk: 32, sr: 2, or: 2 }, { sgs: 8, tk: 32, sr: 2, or: 4 },
-      { sgs: 4, tk: 32, sr: 2, or: 2, db: true }, { sgs: 4, tk: 32, sr: 2, or: 2, qs: true }, { sgs: 2, tk: 32, rf: 2, or: 4 },
-      { sgs: 8, tk: 32, sr: 2, or: 2, pf: true }, { sgs: 8, tk: 32, sr: 2, or: 2, cl: true }, { sgs: 16, tk: 32, rf: 0.5 },
-      { sgs: 16, tk: 32, rf: 0.5, or: 2, pf: true, cl: true }, { sgs: 16, tk: 32, rf: 0.5, or: 4 }];
     for (const sgmat of configs) {
-      attentionTuning.sgmat = sgmat;
+      attentionTuning.sgmat = { pf: false, ka: false, cf: false, ...sgmat };
       const tag = JSON.stringify(sgmat);
       await run({ name: `sg ${tag} causal`, Hq: 2, L: 130, S: 130, D: 128, causal: true });
       await run({ name: `sg ${tag} D=64 mask`, L: 40, S: 100, D: 64, mask: rising(40, 100) });
@@ -124,6 +121,27 @@ describe('subgroup-matrix attention kernel', () => {
       const D = sgmat.rf === 0.5 ? 96 : 80;
       await run({ name: `sg ${tag} D=${D} kvLength tensor`, B: 2, Hq: 4, Hkv: 2, L: 70, S: 150, D, causal: true, kvLen: [150, 61] });
     }
+  }
+
+  it('other configurations (subgroups per workgroup, keys per step) match on adapters with subgroup matrices', async () => {
+    // The emulated kernel is checked above; more configurations would take minutes on lavapipe.
+    if (!realKernel(requireDevice('test'))) return;
+    await configurations([{ sgs: 2, tk: 64 }, { sgs: 8, tk: 16 }, { sgs: 1, tk: 16 }, { sgs: 4, tk: 32, rf: 2 }, { sgs: 2, tk: 32, rf: 2 },
+      { sgs: 4, tk: 32, db: true }, { sgs: 2, tk: 32, rf: 2, db: true }, { sgs: 4, tk: 16, rf: 2, db: true }, { sgs: 8, tk: 32 },
+      { sgs: 4, tk: 32, qs: true }, { sgs: 4, tk: 16, qs: true, db: true }, { sgs: 2, tk: 32, rf: 2, qs: true },
+      { sgs: 8, tk: 32, or: 2 }, { sgs: 8, tk: 32, sr: 2 }, { sgs: 8, tk: 32, sr: 2, or: 2 }, { sgs: 8, tk: 32, sr: 2, or: 4 },
+      { sgs: 4, tk: 32, sr: 2, or: 2, db: true }, { sgs: 4, tk: 32, sr: 2, or: 2, qs: true }, { sgs: 2, tk: 32, rf: 2, or: 4 },
+      { sgs: 8, tk: 32, sr: 2, or: 2, pf: true }, { sgs: 8, tk: 32, sr: 2, or: 2, cl: true }, { sgs: 16, tk: 32, rf: 0.5 },
+      { sgs: 16, tk: 32, rf: 0.5, or: 2, pf: true, cl: true }, { sgs: 16, tk: 32, rf: 0.5, or: 4 }]);
+  }, T);
+
+  it('K a tile ahead of V (ka), fragment-row block arrays (cf) and runtime K / V offsets (rk) match on adapters with subgroup matrices', async () => {
+    if (!realKernel(requireDevice('test'))) return; // emulated above
+    // The table's default before ka / cf first.
+    await configurations([{ sgs: 8, tk: 32, pf: true }, { sgs: 8, tk: 32, pf: true, rk: true }, { sgs: 8, tk: 32, pf: true, cf: true }, { sgs: 8, tk: 32, ka: true },
+      { sgs: 8, tk: 32, ka: true, cf: true }, { sgs: 8, tk: 32, ka: true, cf: true, sr: 2, or: 2, cl: true }, { sgs: 8, tk: 32, ka: true, cf: true, or: 2 },
+      { sgs: 16, tk: 32, rf: 0.5, or: 2, ka: true, cf: true }, { sgs: 4, tk: 32, rf: 2, ka: true, cf: true }, { sgs: 4, tk: 32, db: true, cf: true },
+      { sgs: 4, tk: 16, qs: true, db: true, cf: true }, { sgs: 2, tk: 64, ka: true, cf: true }, { sgs: 8, tk: 16, ka: true, cf: true, qs: true }]);
   }, T);
 });
 
@@ -240,10 +258,17 @@ describe('subgroup-matrix kernel code (regression: every output wrong on the H10
     const out: Record<string, number> = {};
     for (const m of code.matchAll(/^var<workgroup> (\w+): ([^;]+);/gm)) {
       if (!used(m[1])) continue;
-      const arr = /^array<(.+), ([^,>]+)>$/.exec(m[2]);
-      const t = arr ? arr[1] : m[2];
+      // array<T, N> or array<array<T, N>, M> (fragment-row blocks)
+      let t = m[2];
+      const counts: number[] = [];
+      for (let arr = /^array<(.+), ([^,>]+)>$/.exec(t); arr; arr = /^array<(.+), ([^,>]+)>$/.exec(t)) {
+        counts.unshift(value(arr[2]));
+        t = arr[1];
+      }
       if (!(t in size)) throw new Error(`unknown type ${t}`);
-      out[m[1]] = size[t] * (arr ? value(arr[2]) : 1);
+      out[m[1]] = size[t] * counts.reduce((a, b) => a * b, 1);
+      // Each block of an array of blocks is where fragment loads start: a multiple of 16 bytes too.
+      if (counts.length > 1) out[`${m[1]} block`] = size[t] * counts[0];
     }
     return out;
   }
@@ -257,9 +282,12 @@ describe('subgroup-matrix kernel code (regression: every output wrong on the H10
   for (const [sgs, tk, D, rf, db, qs] of [[4, 32, 128, 1, 0, 0], [2, 64, 128, 1, 0, 0], [4, 16, 64, 1, 0, 0], [4, 32, 80, 1, 0, 0], [2, 32, 96, 1, 0, 0],
     [1, 16, 16, 1, 0, 0], [8, 16, 32, 1, 0, 0], [8, 16, 128, 1, 0, 0], [4, 32, 128, 2, 0, 0], [4, 32, 128, 1, 1, 0], [2, 32, 128, 2, 1, 0],
     [4, 16, 96, 2, 1, 0], [1, 16, 16, 2, 1, 0], [4, 32, 128, 1, 0, 1], [4, 16, 128, 1, 1, 1], [2, 16, 80, 2, 0, 1]]) {
-    const plan = sgmatAttentionPlan(dev32, { sgs, tk, rf, db: !!db, qs: !!qs }, D, ['f16', 'f16', 'f16']);
-    if (!plan) throw new Error(`no plan for ${[sgs, tk, D, rf, db]}`);
-    plans.push([plan, D]);
+    // Flat arrays, and arrays of fragment-row blocks (cf) with K a tile ahead of V (ka) where there is one buffer.
+    for (const cf of [false, true]) {
+      const plan = sgmatAttentionPlan(dev32, { sgs, tk, rf, db: !!db, qs: !!qs, cf, ka: cf }, D, ['f16', 'f16', 'f16']);
+      if (!plan) throw new Error(`no plan for ${[sgs, tk, D, rf, db, cf]}`);
+      plans.push([plan, D]);
+    }
   }
 
   it('every workgroup variable is a multiple of 16 bytes', () => {
@@ -267,9 +295,10 @@ describe('subgroup-matrix kernel code (regression: every output wrong on the H10
       for (const kvlen of [false, true]) {
         const opts = { causal: true, mask: kvlen, kvlen, split: kvlen };
         const bytes = workgroupBytes(kernel(plan, D, opts));
-        expect(Object.keys(bytes).sort(), JSON.stringify(plan)).toEqual(['ks', 'ps', 'ss', 'vs']);
+        const names = ['ks', 'ps', 'ss', 'vs'];
+        expect(Object.keys(bytes).sort(), JSON.stringify(plan)).toEqual(plan.cf ? [...names.map((n) => [n, `${n} block`]).flat()] : names);
         for (const [name, n] of Object.entries(bytes)) expect(n % 16, `${name} (${n} bytes) ${JSON.stringify(plan)} D=${D}`).toBe(0);
-        const total = Object.values(bytes).reduce((a, b) => a + b, 0);
+        const total = names.reduce((a, n) => a + bytes[n], 0);
         expect(total, 'sgmatBytes counts what the kernel declares').toBe(sgmatBytes(D, plan.bq, plan.tk, plan.kr, plan.db ? 2 : 1));
         expect(total).toBeLessThanOrEqual(49152);
       }
@@ -285,24 +314,24 @@ describe('subgroup-matrix kernel code (regression: every output wrong on the H10
   });
 
   it('the tile stores past the last unit are clamped, not branched', () => {
-    const code = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, rf: 1, db: false, qs: false, sr: 1, or: 1, pf: false, cl: false, bq: 64, tk: 32, kr: 64, emulate: false }, 80);
+    const code = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, rf: 1, db: false, qs: false, sr: 1, or: 1, pf: false, cl: false, bq: 64, tk: 32, kr: 64, ka: false, cf: false, rk: false, emulate: false }, 80);
     // 32 keys x 10 units = 320 units over 128 lanes: the third load clamps to unit 319.
     expect(code.SG_LOAD).toContain('min(lid + 256u, 319u)');
     expect(String(code.SG_LOAD) + String(code.SG_STORE)).not.toContain('if (');
   });
 
   it('the softmax of a lane\'s keys is straight-line named values; S chains interleaved', () => {
-    const code = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, rf: 1, db: false, qs: false, sr: 1, or: 1, pf: false, cl: false, bq: 64, tk: 32, kr: 64, emulate: false }, 128);
+    const code = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, rf: 1, db: false, qs: false, sr: 1, or: 1, pf: false, cl: false, bq: 64, tk: 32, kr: 64, ka: false, cf: false, rk: false, emulate: false }, 128);
     // 32 keys over 2 lanes per row: s0 .. s15.
     expect(String(code.SG_SCORE_ROW).match(/let s\d+ = score\(/g)?.length).toBe(16);
-    expect(String(code.SG_P_ROW)).toContain('ps[lrow * PP + 15u * LPR + part_]');
+    expect(String(code.SG_P_ROW)).toContain('ps[lpo + 15u * LPR + part_]');
     // S = Q Kᵀ: the two key fragments' MMA chains interleaved per D step.
     expect(String(code.SG_SCORES)).toContain('var s0_0 = Acc(); var s0_1 = Acc();');
     expect(String(code.SG_SCORES).indexOf('s0_1 = subgroupMatrixMultiplyAccumulate(q0_0')).toBeLessThan(String(code.SG_SCORES).indexOf('s0_0 = subgroupMatrixMultiplyAccumulate(q0_1'));
   });
 
   it('shares of S and O: each K fragment feeds sr multiplies, each V fragment or; Q for the S share only', () => {
-    const base = { fs: 16, sg: 32, sgs: 8, rf: 1, db: false, qs: false, pf: false, cl: false, bq: 128, tk: 32, kr: 32, emulate: false };
+    const base = { fs: 16, sg: 32, sgs: 8, rf: 1, db: false, qs: false, pf: false, cl: false, bq: 128, tk: 32, kr: 32, ka: false, cf: false, rk: false, emulate: false };
     const code = sgmatAttentionCode({ ...base, sr: 2, or: 4 }, 128);
     const sc = String(code.SG_SCORES);
     // S share 32 rows x 16 keys: 8 K fragments, 16 multiplies, 2 stores; Q: 2 x 8 fragments.
@@ -328,7 +357,7 @@ describe('subgroup-matrix kernel code (regression: every output wrong on the H10
   });
 
   it('K and V fragment offsets are constant expressions with one buffer and one share (no robustness branch)', () => {
-    const base = { fs: 16, sg: 32, sgs: 8, rf: 1, db: false, qs: false, sr: 1, or: 1, pf: true, cl: false, bq: 128, tk: 32, kr: 32, emulate: false };
+    const base = { fs: 16, sg: 32, sgs: 8, rf: 1, db: false, qs: false, sr: 1, or: 1, pf: true, cl: false, bq: 128, tk: 32, kr: 32, ka: false, cf: false, rk: false, emulate: false };
     // Tint predicates a fragment load unless offset, stride and array length are all constants.
     const kvLoads = (c: Record<string, string | number>) => [...`${c.SG_SCORES}${c.SG_PV}`.matchAll(/subgroupMatrixLoad<Right>\(&(?:ks|vs), ([^,]+),/g)].map((m) => m[1]);
     const own = kvLoads(sgmatAttentionCode(base, 128));
@@ -337,19 +366,60 @@ describe('subgroup-matrix kernel code (regression: every output wrong on the H10
     // Shares of keys / columns and a second buffer keep their runtime terms.
     const shared = kvLoads(sgmatAttentionCode({ ...base, sr: 2, or: 4 }, 128));
     expect(shared.some((o) => o.includes('sk0')) && shared.some((o) => o.includes('oc0'))).toBe(true);
-    expect(kvLoads(sgmatAttentionCode({ ...base, pf: false, db: true }, 128)).every((o) => o.startsWith('kb + '))).toBe(true);
+    expect(kvLoads(sgmatAttentionCode({ ...base, pf: false, db: true }, 128)).every((o) => o.startsWith('(kb + '))).toBe(true);
+  });
+
+  it('cf: every fragment access of the 8 x 32 plan is a block of its array plus a constant offset; rk keeps runtime K / V offsets', () => {
+    const base = { fs: 16, sg: 32, sgs: 8, rf: 1, db: false, qs: false, sr: 1, or: 1, pf: false, cl: false, bq: 128, tk: 32, kr: 32, ka: true, cf: true, rk: false, emulate: false };
+    const code = sgmatAttentionCode(base, 128);
+    const all = ['SG_QLOAD', 'SG_SCORES', 'SG_PV', 'SG_RESCALE', 'SG_EPI'].map((k) => String(code[k])).join('\n');
+    const calls = [...all.matchAll(/subgroupMatrix(?:Load<\w+>|Store)\(&(\w+)(\[[^\]]*\])?, ([^,]+),/g)];
+    // Q 4 passes x 8, K 16, S 2, P 2, V 16, O 8 x 3 (rescale store / reload, epilogue store).
+    expect(calls.length).toBe(32 + 16 + 2 + 2 + 16 + 24);
+    for (const [call, , blk, off] of calls) {
+      expect(blk, call).toBeDefined();
+      expect(off, call).toMatch(/^[0-9u+ ]+$/); // a const-expression
+    }
+    // The block index of a K fragment is itself constant; of S, the subgroup's rows.
+    expect(String(code.SG_SCORES)).toContain('subgroupMatrixLoad<Right>(&ks[(0u + 0u + 16u) / 16u], 32u, true, KP)');
+    expect(String(code.SG_SCORES)).toContain('subgroupMatrixStore(&ss[(sr0 + 0u) / 16u], 0u + 16u, s0_1, false, SP)');
+    // Element accesses of the softmax row go through its block lb.
+    expect(String(code.SG_P_ROW)).toContain('ps[lb][lpo + 15u * LPR + part_] = f16(p);');
+    expect(String(code.SG_K_STORE)).toContain('ks[(r) / FS][((r) % FS) * KP + c + 7u] = ksw.y;');
+    // rk: the K / V offsets from sk0, oc0 and kb (the code before constant offsets).
+    const rk = sgmatAttentionCode({ ...base, cf: false, ka: false, pf: true, rk: true }, 128);
+    const kv = [...`${rk.SG_SCORES}${rk.SG_PV}`.matchAll(/subgroupMatrixLoad<Right>\(&(?:ks|vs), ([^,]+),/g)].map((m) => m[1]);
+    expect(kv.length).toBe(32);
+    expect(kv.every((o) => o.startsWith('(kb + ') && /sk0|oc0/.test(o))).toBe(true);
+  });
+
+  it('ka: K stored a tile ahead of V, one barrier between the scores and the softmax', () => {
+    const plan = sgmatAttentionPlan({
+      features: { f16: true, subgroups: true, subgroupMatrix: true },
+      adapter: { info: { subgroupMinSize: 32, subgroupMaxSize: 32, subgroupMatrixConfigs: [{ componentType: 'f16', resultComponentType: 'f32', M: 16, N: 16, K: 16 }] } },
+      limits: { maxComputeWorkgroupStorageSize: 49152, maxComputeInvocationsPerWorkgroup: 1024 },
+    } as unknown as GpuDevice, { sgs: 8, tk: 32, pf: true, ka: true }, 128, ['f16', 'f16', 'f16'])!;
+    // ka replaces pf (the same registers, held a step); not with two buffers.
+    expect(plan).toMatchObject({ ka: true, pf: false, db: false });
+    const code = sgmatAttentionCode(plan, 128);
+    expect(code.KA).toBe(1);
+    expect(String(code.SG_K_LOAD)).toContain('kw0 = k_raw(kbase + jc * params.k_ss, (u0 % NCH) * 8u) & keep;');
+    expect(String(code.SG_K_LOAD)).not.toContain('vw0');
+    expect(String(code.SG_V_LOAD)).toContain('let ju = jv + u1 / NCH;');
+    expect(String(code.SG_K_STORE)).not.toContain('vs[');
+    expect(String(code.SG_V_STORE)).not.toContain('ks[');
   });
 
   it('rf 0.5: O slots of one fragment per subgroup, pairs of subgroups side by side in 16 rows of ss; pf and cl code', () => {
-    const base = { fs: 16, sg: 32, sgs: 16, rf: 0.5, db: false, qs: false, sr: 1, or: 2, pf: true, cl: true, bq: 128, tk: 32, kr: 32, emulate: false };
+    const base = { fs: 16, sg: 32, sgs: 16, rf: 0.5, db: false, qs: false, sr: 1, or: 2, pf: true, cl: true, bq: 128, tk: 32, kr: 32, ka: false, cf: false, rk: false, emulate: false };
     const code = sgmatAttentionCode(base, 128);
     expect(code.RS).toBe(8);
     // 4 O fragments, one slot each round: 4 rounds.
     expect(String(code.SG_EPI).match(/write_frag\(/g)?.length).toBe(4);
-    expect(String(code.SG_EPI)).toContain('subgroupMatrixStore(&ss, ((sg * 1u + 0u) / 2u) * 16u * SP + ((sg * 1u + 0u) % 2u) * 16u, o0_0, false, SP);');
+    expect(String(code.SG_EPI)).toContain('subgroupMatrixStore(&ss, (((sg * 1u + 0u) / 2u) * 16u) * SP + ((sg * 1u + 0u) % 2u) * 16u, o0_0, false, SP);');
     // 32 keys over 4 lanes per row, a contiguous run of 8 each.
     expect(String(code.SG_SCORE_ROW).match(/let s\d+ = score\(/g)?.length).toBe(8);
-    expect(String(code.SG_P_ROW)).toContain('ps[lrow * PP + part_ * KPL + 7u]');
+    expect(String(code.SG_P_ROW)).toContain('ps[lpo + part_ * KPL + 7u]');
     // 32 keys x 16 units over 512 lanes: one unit each, held in registers across steps.
     expect(code.SG_PF_DECL).toBe('let u0 = lid + 0u; var kw0 = vec4<u32>(); var vw0 = vec4<u32>();');
     expect(String(code.SG_PF_LOAD)).toContain('kw0 = k_raw(kbase + jc * params.k_ss, (u0 % NCH) * 8u) & keep;');
@@ -357,7 +427,7 @@ describe('subgroup-matrix kernel code (regression: every output wrong on the H10
   });
 
   it('two row fragments: each K and V fragment loaded once feeds both; Q staged in passes', () => {
-    const code = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, rf: 2, db: false, qs: false, sr: 2, or: 2, pf: false, cl: false, bq: 128, tk: 32, kr: 32, emulate: false }, 128);
+    const code = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, rf: 2, db: false, qs: false, sr: 2, or: 2, pf: false, cl: false, bq: 128, tk: 32, kr: 32, ka: false, cf: false, rk: false, emulate: false }, 128);
     const sc = String(code.SG_SCORES);
     expect(sc.match(/subgroupMatrixLoad<Right>/g)?.length).toBe(16);
     expect(sc.match(/subgroupMatrixMultiplyAccumulate/g)?.length).toBe(32);
@@ -365,7 +435,7 @@ describe('subgroup-matrix kernel code (regression: every output wrong on the H10
     expect(String(code.SG_PV).match(/subgroupMatrixMultiplyAccumulate/g)?.length).toBe(32);
     expect(String(code.SG_QLOAD).match(/stage_q\(/g)?.length).toBe(4);
     expect(code.QP).toBe(32);
-    const qs = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, rf: 1, db: true, qs: true, sr: 1, or: 1, pf: false, cl: false, bq: 64, tk: 16, kr: 96, emulate: false }, 128);
+    const qs = sgmatAttentionCode({ fs: 16, sg: 32, sgs: 4, rf: 1, db: true, qs: true, sr: 1, or: 1, pf: false, cl: false, bq: 64, tk: 16, kr: 96, ka: false, cf: false, rk: false, emulate: false }, 128);
     // Q reloaded per D step from the block kept past the two K tiles.
     expect(qs.QROW).toBe(32);
     expect(String(qs.SG_SCORES).match(/let q0_\d+ = subgroupMatrixLoad<Left>\(&ks, \(QROW \+ sr0 \+ 0u\)/g)?.length).toBe(8);

@@ -11,8 +11,10 @@
 // Per step of TK keys:
 //   K and V tiles go through workgroup memory as f16 (16-byte global loads; K / V fragments loaded
 //   straight from storage were about 2x slower on the H100). One buffer (NB = 1): the tile is
-//   loaded and stored at the top of the step, 4 barriers per step. Two (NB = 2): the next tile is
-//   loaded while this step's softmax runs and stored into the other buffer, 2 barriers per step;
+//   loaded and stored at the top of the step, 4 barriers per step; or (KA) K a tile ahead of V:
+//   K(j + 1) and V(j) stored between this step's scores and softmax, 2 barriers per step. Two
+//   (NB = 2): the next tile is loaded while this step's softmax runs and stored into the other
+//   buffer, 2 barriers per step;
 //   S = Q Kᵀ by fragments, stored to `ss` (f32); the subgroup's lanes (LPR per row) scale and mask
 //   their row, reduce the row max by shuffles, and write P = 2^(s - m) as f16 to `ps`;
 //   O += P V by fragments.
@@ -26,6 +28,8 @@
 // them out in (a lone u32 `flag` made S = Q Kᵀ wrong on the H100; bench/results/attention-notes.md).
 // The per-row values, the stamp and the valid key count live in the pad columns of ss (no small
 // variables at all; it also lets two K / V buffers fit 48 KiB at TK = 32, D = 128).
+// CF: the arrays are arrays of FS-row blocks, so each fragment access is &arr[block] plus a
+// constant offset and Dawn's robustness pass leaves it unpredicated (same bytes, same order).
 // The key loop's masking and max update are selects, not branches.
 // The fragment code (SG_*) is generated straight-line (src/ops/attention-sgmat.ts); with
 // emulation the fragment types are 4x4 matrices and the builtins plain functions (tests).
@@ -58,40 +62,46 @@ $SG_TYPES
 // Every workgroup variable is a multiple of 16 bytes: a lone u32 stamp shifted the f16 arrays off
 // 16-byte alignment on the H100, and its cooperative-matrix loads and stores then read and wrote
 // wrong elements (lavapipe did not care).
+#if CF
+var<workgroup> ks: array<array<f16, FS * KP>, KR / FS>; // NB K tiles (and the Q block before the key loop)
+var<workgroup> vs: array<array<f16, FS * KP>, NB * TK / FS>;
+var<workgroup> ss: array<array<f32, FS * SP>, BQ / FS>;
+var<workgroup> ps: array<array<f16, FS * PP>, BQ / FS>;
+
+fn ss_get(r: u32, c: u32) -> f32 { return ss[r / FS][(r % FS) * SP + c]; }
+fn ss_set(r: u32, c: u32, x: f32) { ss[r / FS][(r % FS) * SP + c] = x; }
+fn ks_set(r: u32, c: u32, x: f16) { ks[r / FS][(r % FS) * KP + c] = x; }
+#else
 var<workgroup> ks: array<f16, KR * KP>; // NB K tiles (and the Q block before the key loop)
 var<workgroup> vs: array<f16, NB * TK * KP>;
 var<workgroup> ss: array<f32, BQ * SP>;
 var<workgroup> ps: array<f16, BQ * PP>;
 
+fn ss_get(r: u32, c: u32) -> f32 { return ss[r * SP + c]; }
+fn ss_set(r: u32, c: u32, x: f32) { ss[r * SP + c] = x; }
+fn ks_set(r: u32, c: u32, x: f16) { ks[r * KP + c] = x; }
+#endif
+
 $SG_EMU
 
-fn put_ks(p: u32, w: vec4<u32>) {
-  let a = bitcast<vec2<f16>>(w.x);
-  let b = bitcast<vec2<f16>>(w.y);
-  let c = bitcast<vec2<f16>>(w.z);
-  let d = bitcast<vec2<f16>>(w.w);
-  ks[p] = a.x; ks[p + 1u] = a.y; ks[p + 2u] = b.x; ks[p + 3u] = b.y;
-  ks[p + 4u] = c.x; ks[p + 5u] = c.y; ks[p + 6u] = d.x; ks[p + 7u] = d.y;
-}
-
-fn put_vs(p: u32, w: vec4<u32>) {
-  let a = bitcast<vec2<f16>>(w.x);
-  let b = bitcast<vec2<f16>>(w.y);
-  let c = bitcast<vec2<f16>>(w.z);
-  let d = bitcast<vec2<f16>>(w.w);
-  vs[p] = a.x; vs[p + 1u] = a.y; vs[p + 2u] = b.x; vs[p + 3u] = b.y;
-  vs[p + 4u] = c.x; vs[p + 5u] = c.y; vs[p + 6u] = d.x; vs[p + 7u] = d.y;
+// The 8 halves of w into ks row r, columns c.. (the Q block).
+fn put_ks(r: u32, c: u32, w: vec4<u32>) {
+  for (var i = 0u; i < 4u; i = i + 1u) {
+    let h = bitcast<vec2<f16>>(w[i]);
+    ks_set(r, c + 2u * i, h.x);
+    ks_set(r, c + 2u * i + 1u, h.y);
+  }
 }
 
 // QP query rows from r0 into ks rows QROW..; zeros past r1. Also clears the rescale stamp.
 fn stage_q(b: u32, hk: u32, r0: u32, r1: u32, lid: u32) {
-  ss[FLAG] = 0.0; // every invocation writes the same value
+  $SS_FLAG = 0.0; // every invocation writes the same value
   workgroupBarrier();
   for (var u = lid; u < QP * NCH; u = u + WG) {
     let rr = u / NCH;
     let c = u % NCH;
     let x = q_raw(q_row(b, hk, min(r0 + rr, r1 - 1u)), c * 8u);
-    put_ks((QROW + rr) * KP + c * 8u, select(vec4<u32>(), x, r0 + rr < r1));
+    put_ks(QROW + rr, c * 8u, select(vec4<u32>(), x, r0 + rr < r1));
   }
   workgroupBarrier();
 }
@@ -99,52 +109,61 @@ fn stage_q(b: u32, hk: u32, r0: u32, r1: u32, lid: u32) {
 // Valid keys of batch b (wgsl/attention.wgsl's seq_len, through a 16-byte variable).
 fn keys_of(b: u32, lid: u32) -> u32 {
 #if KVLEN
-  if (lid == 0u) { ss[KVL] = f32(min(params.s, u32(max(kvlen[b], 0)))); }
-  return u32(workgroupUniformLoad(&ss[KVL]));
+  if (lid == 0u) { $SS_KVL = f32(min(params.s, u32(max(kvlen[b], 0)))); }
+  return u32(workgroupUniformLoad(&$SS_KVL));
 #else
   return params.s;
 #endif
 }
 
-// Score of key j0 + jj for this lane's row in log2 units: scaled, masked, -Inf past the row's end.
-fn score(lrow: u32, jj: u32, j0: u32, full: bool, lim: u32, mrow: u32, kend: u32) -> f32 {
+// Score of key j0 + jj (raw product `raw`) for this lane's row in log2 units: scaled, masked,
+// -Inf past the row's end.
+fn score(raw: f32, jj: u32, j0: u32, full: bool, lim: u32, mrow: u32, kend: u32) -> f32 {
   let j = j0 + jj;
-  var s = ss[lrow * SP + jj] * params.scale;
+  var s = raw * params.scale;
 #if HAS_MASK
   s = s + load_m(mrow + min(j, kend - 1u) * params.m_ss) * LOG2E;
 #endif
   return select(s, inf_f32(true), !full && j >= lim);
 }
 
-// Multiplies the O fragment this subgroup stored at ss offset `off` (pitch SP) by the factor
-// (column RA) of each of its rows, block rows orow..
-fn scale_frag(off: u32, orow: u32, lane: u32) {
+// Multiplies the O fragment this subgroup stored at ss block `blk` (CF; flat: 0), offset `off`
+// (pitch SP) by the factor (column RA) of each of its rows, block rows orow..
+fn scale_frag(blk: u32, off: u32, orow: u32, lane: u32) {
   for (var e = lane; e < FS * FS; e = e + SG) {
     let i = off + (e / FS) * SP + e % FS;
-    ss[i] = ss[i] * ss[(orow + e / FS) * SP + RA];
+#if CF
+    ss[blk][i] = ss[blk][i] * ss_get(orow + e / FS, RA);
+#else
+    ss[i] = ss[i] * ss_get(orow + e / FS, RA);
+#endif
   }
 }
 
-// Writes the O fragment this subgroup stored at ss offset `off`: block rows orow.., columns d0..;
-// O / l, or the split partials (m, l, O).
-fn write_frag(b: u32, hk: u32, r0: u32, r1: u32, sp: u32, off: u32, orow: u32, d0: u32, lane: u32) {
+// Writes the O fragment this subgroup stored at ss block `blk`, offset `off`: block rows orow..,
+// columns d0..; O / l, or the split partials (m, l, O).
+fn write_frag(b: u32, hk: u32, r0: u32, r1: u32, sp: u32, blk: u32, off: u32, orow: u32, d0: u32, lane: u32) {
   for (var e = 2u * lane; e < FS * FS; e = e + 2u * SG) {
     let cc = e % FS;
     let lr = orow + e / FS;
     let row = r0 + lr;
     if (row >= r1) { continue; }
+#if CF
+    let o = vec2<f32>(ss[blk][off + (e / FS) * SP + cc], ss[blk][off + (e / FS) * SP + cc + 1u]);
+#else
     let o = vec2<f32>(ss[off + (e / FS) * SP + cc], ss[off + (e / FS) * SP + cc + 1u]);
+#endif
     let orw = out_row(b, hk, row);
 #if SPLIT
     let pbase = (orw * params.splits + sp) * (D + 2u);
     part[pbase + 2u + d0 + cc] = o.x;
     part[pbase + 3u + d0 + cc] = o.y;
     if (d0 + cc == 0u) {
-      part[pbase] = ss[lr * SP + RM];
-      part[pbase + 1u] = ss[lr * SP + RA];
+      part[pbase] = ss_get(lr, RM);
+      part[pbase + 1u] = ss_get(lr, RA);
     }
 #else
-    put_pair(orw * D, d0 + cc, o * ss[lr * SP + RA]);
+    put_pair(orw * D, d0 + cc, o * ss_get(lr, RA));
 #endif
   }
 }
@@ -175,6 +194,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   // This lane's softmax row and its keys e * LPR + part of each tile.
   let lrow = sg * RS + lane / LPR;
   let part_ = lane % LPR;
+#if CF
+  let lb = lrow / FS; // the row's block of ss and ps, and its offsets there
+  let lso = (lrow % FS) * SP;
+  let lpo = (lrow % FS) * PP;
+#else
+  let lso = lrow * SP;
+  let lpo = lrow * PP;
+#endif
   let row = r0 + lrow;
   let lim = select(0u, min(row_end(row, S), kend), row < r1);
   let mrow = mask_row(b, hk, min(row, r1 - 1u));
@@ -183,7 +210,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   $SG_DECL
 
 #if DB
-  // kb: this step's buffer (offset in halves). Barriers: the one after the scores also orders the
+  // kb: this step's buffer (first row of ks / vs). Barriers: the one after the scores also orders the
   // last step's reads of the other buffer before this step's stores into it; the stamp's
   // workgroupUniformLoad orders those stores before the next step's reads.
   var kb = 0u;
@@ -206,8 +233,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     $SG_PF_LOAD
   }
 #endif
+#if KA
+  // K runs a tile ahead of V: K(kbeg) stored now (once every subgroup has its Q fragments from
+  // ks), K(kbeg + TK) and V(kbeg) held in registers for the first step.
+  $SG_PF_DECL
+  workgroupBarrier();
+  { let jk = kbeg; $SG_K_LOAD }
+  { let kt = 0u; $SG_K_STORE }
+  { let jk = kbeg + TK; $SG_K_LOAD }
+  { let jv = kbeg; $SG_V_LOAD }
+  workgroupBarrier();
+#endif
   for (var j0 = kbeg; j0 < kend; j0 = j0 + TK) {
-#if DB
+#if KA
+    $SG_SCORES
+    // Every subgroup is past its reads of K(j0) and of V(j0 - TK) (P V of the last step).
+    workgroupBarrier();
+    { let kt = 0u; $SG_K_STORE $SG_V_STORE }
+    { let jk = j0 + 2u * TK; $SG_K_LOAD } // past kend: key kend - 1, zeroed, never read
+    { let jv = j0 + TK; $SG_V_LOAD }
+#elif DB
     $SG_SCORES
     workgroupBarrier();
     // The next tile (past kend: key kend - 1, zeroed, never read) into the other buffer.
@@ -243,19 +288,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let alpha = select(1.0, exp2(m - tmax), grow);
     m = select(m, tmax, grow || (live && is_neg_inf(m)));
     // Any row of the workgroup that grew stamps this step (j0 + 1): no reset, same value from every writer.
-    if (subgroupAny(grow)) { ss[FLAG] = f32(j0 + 1u); }
+    if (subgroupAny(grow)) { $SS_FLAG = f32(j0 + 1u); }
     l = l * alpha;
     $SG_P_ROW
-    ss[lrow * SP + RA] = alpha; // the LPR lanes of a row hold the same alpha
+    ss_set(lrow, RA, alpha); // the LPR lanes of a row hold the same alpha
 #if DB
-    let kt = kb ^ (TK * KP);
+    let kt = kb ^ TK;
     $SG_STORE
 #endif
-    let rescale = workgroupUniformLoad(&ss[FLAG]) == f32(j0 + 1u);
+    let rescale = workgroupUniformLoad(&$SS_FLAG) == f32(j0 + 1u);
     $SG_RESCALE
     $SG_PV
 #if DB
-    kb = kb ^ (TK * KP);
+    kb = kb ^ TK;
 #endif
   }
 
@@ -263,10 +308,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   workgroupBarrier();
   // The LPR lanes of a row hold the same l and m.
 #if SPLIT
-  ss[lrow * SP + RA] = l;
+  ss_set(lrow, RA, l);
 #else
-  ss[lrow * SP + RA] = select(1.0 / l, 0.0, l == 0.0);
+  ss_set(lrow, RA, select(1.0 / l, 0.0, l == 0.0));
 #endif
-  ss[lrow * SP + RM] = m;
+  ss_set(lrow, RM, m);
   $SG_EPI
 }

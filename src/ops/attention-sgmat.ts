@@ -5,6 +5,7 @@
 import type { GpuDevice } from '../runtime/device.js';
 import type { DType } from '../tensor/dtype.js';
 import type { AttentionSgmatConfig } from '../tune/table.js';
+import { sgmatEmulation } from './attention-sgmat-emu.js';
 import { subgroupMatrixConfigs } from './matmul-sgmat.js';
 
 export interface SgmatPlan {
@@ -33,6 +34,22 @@ export interface SgmatPlan {
   pf: boolean;
   /** Each softmax lane takes a contiguous run of its row's keys (else every LPR-th key). */
   cl: boolean;
+  /**
+   * One buffer, K a tile ahead of V: K(j + 1) and V(j) are stored between the scores and the
+   * softmax of step j (K(j) is dead, P V(j - 1) done), so a step has 2 barriers instead of 4; the
+   * global loads of K(j + 2) and V(j + 1) are held in registers until the next step.
+   */
+  ka: boolean;
+  /**
+   * Workgroup arrays as arrays of fragment-row blocks (fs rows each): every fragment access is
+   * `&arr[block]` plus a constant offset, so Dawn's robustness pass (Tint's
+   * PredicateSubgroupMatrixCall) skips its bounds branch: it keeps it unless the array length,
+   * stride and offset are all constants. Flat arrays: only the K / V fragments of one buffer and
+   * one share get constant offsets.
+   */
+  cf: boolean;
+  /** K / V fragment offsets from runtime values (sk0, oc0, kb) even where constants would do: the code before constant offsets, for comparison. */
+  rk: boolean;
   bq: number;
   tk: number;
   /**
@@ -96,43 +113,59 @@ export function sgmatAttentionPlan(dev: GpuDevice, c: AttentionSgmatConfig, D: n
   const sr = share(c.sr, tk / fs);
   const or = share(c.or, D / fs);
   if (!sr || !or) return null;
-  return { fs, sg, sgs, rf, db: !!c.db, qs: !!c.qs, sr, or, pf: !!c.pf && !c.db, cl: !!c.cl, bq: sgs * rs, tk, kr: krOf(sgs, tk), emulate };
+  const ka = !!c.ka && !c.db;
+  return {
+    fs, sg, sgs, rf, db: !!c.db, qs: !!c.qs, sr, or, pf: !!c.pf && !c.db && !ka, cl: !!c.cl, ka, cf: !!c.cf, rk: !!c.rk,
+    bq: sgs * rs, tk, kr: krOf(sgs, tk), emulate,
+  };
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
+/** A fragment's place in a workgroup array: block (cf layout; '0u' flat) and offset inside it. */
+interface At { blk: string; off: string }
+
 /** Defines of attention_sgmat.wgsl for a plan and head size D. */
 export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, string | number> {
-  const nd = D / p.fs;
-  const nk = p.tk / p.fs;
-  const rs = p.fs * p.rf;
+  const fs = p.fs;
+  const nd = D / fs;
+  const nk = p.tk / fs;
+  const rs = fs * p.rf;
   const emu = p.emulate;
-  const ld = (kind: string, arr: string, off: string, cm: boolean, stride: string) =>
-    emu ? `emu_ld_${arr}(${off}, ${cm}, ${stride})` : `subgroupMatrixLoad<${kind}>(&${arr}, ${off}, ${cm}, ${stride})`;
-  const st = (arr: string, off: string, v: string, stride: string) =>
-    emu ? `if (lane == 0u) { emu_st_${arr}(${off}, ${v}, false, ${stride}); }` : `subgroupMatrixStore(&${arr}, ${off}, ${v}, false, ${stride});`;
+  // A fragment whose first row `row` is a multiple of fs, at column `col` of an array of pitch P:
+  // flat, offset row * P + col; cf, block row / fs and offset col (a constant where col is).
+  const frag = (pitch: string, row: string, col: string): At =>
+    p.cf ? { blk: `(${row}) / ${fs}u`, off: col } : { blk: '0u', off: `(${row}) * ${pitch} + ${col}` };
+  const ref = (arr: string, a: At) => (p.cf ? `&${arr}[${a.blk}]` : `&${arr}`);
+  const ld = (kind: string, arr: string, a: At, cm: boolean, stride: string) =>
+    emu ? `emu_ld_${arr}(${a.blk}, ${a.off}, ${cm}, ${stride})` : `subgroupMatrixLoad<${kind}>(${ref(arr, a)}, ${a.off}, ${cm}, ${stride})`;
+  const st = (arr: string, a: At, v: string, stride: string) =>
+    emu ? `if (lane == 0u) { emu_st_${arr}(${a.blk}, ${a.off}, ${v}, false, ${stride}); }` : `subgroupMatrixStore(${ref(arr, a)}, ${a.off}, ${v}, false, ${stride});`;
+  // One element (row, col) of a workgroup array of pitch P.
+  const el = (arr: string, pitch: string, row: string, col: string) =>
+    p.cf ? `${arr}[(${row}) / FS][((${row}) % FS) * ${pitch} + ${col}]` : `${arr}[(${row}) * ${pitch} + ${col}]`;
   const mma = (a: string, b: string, c: string) => (emu ? `emu_mma(${a}, ${b}, ${c})` : `subgroupMatrixMultiplyAccumulate(${a}, ${b}, ${c})`);
   // This subgroup's shares: S rows sr0.. (sr fragments) x keys sk0.. (sc fragments); O rows or0..
   // (or fragments) x columns oc0.. (oc fragments). With sr = or = rf: its own softmax rows, all keys / columns.
   const sc = (nk * p.rf) / p.sr;
   const oc = (nd * p.rf) / p.or;
-  const roles = `let sr0 = (sg / ${nk / sc}u) * ${p.sr * p.fs}u; let sk0 = (sg % ${nk / sc}u) * ${sc * p.fs}u; ` +
-    `let or0 = (sg / ${nd / oc}u) * ${p.or * p.fs}u; let oc0 = (sg % ${nd / oc}u) * ${oc * p.fs}u;`;
+  const roles = `let sr0 = (sg / ${nk / sc}u) * ${p.sr * fs}u; let sk0 = (sg % ${nk / sc}u) * ${sc * fs}u; ` +
+    `let or0 = (sg / ${nd / oc}u) * ${p.or * fs}u; let oc0 = (sg % ${nd / oc}u) * ${oc * fs}u;`;
   const srows = range(p.sr);
   const orows = range(p.or);
-  // K / V fragment offsets as WGSL const-expressions where they can be (one buffer, one key / column
-  // share): Dawn's robustness wraps every fragment load in a bounds branch unless its offset, stride
-  // and array length are all constants (Tint's PredicateSubgroupMatrixCall).
-  const kbE = p.db ? 'kb' : '0u';
-  const sk0E = nk / sc === 1 ? '0u' : 'sk0';
-  const oc0E = nd / oc === 1 ? '0u' : 'oc0';
+  // Share offsets as WGSL const-expressions where there is one share (Dawn's robustness wraps a
+  // fragment access in a bounds branch unless its offset, stride and array length are constants);
+  // rk keeps the runtime values. kb: first row of this step's K / V buffer.
+  const kbE = p.db || p.rk ? 'kb' : '0u';
+  const sk0E = nk / sc === 1 && !p.rk ? '0u' : 'sk0';
+  const oc0E = nd / oc === 1 && !p.rk ? '0u' : 'oc0';
 
   // Q fragments q<r>_<f> of the S rows: the block's rows staged in ks (QP rows a pass), loaded once before the key loop.
   const qrow = p.qs ? (p.db ? 2 : 1) * p.tk : 0; // first ks row of the staged Q block
-  const srs = p.sr * p.fs;
+  const srs = p.sr * fs;
   const qp = p.qs ? p.bq : Math.min(p.bq, Math.floor(p.kr / srs) * srs);
   const passes = Math.ceil(p.bq / qp);
-  const qfrag = (r: number, f: number, base: string) => ld('Left', 'ks', `(${base} + ${r * p.fs}u) * KP + ${f * p.fs}u`, false, 'KP');
+  const qfrag = (r: number, f: number, base: string) => ld('Left', 'ks', frag('KP', `${base} + ${r * fs}u`, `${f * fs}u`), false, 'KP');
   const qload = p.qs ? ['stage_q(b, hk, r0, r1, lid);'] : passes === 1
     ? ['stage_q(b, hk, r0, r1, lid);', ...srows.flatMap((r) => range(nd).map((f) => `let q${r}_${f} = ${qfrag(r, f, 'sr0')};`))]
     : [
@@ -150,51 +183,65 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
     '{',
     `  ${srows.flatMap((r) => range(sc).map((kf) => `var s${r}_${kf} = Acc();`)).join(' ')}`,
     ...range(nd).flatMap((f) => [...(p.qs ? srows.map((r) => `  let q${r}_${f} = ${qfrag(r, f, `QROW + sr0`)};`) : []), ...range(sc).flatMap((kf) => [
-      `  let k${kf}_${f} = ${ld('Right', 'ks', `${kbE} + (${sk0E} + ${kf * p.fs}u) * KP + ${f * p.fs}u`, true, 'KP')};`,
+      `  let k${kf}_${f} = ${ld('Right', 'ks', frag('KP', `${kbE} + ${sk0E} + ${kf * fs}u`, `${f * fs}u`), true, 'KP')};`,
       ...srows.map((r) => `  s${r}_${kf} = ${mma(`q${r}_${f}`, `k${kf}_${f}`, `s${r}_${kf}`)};`),
     ])]),
-    ...srows.flatMap((r) => range(sc).map((kf) => `  ${st('ss', `(sr0 + ${r * p.fs}u) * SP + sk0 + ${kf * p.fs}u`, `s${r}_${kf}`, 'SP')}`)),
+    ...srows.flatMap((r) => range(sc).map((kf) => `  ${st('ss', frag('SP', `sr0 + ${r * fs}u`, `${sk0E} + ${kf * fs}u`), `s${r}_${kf}`, 'SP')}`)),
     '}',
   ];
   // O += P V over the O share: each V fragment feeds the or row fragments.
   const pv = [
-    ...orows.flatMap((r) => range(nk).map((kf) => `let p${r}_${kf} = ${ld('Left', 'ps', `(or0 + ${r * p.fs}u) * PP + ${kf * p.fs}u`, false, 'PP')};`)),
+    ...orows.flatMap((r) => range(nk).map((kf) => `let p${r}_${kf} = ${ld('Left', 'ps', frag('PP', `or0 + ${r * fs}u`, `${kf * fs}u`), false, 'PP')};`)),
     ...range(oc).flatMap((f) => range(nk).map((kf) =>
-      `{ let v = ${ld('Right', 'vs', `${kbE} + ${kf * p.fs}u * KP + ${oc0E} + ${f * p.fs}u`, false, 'KP')}; ${orows.map((r) => `o${r}_${f} = ${mma(`p${r}_${kf}`, 'v', `o${r}_${f}`)};`).join(' ')} }`)),
+      `{ let v = ${ld('Right', 'vs', frag('KP', `${kbE} + ${kf * fs}u`, `${oc0E} + ${f * fs}u`), false, 'KP')}; ${orows.map((r) => `o${r}_${f} = ${mma(`p${r}_${kf}`, 'v', `o${r}_${f}`)};`).join(' ')} }`)),
   ];
-  // Softmax of the lane's keys e * LPR + part_ (e < KPL) as named values s0, s1, ...
+  // Softmax of the lane's keys e * LPR + part_ (e < KPL) as named values s0, s1, ...; the lane's
+  // row is block lb, offsets lso (ss) and lpo (ps) in it (flat: lb = 0).
   const kpl = p.tk / (p.sg / rs);
   const key = (e: number) => (p.cl ? `part_ * KPL + ${e}u` : `${e}u * LPR + part_`);
-  const scoreRow = range(kpl).map((e) => `let s${e} = score(lrow, ${key(e)}, j0, full, lim, mrow, kend); tmax = max(tmax, s${e});`);
-  const pRow = range(kpl).map((e) => `{ let p = select(exp2(s${e} - m), 0.0, is_neg_inf(s${e})); l = l + p; ps[lrow * PP + ${key(e)}] = f16(p); }`);
+  const inRow = (arr: string, base: string, e: number) => (p.cf ? `${arr}[lb][${base} + ${key(e)}]` : `${arr}[${base} + ${key(e)}]`);
+  const scoreRow = range(kpl).map((e) => `let s${e} = score(${inRow('ss', 'lso', e)}, ${key(e)}, j0, full, lim, mrow, kend); tmax = max(tmax, s${e});`);
+  const pRow = range(kpl).map((e) => `{ let p = select(exp2(s${e} - m), 0.0, is_neg_inf(s${e})); l = l + p; ${inRow('ps', 'lpo', e)} = f16(p); }`);
   // The step's K and V tiles: unit u = lid + t * WG (8 halves of key u / NCH), 16-byte loads
-  // stored straight to ks / vs. Keys past kend load key kend - 1 and are masked to zero; lanes past
+  // stored to ks / vs rows kt... Keys past kend load key kend - 1 and are masked to zero; lanes past
   // the tile's last unit load and store that unit again (branch-free).
   const nch = D / 8;
   const wg = p.sgs * p.sg;
   const units = p.tk * nch;
-  // Loads (SG_LOAD: tile start jt into named registers kw<t>, vw<t>) and stores (SG_STORE: at
-  // offset kt of ks / vs) are separate so that with two buffers the loads fly during the softmax.
   const ut = (t: number) => ((t + 1) * wg <= units ? `lid + ${t * wg}u` : `min(lid + ${t * wg}u, ${units - 1}u)`);
   const tiles = range(Math.ceil(units / wg));
+  // Loads (SG_LOAD: tile start jt into named registers kw<t>, vw<t>) and stores (SG_STORE) are
+  // separate so that with two buffers the loads fly during the softmax.
   const load = tiles.map((t) => [
     `let u${t} = ${ut(t)}; let ju${t} = jt + u${t} / NCH; let jc${t} = min(ju${t}, kend - 1u); let keep${t} = vec4<u32>(select(0u, 0xffffffffu, ju${t} < kend));`,
     `let kw${t} = k_raw(kbase + jc${t} * params.k_ss, (u${t} % NCH) * 8u) & keep${t}; let vw${t} = v_raw(vbase + jc${t} * params.v_ss, (u${t} % NCH) * 8u) & keep${t};`,
   ].join('\n    '));
-  const store = tiles.map((t) => `{ let p = kt + (u${t} / NCH) * KP + (u${t} % NCH) * 8u; put_ks(p, kw${t}); put_vs(p, vw${t}); }`);
-  // With pf: the registers kw<t>, vw<t> live across steps (declared before the loop, assigned by the loads).
+  // The 8 halves of register w into arr at row r, columns c.. (inline: no function parameters
+  // between the index and its array, so the robustness pass sees the whole index).
+  const put = (arr: string, w: string) => ['x', 'y', 'z', 'w'].map((x, i) =>
+    `let ${arr}${x} = bitcast<vec2<f16>>(${w}.${x}); ${el(arr, 'KP', 'r', `c + ${2 * i}u`)} = ${arr}${x}.x; ${el(arr, 'KP', 'r', `c + ${2 * i + 1}u`)} = ${arr}${x}.y;`).join(' ');
+  const storeOf = (which: ('ks' | 'vs')[]) => tiles.map((t) =>
+    `{ let r = kt + u${t} / NCH; let c = (u${t} % NCH) * 8u; ${which.map((a) => put(a, `${a === 'ks' ? 'kw' : 'vw'}${t}`)).join(' ')} }`);
+  // With pf / ka: the registers kw<t>, vw<t> live across steps (declared before the loop, assigned
+  // by the loads: K from tile start jk, V from jv).
   const pfDecl = tiles.map((t) => `let u${t} = ${ut(t)}; var kw${t} = vec4<u32>(); var vw${t} = vec4<u32>();`);
-  const pfLoad = tiles.map((t) => [
-    `{ let ju = jt + u${t} / NCH; let jc = min(ju, max(kend, 1u) - 1u); let keep = vec4<u32>(select(0u, 0xffffffffu, ju < kend));`,
-    `  kw${t} = k_raw(kbase + jc * params.k_ss, (u${t} % NCH) * 8u) & keep; vw${t} = v_raw(vbase + jc * params.v_ss, (u${t} % NCH) * 8u) & keep; }`,
+  const loadOf = (w: 'kw' | 'vw', j: string) => tiles.map((t) => [
+    `{ let ju = ${j} + u${t} / NCH; let jc = min(ju, max(kend, 1u) - 1u); let keep = vec4<u32>(select(0u, 0xffffffffu, ju < kend));`,
+    w === 'kw'
+      ? `  kw${t} = k_raw(kbase + jc * params.k_ss, (u${t} % NCH) * 8u) & keep; }`
+      : `  vw${t} = v_raw(vbase + jc * params.v_ss, (u${t} % NCH) * 8u) & keep; }`,
   ].join('\n    '));
-  // O fragments go through this subgroup's RS rows x TK columns of ss (rf x nk fragment slots) a
-  // round at a time (rescale and epilogue); slot i holds O fragment (row r, column f) of the share.
+  // O fragments go through the block's fragment slots of ss (rf x nk per subgroup, g = sg * per + i)
+  // a round at a time (rescale and epilogue); slot i holds O fragment (row r, column f) of the share.
   const frags = orows.flatMap((r) => range(oc).map((f) => [r, f]));
-  // Slots: the block's BQ / fs x nk fragment positions of ss, rf x nk of them per subgroup (g = sg * per + i).
   const per = p.rf * nk;
   const rounds = range(Math.ceil(frags.length / per)).map((i) => frags.slice(i * per, (i + 1) * per));
-  const slot = (i: number) => `((sg * ${per}u + ${i}u) / ${nk}u) * ${p.fs}u * SP + ((sg * ${per}u + ${i}u) % ${nk}u) * ${p.fs}u`;
+  const slot = (i: number): At => {
+    const row = `((sg * ${per}u + ${i}u) / ${nk}u) * ${fs}u`;
+    // With whole fragment rows per subgroup the slot's column is a constant.
+    const col = per % nk === 0 ? `${(i % nk) * fs}u` : `((sg * ${per}u + ${i}u) % ${nk}u) * ${fs}u`;
+    return frag('SP', row, col);
+  };
   const stO = (fr: number[][]) => fr.map(([r, f], i) => st('ss', slot(i), `o${r}_${f}`, 'SP'));
   // The rare O rescale (`rescale` is workgroup-uniform): through this subgroup's slots of ss.
   const rescale = [
@@ -202,7 +249,7 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
     ...rounds.flatMap((fr) => [
       ...stO(fr),
       'workgroupBarrier();',
-      ...fr.map(([r], i) => `scale_frag(${slot(i)}, or0 + ${r * p.fs}u, lane);`),
+      ...fr.map(([r], i) => `scale_frag(${slot(i).blk}, ${slot(i).off}, or0 + ${r * fs}u, lane);`),
       'workgroupBarrier();',
       ...fr.map(([r, f], i) => `o${r}_${f} = ${ld('Acc', 'ss', slot(i), false, 'SP')};`),
       'workgroupBarrier();',
@@ -212,21 +259,27 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
   const epi = rounds.flatMap((fr) => [
     ...stO(fr),
     'workgroupBarrier();',
-    ...fr.map(([r, f], i) => `write_frag(b, hk, r0, r1, sp, ${slot(i)}, or0 + ${r * p.fs}u, oc0 + ${f * p.fs}u, lane);`),
+    ...fr.map(([r, f], i) => `write_frag(b, hk, r0, r1, sp, ${slot(i).blk}, ${slot(i).off}, or0 + ${r * fs}u, oc0 + ${f * fs}u, lane);`),
     'workgroupBarrier();',
   ]);
   const types = emu
     ? ['alias Left = mat4x4<f32>;', 'alias Right = mat4x4<f32>;', 'alias Acc = mat4x4<f32>;'].join('\n')
-    : [`alias Left = subgroup_matrix_left<f16, ${p.fs}, ${p.fs}>;`, `alias Right = subgroup_matrix_right<f16, ${p.fs}, ${p.fs}>;`,
-      `alias Acc = subgroup_matrix_result<f32, ${p.fs}, ${p.fs}>;`].join('\n');
+    : [`alias Left = subgroup_matrix_left<f16, ${fs}, ${fs}>;`, `alias Right = subgroup_matrix_right<f16, ${fs}, ${fs}>;`,
+      `alias Acc = subgroup_matrix_result<f32, ${fs}, ${fs}>;`].join('\n');
   return {
     SG_SIZE: p.sg,
-    FS: p.fs,
+    FS: fs,
     NSG: p.sgs,
     RS: rs,
     PF: p.pf ? 1 : 0,
+    KA: p.ka ? 1 : 0,
+    CF: p.cf ? 1 : 0,
+    SS_FLAG: p.cf ? 'ss[0][FLAG]' : 'ss[FLAG]',
+    SS_KVL: p.cf ? 'ss[0][KVL]' : 'ss[KVL]',
     SG_PF_DECL: pfDecl.join('\n  '),
-    SG_PF_LOAD: pfLoad.join('\n    '),
+    SG_PF_LOAD: [...loadOf('kw', 'jt'), ...loadOf('vw', 'jt')].join('\n    '),
+    SG_K_LOAD: loadOf('kw', 'jk').join('\n    '),
+    SG_V_LOAD: loadOf('vw', 'jv').join('\n    '),
     NB: p.db ? 2 : 1,
     DB: p.db ? 1 : 0,
     TK: p.tk,
@@ -234,12 +287,14 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
     QP: qp,
     QROW: qrow,
     SG_TYPES: types,
-    SG_EMU: emu ? emulation(['ks', 'vs', 'ps', 'ss']) : '',
+    SG_EMU: emu ? sgmatEmulation(['ks', 'vs', 'ps', 'ss'], p.cf) : '',
     SG_ROLES: roles,
     SG_QLOAD: qload.join('\n  '),
     SG_DECL: orows.flatMap((r) => range(oc).map((f) => `var o${r}_${f} = Acc();`)).join(' '),
     SG_LOAD: load.join('\n    '),
-    SG_STORE: store.join('\n    '),
+    SG_STORE: storeOf(['ks', 'vs']).join('\n    '),
+    SG_K_STORE: storeOf(['ks']).join('\n    '),
+    SG_V_STORE: storeOf(['vs']).join('\n    '),
     SG_SCORES: scores.join('\n    '),
     SG_SCORE_ROW: scoreRow.join('\n    '),
     SG_P_ROW: pRow.join('\n    '),
@@ -247,25 +302,4 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
     SG_PV: pv.join('\n    '),
     SG_EPI: epi.join('\n  '),
   };
-}
-
-/**
- * Plain-WGSL stand-ins for subgroupMatrixLoad / Store / MultiplyAccumulate on 4x4 fragments: every
- * lane holds the whole fragment as a mat4x4 (element (i, j) = m[j][i], so a * b is the fragment
- * product), straight-line so a CPU adapter compiles it quickly.
- */
-function emulation(arrays: string[]): string {
-  const cells = range(16).map((e) => [Math.floor(e / 4), e % 4]);
-  const at = (i: number, j: number) => `select(off + ${i}u * st + ${j}u, off + ${j}u * st + ${i}u, cm)`;
-  return [
-    ...arrays.map((a) => [
-      `fn emu_ld_${a}(off: u32, cm: bool, st: u32) -> Acc {`,
-      '  var r: Acc;',
-      ...cells.map(([i, j]) => `  r[${j}][${i}] = f32(${a}[${at(i, j)}]);`),
-      '  return r;',
-      '}',
-    ].join('\n')),
-    ['fn emu_st_ss(off: u32, v: Acc, cm: bool, st: u32) {', ...cells.map(([i, j]) => `  ss[${at(i, j)}] = v[${j}][${i}];`), '}'].join('\n'),
-    'fn emu_mma(a: Acc, b: Acc, c: Acc) -> Acc { return c + a * b; }',
-  ].join('\n\n');
 }

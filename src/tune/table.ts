@@ -223,7 +223,11 @@ export interface AttentionTileConfig { bq: number; tk: number; tq: number; nj: n
  * double-buffered, Q fragments reloaded from workgroup memory each step, fragment rows of each subgroup's share of S and
  * of O, next tile prefetched into registers, contiguous keys per softmax lane (SgmatPlan in src/ops/attention-sgmat.ts).
  */
-export interface AttentionSgmatConfig { sgs: number; tk: number; rf?: number; db?: boolean; qs?: boolean; sr?: number; or?: number; pf?: boolean; cl?: boolean }
+export interface AttentionSgmatConfig {
+  sgs: number; tk: number; rf?: number; db?: boolean; qs?: boolean; sr?: number; or?: number; pf?: boolean; cl?: boolean;
+  /** K a tile ahead of V (2 barriers per step, one buffer), fragment-row block arrays (constant fragment offsets), runtime K / V offsets (comparison only). */
+  ka?: boolean; cf?: boolean; rk?: boolean;
+}
 
 export interface AttentionTable {
   decode: AttentionDecodeConfig;
@@ -262,8 +266,9 @@ const NVIDIA_DECODE: AttentionDecodeConfig = { wg: 128, dt: 16, ku: 4, rowKeys: 
 const ATTENTION_TABLES: Partial<Record<GpuFamily, AttentionTable>> = {
   // 132 SMs: ~4 workgroups each. Decode: NVIDIA_DECODE.
   // sgmat (H100, causal 1x32x4096x4096x128 f16): 8 subgroups x 32 keys, Q staged in passes, next tile's loads held in
-  // registers (pf): 87 TFLOP/s vs 80.5 without pf in the same run; 4 x 32 58.
-  nvidia: { ...ATTENTION_BASE, decode: NVIDIA_DECODE, sgmat: { sgs: 8, tk: 32, pf: true }, fill: 528, minChunk: 128 },
+  // registers (pf): 87 TFLOP/s vs 80.5 without pf in the same run; 4 x 32 58. K a tile ahead of V (ka, 2 barriers
+  // per step) in fragment-row block arrays (cf, no robustness branches on fragment accesses): attention-notes.md.
+  nvidia: { ...ATTENTION_BASE, decode: NVIDIA_DECODE, sgmat: { sgs: 8, tk: 32, pf: true, ka: true, cf: true }, fill: 528, minChunk: 128 },
   // Apple: 8x8 simdgroup matrices (sgmat off: with 8x8 fragments it takes D <= 64 only, and it
   // has not run on an Apple GPU), 32 KiB of threadgroup memory, 8-40 cores.
   'apple-m1': { ...ATTENTION_BASE, fill: 64 },
