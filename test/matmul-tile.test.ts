@@ -1,5 +1,5 @@
 // The tiled matmul kernel's parameters against the CPU reference: thread tiles, k depths, double
-// buffers, unrolled k steps, constant-k (CK) tiles and warp layouts (lx), each on shapes with
+// buffers, unrolled k steps, constant-k (CK) tiles, A kept as rows (ar) and warp layouts (lx), each on shapes with
 // partial tiles in M, N and K, a batch, both transposes (A and B read along k: the transposing
 // stores) and an epilogue. Integer-valued data keeps the f32 sums exact.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,13 +38,15 @@ const t = (bm: number, bn: number, bk: number, tm: number, tn: number, more: Par
 
 // Each parameter at least once (the table configs, flat tiles with and without double buffers and
 // unrolling, run in matmul.test.ts): 256- and 128-thread groups, 8x8 / 8x4 per thread, BK 8 / 16,
-// lx 4 / 8 / default, CK tiles single and double buffered. (Few: unrolled kernels compile slowly
-// on CPU drivers.)
+// lx 4 / 8 / default, CK tiles single and double buffered, A kept as rows (ar; ignored where A is
+// read along m) looped and unrolled. (Few: unrolled kernels compile slowly on CPU drivers.)
 const CONFIGS = [
   t(128, 64, 16, 8, 4, { lx: 8 }),
   t(128, 128, 8, 8, 8, { lx: 8, ck: true }),
   t(64, 128, 8, 8, 8, { ck: true }),
   t(128, 64, 16, 8, 4, { lx: 4, ck: true, db: true }),
+  t(128, 64, 16, 8, 4, { ar: true }),
+  t(64, 128, 8, 8, 8, { ar: true, db: true, unroll: true }),
 ];
 
 describe('tiled matmul kernel parameters', () => {
@@ -68,6 +70,14 @@ describe('tiled matmul kernel parameters', () => {
     expect(tileCode(t(128, 128, 8, 8, 8, { lx: 16 })).THREAD_XY).toBe(ck.THREAD_XY); // 16 is the default here
     expect(tileCode(t(128, 128, 8, 8, 8, { lx: 8 })).THREAD_XY).toContain('(lid / 32u)');
     expect(tileCode(t(128, 128, 8, 8, 8)).MAC_LOOP).toContain('for (var kk');
+  });
+  it('ar reads A as rows only where A is read along k', () => {
+    const tile = t(128, 64, 16, 8, 4, { ar: true });
+    expect(tileCode(tile, true).AR).toBe(true);
+    expect(tileCode(tile, true).MAC_LOOP).toContain('* PK + k4]');
+    expect(tileCode(tile, false).AR).toBe(false);
+    expect(tileCode(tile, false).MAC_LOOP).toBe(tileCode(t(128, 64, 16, 8, 4)).MAC_LOOP);
+    expect(tileFits({ ...tile, ck: true }, 256, 49152)).toBe(false);
   });
   it('warp layouts: default lanes and the configs that cannot be laid out', () => {
     expect(tileLanes(t(128, 64, 16, 8, 4))).toBe(16);

@@ -8,7 +8,8 @@
 //   default     register-blocked tile kernel: BM x BN tile per workgroup, BK-deep workgroup tiles
 //               (A stored k-major so each thread reads vec4 fragments), TM x TN per thread,
 //               the next tiles prefetched into registers while the current ones are used;
-//               CK: tiles indexed [buffer][k][m / 4] with the k steps unrolled (constant k).
+//               CK: tiles indexed [buffer][k][m / 4] with the k steps unrolled (constant k);
+//               AR: A read along k kept as [m][k] rows (no transposing stores).
 //               Dispatch: tiles (grouped for L2 reuse) in x/y, z = split * batch + batch index.
 //   SPLIT       same, but writes raw f32 partial sums per K split (no epilogue) for REDUCE.
 //   REDUCE      sums SPLITS partials per output element and applies the epilogue.
@@ -213,6 +214,14 @@ var<workgroup> As: array<array<array<vec4<f32>, BM4>, BK>, NBUF>;
 var<workgroup> Bs: array<array<array<vec4<f32>, BN4>, BK>, NBUF>;
 const ASTEP: u32 = 1u;
 const BSTEP: u32 = 1u;
+#elif AR
+// AR (A read along k only): A's tile kept as rows, As[m * PK + k / 4] = A[m][k..k+3], stored as
+// loaded (no transposing stores); the vec4 of padding per row puts rows 4 apart in other banks.
+const PK: u32 = BK4 + 1u;
+var<workgroup> As: array<vec4<f32>, NBUF * BM * PK>;
+var<workgroup> Bs: array<vec4<f32>, NBUF * BK * BN4>;
+const ASTEP: u32 = BM * PK;
+const BSTEP: u32 = BK * BN4;
 #else
 var<workgroup> As: array<vec4<f32>, NBUF * BK * BM4>;
 var<workgroup> Bs: array<vec4<f32>, NBUF * BK * BN4>;
@@ -240,6 +249,8 @@ fn put_a(o: u32, e: u32, v: vec4<f32>) {
   As[o][k + 1u][i][c] = v.y;
   As[o][k + 2u][i][c] = v.z;
   As[o][k + 3u][i][c] = v.w;
+#elif AR
+  As[o + row * PK + e % BK4] = v;
 #else
   let i = o + (e % BK4) * 4u * BM4 + row / 4u;
   let c = row % 4u;

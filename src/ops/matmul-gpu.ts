@@ -247,7 +247,7 @@ function recordTiled(dev: GpuDevice, p: Problem, cfg: TileConfig, out: MetalStor
   const { workgroups, gridX } = dev.stream.grid(tilesM * tilesN);
   const defines = {
     ...commonDefines(split ? operands : [...operands, ...epilogueOperands(p)], { dtype: split ? 'f32' : outDType, vec4: mod4(p.n) }, p.act, ''),
-    ...tileCode(cfg),
+    ...tileCode(cfg, la.kcont),
     A_KCONT: la.kcont,
     B_KCONT: lb.kcont,
     SPLIT: split,

@@ -4,8 +4,8 @@
 // place in the grid.
 import { tileLanes, type TileConfig } from '../tune/table.js';
 
-/** Defines of the tiled kernel for `c` (see wgsl/matmul.wgsl). */
-export function tileCode(c: TileConfig): Record<string, string | number | boolean> {
+/** Defines of the tiled kernel for `c` (see wgsl/matmul.wgsl); `aKcont`: A is read along k. */
+export function tileCode(c: TileConfig, aKcont = false): Record<string, string | number | boolean> {
   const threads = (c.bm / c.tm) * (c.bn / c.tn);
   const la = Math.ceil((c.bm * c.bk) / 4 / threads);
   const lb = Math.ceil((c.bn * c.bk) / 4 / threads);
@@ -28,7 +28,19 @@ export function tileCode(c: TileConfig): Record<string, string | number | boolea
     ...range(tn4).map((j) => `let b${j} = Bs[bo][${kk}u][${j}u * TX + tx];`),
     ...fma,
   ];
-  const block = (lines: string[]) => `{\n      ${lines.join('\n      ')}\n    }`;
+  // AR: per 4 k steps, the TM rows of A as vec4 (4 k each), then each k step's B fragments.
+  const ar = !!c.ar && aKcont && !c.ck;
+  const arStep = (k4: string) => [
+    ...range(c.tm).map((i) => `let r${i} = As[ao + (${i >> 2}u * TY * 4u + ty * 4u + ${i & 3}u) * PK + ${k4}];`),
+    ...range(4).map((q) => block([
+      `let kk = ${k4} * 4u + ${q}u;`,
+      ...range(tn4).map((j) => `let b${j} = Bs[bo + kk * BN4 + ${j}u * TX + tx];`),
+      ...range(c.tm).flatMap((i) => range(tn4).map((j) => `acc${i * tn4 + j} = fma(vec4<f32>(r${i}.${'xyzw'[q]}), b${j}, acc${i * tn4 + j});`)),
+    ], '        ')),
+  ];
+  function block(lines: string[], indent = '      '): string {
+    return `{\n${indent}${lines.join(`\n${indent}`)}\n${indent.slice(2)}}`;
+  }
   const lx = tileLanes(c);
   const tx = c.bn / c.tn;
   return {
@@ -60,9 +72,14 @@ export function tileCode(c: TileConfig): Record<string, string | number | boolea
       ...units(lb, 'NB', (i) => `rb${i} = fetch_b(b_base, n0, kq, kend, e);`),
     ].join('\n      '),
     PUT: [...units(la, 'NA', (i) => `put_a(pa, e, ra${i});`), ...units(lb, 'NB', (i) => `put_b(pb, e, rb${i});`)].join('\n    '),
+    AR: ar,
     MAC_LOOP: c.ck
       ? range(c.bk).map((kk) => block(ckStep(kk))).join('\n    ')
-      : c.unroll
+      : ar
+        ? c.unroll
+          ? range(c.bk / 4).map((k4) => block(arStep(`${k4}u`))).join('\n    ')
+          : `for (var k4 = 0u; k4 < BK4; k4 = k4 + 1u) ${block(arStep('k4'))}`
+        : c.unroll
         ? range(c.bk).map((kk) => block([`let kk = ${kk}u;`, ...flatStep])).join('\n    ')
         : `for (var kk = 0u; kk < BK; kk = kk + 1u) ${block(flatStep)}`,
   };

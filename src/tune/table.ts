@@ -37,6 +37,8 @@ export interface TileConfig {
   lx?: number;
   /** Tiles indexed [buffer][k][m / 4] with the BK steps unrolled, so every k index is a constant. */
   ck?: boolean;
+  /** A read along k kept as [m][k] rows in workgroup memory (no transposing stores); not with ck. */
+  ar?: boolean;
 }
 
 /**
@@ -99,11 +101,13 @@ const BIG_TILES = [
   t(128, 128, 16, 8, 8, true, true), t(128, 64, 16, 8, 4, false, true),
 ];
 const SMALL_TILES = [t(64, 64, 16, 4, 4), t(32, 64, 16, 4, 4), t(32, 32, 16, 4, 4), t(64, 32, 16, 4, 4)];
-// NVIDIA only: constant-k tiles (CK). On the H100 the 128x128x8 / 8x8 one with lx 8 ran A
-// transposed at 39.4 TFLOP/s against 36.2 for the table default (matmul-notes.md, session 4).
-const CK_TILES: TileConfig[] = [
+// NVIDIA only: constant-k tiles (ck; on the H100 the 128x128x8 / 8x8 one with lx 8 ran A
+// transposed at 39.4 TFLOP/s against 36.2 for the table default) and A kept as rows (ar: no
+// transposing stores, which cost 6-14% there; not measured yet). matmul-notes.md, session 4.
+const NVIDIA_TILES: TileConfig[] = [
   { ...t(128, 128, 8, 8, 8), lx: 8, ck: true }, { ...t(128, 128, 8, 8, 8), ck: true },
   { ...t(128, 64, 16, 8, 4), ck: true }, { ...t(64, 128, 8, 8, 8), lx: 8, ck: true },
+  { ...t(128, 64, 16, 8, 4), ar: true }, { ...t(128, 64, 16, 8, 4, true), ar: true },
 ];
 const SGMATS = [
   s(2, 2, 4, 4), s(2, 2, 4, 4, 'stage', 64), s(4, 2, 2, 4), s(2, 4, 4, 2), s(4, 2, 4, 2), s(2, 2, 2, 4), s(2, 2, 4, 2),
@@ -160,7 +164,7 @@ export const FAMILY_TABLES: Readonly<Record<GpuFamily, (sizeClass?: SizeClass) =
     // of 8 columns (16-byte loads of f16) and the split-K partials summed in the same dispatch.
     matvec: { tpr: 64, ct: 16, cols: 8, fuse: true },
     fillWorkgroups: 528,
-    candidates: { ...BASE.candidates, tile: [...BIG_TILES, ...CK_TILES, ...SMALL_TILES] },
+    candidates: { ...BASE.candidates, tile: [...BIG_TILES, ...NVIDIA_TILES, ...SMALL_TILES] },
   }),
   amd: () => ({ ...BASE, tile: t(128, 128, 16, 8, 8), fillWorkgroups: 384 }),
   intel: () => ({ ...BASE, tile: t(64, 128, 16, 4, 8), tileSmall: t(32, 64, 16, 4, 4), fillWorkgroups: 192 }),
@@ -197,8 +201,9 @@ export function tileFits(c: TileConfig, maxThreads: number, maxWorkgroupBytes: n
   const laid = lx === Math.min(tx, 32) || (threads % 32 === 0 && 32 % lx === 0 && tx % lx === 0 && (c.bm / c.tm) % (32 / lx) === 0);
   return (
     c.tm % 4 === 0 && c.tn % 4 === 0 && c.bk % 4 === 0 && c.bm % c.tm === 0 && c.bn % c.tn === 0 &&
-    (c.bm / c.tm) % 1 === 0 && threads <= maxThreads && threads >= 1 && laid &&
-    (c.bm + c.bn) * c.bk * 4 * (c.db ? 2 : 1) <= maxWorkgroupBytes
+    (c.bm / c.tm) % 1 === 0 && threads <= maxThreads && threads >= 1 && laid && !(c.ar && c.ck) &&
+    // ar: A's rows padded by one vec4 (the larger layout, whichever the operand's turns out to be).
+    ((c.ar ? c.bm * (c.bk + 4) : c.bm * c.bk) + c.bn * c.bk) * 4 * (c.db ? 2 : 1) <= maxWorkgroupBytes
   );
 }
 
