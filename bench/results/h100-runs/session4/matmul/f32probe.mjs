@@ -29,7 +29,10 @@ const SWEEP = process.env.CONFIGS ? JSON.parse(process.env.CONFIGS) : [
   ['CK 128x64x16/8x4', t(128, 64, 16, 8, 4, { ck: true })],
   ['CK 64x128x8/8x8 lx8 (128 thr)', t(64, 128, 8, 8, 8, { lx: 8, ck: true })],
   ['flat unroll 128x128x8/8x8 lx8', t(128, 128, 8, 8, 8, { lx: 8, unroll: true })],
-  ['flat 128x64x16/8x4 unroll', t(128, 64, 16, 8, 4, { unroll: true })],
+  ['ar 128x64x16/8x4', t(128, 64, 16, 8, 4, { ar: true })],
+  ['ar 128x64x16/8x4 db', t(128, 64, 16, 8, 4, { ar: true, db: true })],
+  ['ar 128x64x16/8x4 unroll', t(128, 64, 16, 8, 4, { ar: true, unroll: true })],
+  ['ar 128x128x8/8x8 unroll', t(128, 128, 8, 8, 8, { ar: true, unroll: true })],
 ];
 
 const ints = (n, mul, add) => Float32Array.from({ length: n }, (_, i) => ((i * mul + add) % 5) - 2);
