@@ -188,7 +188,9 @@ describe('quantized matmul: shapes, views, dtypes', () => {
       { tpr: 4, groups: 64, rows: 1 }, { tpr: 8, groups: 4, rows: 3, unroll: 3 }, { tpr: 64, groups: 4, rows: 4, unroll: 2 },
       { tpr: 256, groups: 1, rows: 2 }, { tpr: 1, groups: 4, rows: 5, unroll: 4 }, { tpr: 16, groups: 2, rows: 2, xc: 256 }, { tiled: true },
     ];
-    for (const config of configs) {
+    // The f32-decode matvec (where subgroups let the integer one run by default).
+    for (const forcedConfig of configs) {
+      const config: QuantConfig = { ...forcedConfig, matvec: 'float' };
       await check(wk, { a: { shape: [1, 512] }, bias: [9] }, `q4_k ${JSON.stringify(config)}`);
       await check(w4, { a: { shape: [1, 96], dtype: 'f16' } }, `q4_0 f16 ${JSON.stringify(config)}`);
     }

@@ -1,76 +1,116 @@
-// Integer-dot decoders of the matvec with 8-bit activations (wgsl/matmul_quant.wgsl QMV8), one per
-// block type, over the unit words of wgsl/_quant.wgsl's q_load (include that file first, with QMV).
-//   q_idot(r, b, u, xq, xd)  sum of value * x over unit u of block b: the weight's integers times
-//       x's 8-bit integers by dot4I8Packed, scaled once per run. xq holds the unit's two runs of
-//       QU / 2 values as packed i8 (run A in xq[0 .. QU / 8), run B after it), xd = (scale A,
-//       scale B, integer sum A, integer sum B). A zero-point q0 is taken out per run with the
-//       integer sum: sum (q - q0) x = sum q x - q0 sum x.
-// The integers are exact; what differs from the f32 kernels is x rounded to 8 bits per run.
+// Integer-dot decoders of the integer matvec (wgsl/matmul_quant.wgsl QMV8), over the unit words of
+// wgsl/_quant.wgsl's q_load (include that file first, with QMV). Per block type:
+//   q_iw(r, b, u) -> IW   the unit's weight integers as packed i8 (w: run A's QU / 8 words, then
+//       run B's), per run the scale of the integers (a) and, for types with a min (QMIN), the
+//       coefficient of the run's sum of x (c). Q0 (zero point) is subtracted from every integer:
+//       value = a * (q - Q0) + c.
+// Per x format (a record per unit, written by wgsl/matmul_quant_x.wgsl):
+//   x_dot(w, x)  sum of value * x over the unit.
+//   X8   (`quantizeActivations`) XQ: x rounded to 8 bits per run (scale max |x| / 127): one
+//        dot4I8Packed per 4 elements.
+//   X24  (exact x, the default for large weights) XD: x as integers X = round(x * S) of 23 bits per run (S a power of two
+//        putting max |x| in [2^21, 2^22)), split into three signed 8-bit digits
+//        (X = d2 * 2^16 + d1 * 2^8 + d0): three dot4I8Packed per 4 elements, summed exactly in
+//        integers, so the only rounding besides f32's is x's to 2^-22 of its run's max.
+// Zero points leave the integer sums exactly: sum (q - Q0) d = sum q d - Q0 sum d per digit plane.
+
+#if X24
+const XR: u32 = 3u * (QU / 16u) + 2u; // vec4s per unit record of x: 3 digit planes of QU / 4 words, then (1 / S, digit sums) per run
+#else
+const XR: u32 = QU / 16u + 1u; // vec4s per unit record of x: QU / 4 packed words, then (scales, integer sums)
+// x quantized to 8 bits for one unit: words (run A, then run B) and (scales, integer sums).
+struct XQ { q: array<u32, QU / 4u>, d: vec4<f32> }
+#endif
 
 fn i8dot4(a: vec4<u32>, x: vec4<u32>) -> i32 {
   return (dot4I8Packed(a.x, x.x) + dot4I8Packed(a.y, x.y)) + (dot4I8Packed(a.z, x.z) + dot4I8Packed(a.w, x.w));
 }
 
-// The words of run A / B of a 32-element unit (4 words each).
-fn xq_a(x: array<u32, QU / 4u>) -> vec4<u32> { return vec4<u32>(x[0], x[1], x[2], x[3]); }
-fn xq_b(x: array<u32, QU / 4u>) -> vec4<u32> { return vec4<u32>(x[4], x[5], x[6], x[7]); }
+struct IW { w: array<u32, QU / 4u>, a: vec2<f32>, c: vec2<f32> }
 
-// Runs A and B of integer sums (minus zero point q0 per element), scaled by x's run scales.
-fn runs(ia: i32, ib: i32, q0: f32, xd: vec4<f32>) -> f32 {
-  return xd.x * (f32(ia) - q0 * xd.z) + xd.y * (f32(ib) - q0 * xd.w);
+// Integer dots of run A / B of a unit's weight words with x's words of the same layout.
+#if K45
+fn dot_a(w: array<u32, 16>, x: array<u32, 16>) -> i32 {
+  return i8dot4(vec4<u32>(w[0], w[1], w[2], w[3]), vec4<u32>(x[0], x[1], x[2], x[3])) + i8dot4(vec4<u32>(w[4], w[5], w[6], w[7]), vec4<u32>(x[4], x[5], x[6], x[7]));
+}
+fn dot_b(w: array<u32, 16>, x: array<u32, 16>) -> i32 {
+  return i8dot4(vec4<u32>(w[8], w[9], w[10], w[11]), vec4<u32>(x[8], x[9], x[10], x[11])) + i8dot4(vec4<u32>(w[12], w[13], w[14], w[15]), vec4<u32>(x[12], x[13], x[14], x[15]));
+}
+#else
+fn dot_a(w: array<u32, 8>, x: array<u32, 8>) -> i32 {
+  return i8dot4(vec4<u32>(w[0], w[1], w[2], w[3]), vec4<u32>(x[0], x[1], x[2], x[3]));
+}
+fn dot_b(w: array<u32, 8>, x: array<u32, 8>) -> i32 {
+  return i8dot4(vec4<u32>(w[4], w[5], w[6], w[7]), vec4<u32>(x[4], x[5], x[6], x[7]));
+}
+#endif
+
+// Runs A and B as 8 words (16 elements each) from two vec4s.
+fn iw8(a: vec4<u32>, b: vec4<u32>) -> array<u32, 8> {
+  return array<u32, 8>(a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w);
 }
 
 #if Q8_0
-fn q_idot(r: array<u32, QW>, b: u32, u: u32, xq: array<u32, 8>, xd: vec4<f32>) -> f32 {
+const Q0: i32 = 0;
+const QMIN: bool = false;
+fn q_iw(r: array<u32, QW>, b: u32, u: u32) -> IW {
   let s = (b * QB) & 2u;
-  let a = vec4<u32>(q_at2(r[0], r[1], s), q_at2(r[1], r[2], s), q_at2(r[2], r[3], s), q_at2(r[3], r[4], s));
-  let c = vec4<u32>(q_at2(r[4], r[5], s), q_at2(r[5], r[6], s), q_at2(r[6], r[7], s), q_at2(r[7], r[8], s));
-  return q_half(r[0], s != 0u) * runs(i8dot4(a, xq_a(xq)), i8dot4(c, xq_b(xq)), 0.0, xd);
+  let d = q_half(r[0], s != 0u);
+  return IW(iw8(vec4<u32>(q_at2(r[0], r[1], s), q_at2(r[1], r[2], s), q_at2(r[2], r[3], s), q_at2(r[3], r[4], s)),
+    vec4<u32>(q_at2(r[4], r[5], s), q_at2(r[5], r[6], s), q_at2(r[6], r[7], s), q_at2(r[7], r[8], s))), vec2<f32>(d), vec2<f32>(0.0));
 }
 
 #elif Q4_0
-fn q_idot(r: array<u32, QW>, b: u32, u: u32, xq: array<u32, 8>, xd: vec4<f32>) -> f32 {
+const Q0: i32 = 8;
+const QMIN: bool = false;
+fn q_iw(r: array<u32, QW>, b: u32, u: u32) -> IW {
   let s = (b * QB) & 2u;
   let q = vec4<u32>(q_at2(r[0], r[1], s), q_at2(r[1], r[2], s), q_at2(r[2], r[3], s), q_at2(r[3], r[4], s));
-  return q_half(r[0], s != 0u) * runs(i8dot4(q & vec4<u32>(LO), xq_a(xq)), i8dot4((q >> vec4<u32>(4u)) & vec4<u32>(LO), xq_b(xq)), 8.0, xd);
+  return IW(iw8(q & vec4<u32>(LO), (q >> vec4<u32>(4u)) & vec4<u32>(LO)), vec2<f32>(q_half(r[0], s != 0u)), vec2<f32>(0.0));
 }
 
 #elif Q4_1
-fn q_idot(r: array<u32, QW>, b: u32, u: u32, xq: array<u32, 8>, xd: vec4<f32>) -> f32 {
+const Q0: i32 = 0;
+const QMIN: bool = true;
+fn q_iw(r: array<u32, QW>, b: u32, u: u32) -> IW {
   let dm = unpack2x16float(r[0]);
   let q = vec4<u32>(r[1], r[2], r[3], r[4]);
-  let ia = i8dot4(q & vec4<u32>(LO), xq_a(xq));
-  let ib = i8dot4((q >> vec4<u32>(4u)) & vec4<u32>(LO), xq_b(xq));
-  return dm.x * runs(ia, ib, 0.0, xd) + dm.y * (xd.x * xd.z + xd.y * xd.w);
+  return IW(iw8(q & vec4<u32>(LO), (q >> vec4<u32>(4u)) & vec4<u32>(LO)), vec2<f32>(dm.x), vec2<f32>(dm.y));
 }
 #endif
 
 #if Q5
 // Four qs words with their fifth bits from qh: (low nibbles = run A, high = run B).
-fn q5_words(q: vec4<u32>, qh: u32) -> array<vec4<u32>, 2> {
+fn q5_words(q: vec4<u32>, qh: u32) -> array<u32, 8> {
   let lo = vec4<u32>(q_spread4(qh), q_spread4(qh >> 4u), q_spread4(qh >> 8u), q_spread4(qh >> 12u));
   let hi = vec4<u32>(q_spread4(qh >> 16u), q_spread4(qh >> 20u), q_spread4(qh >> 24u), q_spread4(qh >> 28u));
-  return array<vec4<u32>, 2>((q & vec4<u32>(LO)) | (lo << vec4<u32>(4u)), ((q >> vec4<u32>(4u)) & vec4<u32>(LO)) | (hi << vec4<u32>(4u)));
+  return iw8((q & vec4<u32>(LO)) | (lo << vec4<u32>(4u)), ((q >> vec4<u32>(4u)) & vec4<u32>(LO)) | (hi << vec4<u32>(4u)));
 }
 #endif
 
 #if Q5_0
-fn q_idot(r: array<u32, QW>, b: u32, u: u32, xq: array<u32, 8>, xd: vec4<f32>) -> f32 {
+const Q0: i32 = 16;
+const QMIN: bool = false;
+fn q_iw(r: array<u32, QW>, b: u32, u: u32) -> IW {
   let s = (b * QB) & 2u;
   let w = q5_words(vec4<u32>(q_at2(r[1], r[2], s), q_at2(r[2], r[3], s), q_at2(r[3], r[4], s), q_at2(r[4], r[5], s)), q_at2(r[0], r[1], s));
-  return q_half(r[0], s != 0u) * runs(i8dot4(w[0], xq_a(xq)), i8dot4(w[1], xq_b(xq)), 16.0, xd);
+  return IW(w, vec2<f32>(q_half(r[0], s != 0u)), vec2<f32>(0.0));
 }
 
 #elif Q5_1
-fn q_idot(r: array<u32, QW>, b: u32, u: u32, xq: array<u32, 8>, xd: vec4<f32>) -> f32 {
+const Q0: i32 = 0;
+const QMIN: bool = true;
+fn q_iw(r: array<u32, QW>, b: u32, u: u32) -> IW {
   let dm = unpack2x16float(r[0]);
-  let w = q5_words(vec4<u32>(r[2], r[3], r[4], r[5]), r[1]);
-  return dm.x * runs(i8dot4(w[0], xq_a(xq)), i8dot4(w[1], xq_b(xq)), 0.0, xd) + dm.y * (xd.x * xd.z + xd.y * xd.w);
+  return IW(q5_words(vec4<u32>(r[2], r[3], r[4], r[5]), r[1]), vec2<f32>(dm.x), vec2<f32>(dm.y));
 }
 
 #elif K45
-// Unit c: sub-block 2c = low nibbles of the 8 qs words (run A), 2c + 1 = high nibbles (run B).
-fn q_idot(r: array<u32, QW>, b: u32, c: u32, xq: array<u32, 16>, xd: vec4<f32>) -> f32 {
+const Q0: i32 = 0;
+const QMIN: bool = true;
+// Unit c: sub-block 2c = low nibbles of the 8 qs words (run A), 2c + 1 = high nibbles (run B);
+// value = d * sc * q - dmin * mn per sub-block.
+fn q_iw(r: array<u32, QW>, b: u32, c: u32) -> IW {
   let dm = unpack2x16float(r[0]);
   let sc = select((r[3] & LO) | ((r[1] >> 2u) & 0x30303030u), r[1] & 0x3f3f3f3fu, c < 2u);
   let mn = select(((r[3] >> 4u) & LO) | ((r[2] >> 2u) & 0x30303030u), r[2] & 0x3f3f3f3fu, c < 2u);
@@ -91,17 +131,18 @@ fn q_idot(r: array<u32, QW>, b: u32, c: u32, xq: array<u32, 16>, xd: vec4<f32>) 
   b0 = b0 | (((h0 >> vec4<u32>(1u)) & one) << vec4<u32>(4u));
   b1 = b1 | (((h1 >> vec4<u32>(1u)) & one) << vec4<u32>(4u));
 #endif
-  let ia = i8dot4(a0, vec4<u32>(xq[0], xq[1], xq[2], xq[3])) + i8dot4(a1, vec4<u32>(xq[4], xq[5], xq[6], xq[7]));
-  let ib = i8dot4(b0, vec4<u32>(xq[8], xq[9], xq[10], xq[11])) + i8dot4(b1, vec4<u32>(xq[12], xq[13], xq[14], xq[15]));
   let scf = vec2<f32>(f32((sc >> sh) & 0xffu), f32((sc >> (sh + 8u)) & 0xffu));
   let mnf = vec2<f32>(f32((mn >> sh) & 0xffu), f32((mn >> (sh + 8u)) & 0xffu));
-  return dm.x * (scf.x * xd.x * f32(ia) + scf.y * xd.y * f32(ib)) - dm.y * (mnf.x * xd.x * xd.z + mnf.y * xd.y * xd.w);
+  return IW(array<u32, 16>(a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w, b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w),
+    dm.x * scf, -dm.y * mnf);
 }
 
 #elif Q6_K
+const Q0: i32 = 32;
+const QMIN: bool = false;
 // Unit (half h, group g): run A = the low nibbles of 16 ql bytes (elements r..), run B = their
 // high nibbles (r + 64..), each with 2 bits from qh; integers 0..63 minus 32.
-fn q_idot(r: array<u32, QW>, b: u32, u: u32, xq: array<u32, 8>, xd: vec4<f32>) -> f32 {
+fn q_iw(r: array<u32, QW>, b: u32, u: u32) -> IW {
   let s = (b * QB) & 2u;
   let h = u >> 2u;
   let g = u & 3u;
@@ -114,8 +155,36 @@ fn q_idot(r: array<u32, QW>, b: u32, u: u32, xq: array<u32, 8>, xd: vec4<f32>) -
   let sc = (b * QB + 192u + 8u * h + g) & 3u;
   let s0 = f32(bitcast<i32>((r[10] >> (8u * sc)) << 24u) >> 24u);
   let s1 = f32(bitcast<i32>((r[11] >> (8u * sc)) << 24u) >> 24u);
-  let ia = f32(i8dot4(lo, xq_a(xq))) - 32.0 * xd.z;
-  let ib = f32(i8dot4(hi, xq_b(xq))) - 32.0 * xd.w;
-  return q_half(r[12], ((b * QB + 208u) & 2u) != 0u) * (s0 * xd.x * ia + s1 * xd.y * ib);
+  return IW(iw8(lo, hi), q_half(r[12], ((b * QB + 208u) & 2u) != 0u) * vec2<f32>(s0, s1), vec2<f32>(0.0));
+}
+#endif
+
+#if X24
+// x of one unit as 23-bit integers per run: digit planes p0 (low) .. p2 (high), each run A's
+// QU / 8 words then run B's; per run 1 / S (inv, 0 for a run holding NaN or Inf), the digit sums
+// of each plane (s0..s2) and the run's sum of x (sx).
+struct XD { p0: array<u32, QU / 4u>, p1: array<u32, QU / 4u>, p2: array<u32, QU / 4u>, inv: vec2<f32>, s0: vec2<i32>, s1: vec2<i32>, s2: vec2<i32>, sx: vec2<f32>, ok: bool }
+
+// sum (q - Q0) X over a run from the planes' dots and digit sums: exact in i32 (|e2| < 2^19), one
+// or two f32 roundings at the end.
+fn x24_run(d0: i32, d1: i32, d2: i32, s0: i32, s1: i32, s2: i32) -> f32 {
+  return fma(f32((d2 - Q0 * s2) * 256 + (d1 - Q0 * s1)), 256.0, f32(d0 - Q0 * s0));
+}
+
+fn x_dot(w: IW, x: XD) -> f32 {
+  let ta = x24_run(dot_a(w.w, x.p0), dot_a(w.w, x.p1), dot_a(w.w, x.p2), x.s0.x, x.s1.x, x.s2.x);
+  let tb = x24_run(dot_b(w.w, x.p0), dot_b(w.w, x.p1), dot_b(w.w, x.p2), x.s0.y, x.s1.y, x.s2.y);
+  // Scale before 1 / S: the product overflows only where the result does.
+  var r = (w.a.x * ta) * x.inv.x + (w.a.y * tb) * x.inv.y;
+  if (QMIN) { r = r + (w.c.x * x.sx.x + w.c.y * x.sx.y); }
+  return r;
+}
+#else
+fn x_dot(w: IW, x: XQ) -> f32 {
+  let ia = f32(dot_a(w.w, x.q)) - f32(Q0) * x.d.z;
+  let ib = f32(dot_b(w.w, x.q)) - f32(Q0) * x.d.w;
+  var r = w.a.x * (x.d.x * ia) + w.a.y * (x.d.y * ib);
+  if (QMIN) { r = r + (w.c.x * (x.d.x * x.d.z) + w.c.y * (x.d.y * x.d.w)); }
+  return r;
 }
 #endif

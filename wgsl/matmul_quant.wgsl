@@ -3,7 +3,9 @@
 // wgsl/_quant.wgsl (block type = a define): the f32 weight is never materialized. Params, the A /
 // bias / residual loaders (OPERANDS), epilogue and stores come from wgsl/matmul.wgsl (included with
 // MATVEC, which leaves out its entry points); params.b_rs = blocks per row of W. Variants:
-//   QMV      M = 1 (decode; a few rows of a run it once per row, as batch entries): GROUPS groups
+//   QMV      M = 1 with f32 decoding (exact x; the default below the integer matvec's size
+//            threshold or without subgroups; a few rows of a run it once per row, as batch
+//            entries): GROUPS groups
 //            of TPR threads per workgroup, each group on ROWS weight rows (RW = GROUPS * ROWS rows
 //            per workgroup). x goes through workgroup memory XC elements at a time (coalesced
 //            loads, all in flight), one pad vec4 per QU-element unit so that lanes reading
@@ -15,12 +17,16 @@
 //            straight-line over named variables, generated per (ROWS, UNROLL) in TypeScript. Rows past N read row N - 1 and
 //            store nothing. Partial sums: one workgroup-memory pass (a padded row per output,
 //            summed by one thread). Dispatch: ceil(N / RW) in x/y, z = batch.
-//   QMV8     M = 1 with `quantizeActivations`: x rounded to 8 bits per run of a unit (scale
-//            max |x| / 127, llama.cpp's Q8_1 idea) and multiplied with the weight's integers by
-//            dot4I8Packed (wgsl/_quant_idot.wgsl): a quarter of the decode work. Thread lid owns
-//            units lid + i * WG of each pass over K (UPT per pass) and quantizes their x itself
-//            (no workgroup memory, no barrier); the workgroup streams RW weight rows past them,
-//            then subgroupAdd and one workgroup-memory pass per output. Needs subgroups.
+//   QMV8     M = 1 through integer dot products (wgsl/_quant_idot.wgsl): a first pass
+//            (wgsl/matmul_quant_x.wgsl) writes x as one record per unit, X24 (exact x for large weights: 23-bit integers per run as
+//            three 8-bit digit planes, so exact up to x's rounding to 2^-22 of its run's max) or X8
+//            (`quantizeActivations`: x rounded to 8 bits per run, scale max |x| / 127, llama.cpp's
+//            Q8_1 idea); the matvec multiplies them with the weight's integers by dot4I8Packed.
+//            Thread lid owns units lid + i * WG of each pass over K (UPT per pass) and reads their
+//            records once; the workgroup streams RW weight rows past them, then subgroupAdd and one
+//            workgroup-memory pass per output. X24 units holding NaN or Inf are summed again from
+//            a with the dequantized weight (unit_ieee), so those rows get IEEE results. Needs
+//            subgroups.
 //   else     tiled (M > 1): BM x 64 outputs per workgroup, 4 x 4 per thread; per 32-deep k step
 //            the A tile and the dequantized (q_deq4) W tile go through workgroup memory. SPLIT:
 //            z = split * batch + batch index covers K chunk `split` and writes raw f32 partial
@@ -41,20 +47,21 @@ fn store_rows(w: u32, zb: u32, lid: u32) {
   let o = zb * params.n;
   let e0_base = params.e0_off + batch_offset(zb, params.e0_bs);
   let e1_base = params.e1_off + batch_offset(zb, params.e1_bs);
+  // A loop: a workgroup may have fewer threads than rows (small configs, software rasterizers).
 #if OUT_HALF
   // RW is even and N is even here, so each pair of outputs shares one word.
-  if (lid < RW / 2u) {
-    let n = w * RW + 2u * lid;
+  for (var p = lid; p < RW / 2u; p = p + WG) {
+    let n = w * RW + 2u * p;
     if (n < params.n) {
-      let v0 = epilogue(row_sum(2u * lid), e0_base + n * params.e0_sn, e1_base + n * params.e1_sn);
-      let v1 = epilogue(row_sum(2u * lid + 1u), e0_base + (n + 1u) * params.e0_sn, e1_base + (n + 1u) * params.e1_sn);
+      let v0 = epilogue(row_sum(2u * p), e0_base + n * params.e0_sn, e1_base + n * params.e1_sn);
+      let v1 = epilogue(row_sum(2u * p + 1u), e0_base + (n + 1u) * params.e0_sn, e1_base + (n + 1u) * params.e1_sn);
       out[(o + n) >> 1u] = $PACK(v0) | ($PACK(v1) << 16u);
     }
   }
 #else
-  if (lid < RW) {
-    let n = w * RW + lid;
-    if (n < params.n) { out[o + n] = epilogue(row_sum(lid), e0_base + n * params.e0_sn, e1_base + n * params.e1_sn); }
+  for (var r = lid; r < RW; r = r + WG) {
+    let n = w * RW + r;
+    if (n < params.n) { out[o + n] = epilogue(row_sum(r), e0_base + n * params.e0_sn, e1_base + n * params.e1_sn); }
   }
 #endif
 }
@@ -67,98 +74,7 @@ fn row_sum(r: u32) -> f32 {
 }
 #endif
 
-#if XREC
-const XR: u32 = QU / 16u + 1u; // vec4s per unit record of xq: QU / 4 packed words, then (scales, sums)
-// x quantized to 8 bits for one unit: words (run A, then run B) and (scales, integer sums).
-struct XQ { q: array<u32, QU / 4u>, d: vec4<f32> }
-#endif
-
-#if Q8X
-// The 8-bit activations pass of QMV8: thread g quantizes unit g % units of batch row g / units of
-// a into its record of xq (once per call, not once per workgroup of the matvec).
-@group(0) @binding(6) var<storage, read_write> xq: array<vec4<u32>>;
-struct Run4 { w: vec4<u32>, d: f32, s: f32 }
-
-fn nonfinite(v: vec4<f32>) -> bool {
-  return any((bitcast<vec4<u32>>(v) & vec4<u32>(0x7f800000u)) == vec4<u32>(0x7f800000u));
-}
-
-// 16 values quantized with scale `inv` (127 / max |x| of their run): packed i8 and their integer sum.
-fn q8_16(v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>, inv: f32) -> Run4 {
-  let a = round(v0 * inv);
-  let b = round(v1 * inv);
-  let c = round(v2 * inv);
-  let e = round(v3 * inv);
-  let w = vec4<u32>(pack4xI8(vec4<i32>(a)), pack4xI8(vec4<i32>(b)), pack4xI8(vec4<i32>(c)), pack4xI8(vec4<i32>(e)));
-  return Run4(w, 0.0, dot(a + b + c + e, vec4<f32>(1.0)));
-}
-
-fn vmax4(v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>) -> vec4<f32> {
-  return max(max(abs(v0), abs(v1)), max(abs(v2), abs(v3)));
-}
-
-// A run's scale from its largest magnitude m: m / 127, NaN where the run holds NaN or Inf.
-fn run_scale(m: vec4<f32>, bad: bool) -> vec2<f32> {
-  let mx = max(max(m.x, m.y), max(m.z, m.w));
-  let d = select(mx / 127.0, nan_f32(), bad);
-  return vec2<f32>(d, select(127.0 / mx, 0.0, mx == 0.0 || bad));
-}
-
-// x at element e (4 values) of a's row.
-fn xv4(a_base: u32, e: u32) -> vec4<f32> {
-  return load_a(a_base, 0u, e, 1u, params.k);
-}
-
-// The x values of unit uu of a row of a, quantized per run.
-fn x_quant(a_base: u32, uu: u32) -> XQ {
-  let bu = vec2<u32>((uu * QU) / QK, ((uu * QU) % QK) / QU);
-  let r = q_runs(bu.y) + vec2<u32>(bu.x * QK);
-#if K45
-  let a0 = xv4(a_base, r.x); let a1 = xv4(a_base, r.x + 4u); let a2 = xv4(a_base, r.x + 8u); let a3 = xv4(a_base, r.x + 12u);
-  let a4 = xv4(a_base, r.x + 16u); let a5 = xv4(a_base, r.x + 20u); let a6 = xv4(a_base, r.x + 24u); let a7 = xv4(a_base, r.x + 28u);
-  let b0 = xv4(a_base, r.y); let b1 = xv4(a_base, r.y + 4u); let b2 = xv4(a_base, r.y + 8u); let b3 = xv4(a_base, r.y + 12u);
-  let b4 = xv4(a_base, r.y + 16u); let b5 = xv4(a_base, r.y + 20u); let b6 = xv4(a_base, r.y + 24u); let b7 = xv4(a_base, r.y + 28u);
-  let sa = run_scale(max(vmax4(a0, a1, a2, a3), vmax4(a4, a5, a6, a7)),
-    nonfinite(a0) || nonfinite(a1) || nonfinite(a2) || nonfinite(a3) || nonfinite(a4) || nonfinite(a5) || nonfinite(a6) || nonfinite(a7));
-  let sb = run_scale(max(vmax4(b0, b1, b2, b3), vmax4(b4, b5, b6, b7)),
-    nonfinite(b0) || nonfinite(b1) || nonfinite(b2) || nonfinite(b3) || nonfinite(b4) || nonfinite(b5) || nonfinite(b6) || nonfinite(b7));
-  let qa0 = q8_16(a0, a1, a2, a3, sa.y); let qa1 = q8_16(a4, a5, a6, a7, sa.y);
-  let qb0 = q8_16(b0, b1, b2, b3, sb.y); let qb1 = q8_16(b4, b5, b6, b7, sb.y);
-  return XQ(array<u32, 16>(qa0.w.x, qa0.w.y, qa0.w.z, qa0.w.w, qa1.w.x, qa1.w.y, qa1.w.z, qa1.w.w,
-    qb0.w.x, qb0.w.y, qb0.w.z, qb0.w.w, qb1.w.x, qb1.w.y, qb1.w.z, qb1.w.w), vec4<f32>(sa.x, sb.x, qa0.s + qa1.s, qb0.s + qb1.s));
-#else
-  let a0 = xv4(a_base, r.x); let a1 = xv4(a_base, r.x + 4u); let a2 = xv4(a_base, r.x + 8u); let a3 = xv4(a_base, r.x + 12u);
-  let b0 = xv4(a_base, r.y); let b1 = xv4(a_base, r.y + 4u); let b2 = xv4(a_base, r.y + 8u); let b3 = xv4(a_base, r.y + 12u);
-  let sa = run_scale(vmax4(a0, a1, a2, a3), nonfinite(a0) || nonfinite(a1) || nonfinite(a2) || nonfinite(a3));
-  let sb = run_scale(vmax4(b0, b1, b2, b3), nonfinite(b0) || nonfinite(b1) || nonfinite(b2) || nonfinite(b3));
-  let qa = q8_16(a0, a1, a2, a3, sa.y);
-  let qb = q8_16(b0, b1, b2, b3, sb.y);
-  return XQ(array<u32, 8>(qa.w.x, qa.w.y, qa.w.z, qa.w.w, qb.w.x, qb.w.y, qb.w.z, qb.w.w), vec4<f32>(sa.x, sb.x, qa.s, qb.s));
-#endif
-}
-
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let units = params.k / QU;
-  let g = gid.x + gid.y * params.grid_x * 64u;
-  if (g >= params.batch * units) { return; }
-  let zb = g / units;
-  let x = x_quant(params.a_off + batch_offset(zb, params.a_bs), g % units);
-  let o = g * XR;
-#if K45
-  xq[o] = vec4<u32>(x.q[0], x.q[1], x.q[2], x.q[3]);
-  xq[o + 1u] = vec4<u32>(x.q[4], x.q[5], x.q[6], x.q[7]);
-  xq[o + 2u] = vec4<u32>(x.q[8], x.q[9], x.q[10], x.q[11]);
-  xq[o + 3u] = vec4<u32>(x.q[12], x.q[13], x.q[14], x.q[15]);
-  xq[o + 4u] = bitcast<vec4<u32>>(x.d);
-#else
-  xq[o] = vec4<u32>(x.q[0], x.q[1], x.q[2], x.q[3]);
-  xq[o + 1u] = vec4<u32>(x.q[4], x.q[5], x.q[6], x.q[7]);
-  xq[o + 2u] = bitcast<vec4<u32>>(x.d);
-#endif
-}
-
-#elif QMV8
+#if QMV8
 #include "_quant_idot"
 @group(0) @binding(6) var<storage, read> xq: array<vec4<u32>>;
 const WG: u32 = $WG;
@@ -168,7 +84,46 @@ const TPR: u32 = WG / $SG_MIN; // the most subgroups of a workgroup: partial sum
 const RP: u32 = TPR + 1u;
 var<workgroup> red: array<f32, RW * RP>;
 
-// The quantized x of unit uu of batch row zb (its record from the Q8X pass).
+// The x record of unit uu of batch row zb (written by wgsl/matmul_quant_x.wgsl).
+#if X24
+fn x_load(zb: u32, uu: u32) -> XD {
+  let o = (zb * (params.k / QU) + uu) * XR;
+#if K45
+  let a0 = xq[o]; let a1 = xq[o + 1u]; let a2 = xq[o + 2u]; let a3 = xq[o + 3u];
+  let b0 = xq[o + 4u]; let b1 = xq[o + 5u]; let b2 = xq[o + 6u]; let b3 = xq[o + 7u];
+  let c0 = xq[o + 8u]; let c1 = xq[o + 9u]; let c2 = xq[o + 10u]; let c3 = xq[o + 11u];
+  let p0 = array<u32, 16>(a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w, a2.x, a2.y, a2.z, a2.w, a3.x, a3.y, a3.z, a3.w);
+  let p1 = array<u32, 16>(b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w, b2.x, b2.y, b2.z, b2.w, b3.x, b3.y, b3.z, b3.w);
+  let p2 = array<u32, 16>(c0.x, c0.y, c0.z, c0.w, c1.x, c1.y, c1.z, c1.w, c2.x, c2.y, c2.z, c2.w, c3.x, c3.y, c3.z, c3.w);
+#else
+  let a0 = xq[o]; let a1 = xq[o + 1u]; let b0 = xq[o + 2u]; let b1 = xq[o + 3u]; let c0 = xq[o + 4u]; let c1 = xq[o + 5u];
+  let p0 = array<u32, 8>(a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w);
+  let p1 = array<u32, 8>(b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w);
+  let p2 = array<u32, 8>(c0.x, c0.y, c0.z, c0.w, c1.x, c1.y, c1.z, c1.w);
+#endif
+  let ma = xq[o + XR - 2u];
+  let mb = xq[o + XR - 1u];
+  let inv = vec2<f32>(bitcast<f32>(ma.x), bitcast<f32>(mb.x));
+  let s0 = bitcast<vec2<i32>>(vec2<u32>(ma.y, mb.y));
+  let s1 = bitcast<vec2<i32>>(vec2<u32>(ma.z, mb.z));
+  let s2 = bitcast<vec2<i32>>(vec2<u32>(ma.w, mb.w));
+  let sx = vec2<f32>(s2 * 65536 + s1 * 256 + s0) * inv;
+  return XD(p0, p1, p2, inv, s0, s1, s2, sx, min(inv.x, inv.y) > 0.0);
+}
+
+// sum of w * x over unit u of block b (its first element e0 in the row) of batch row zb, element by
+// element with the dequantized weight (q_deq4, bit-exact): for the units whose record marks NaN or
+// Inf, so their rows get the reference's IEEE result (an Inf times a zero weight is NaN, etc.).
+fn unit_ieee(zb: u32, b: u32, u: u32, e0: u32) -> f32 {
+  let a_base = params.a_off + batch_offset(zb, params.a_bs);
+  let r = q_runs(u);
+  var s = 0.0;
+  for (var i = 0u; i < QU / 2u; i = i + 4u) {
+    s = s + dot(q_deq4(b, r.x + i), load_a(a_base, 0u, e0 + r.x + i, 1u, params.k)) + dot(q_deq4(b, r.y + i), load_a(a_base, 0u, e0 + r.y + i, 1u, params.k));
+  }
+  return s;
+}
+#else
 fn x_load(zb: u32, uu: u32) -> XQ {
   let o = (zb * (params.k / QU) + uu) * XR;
 #if K45
@@ -179,6 +134,7 @@ fn x_load(zb: u32, uu: u32) -> XQ {
   return XQ(array<u32, 8>(a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w), bitcast<vec4<f32>>(xq[o + 2u]));
 #endif
 }
+#endif
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,

@@ -1,7 +1,9 @@
-// The quantized matvec with 8-bit activations (`lb.matmul(x, q, { transB: true,
-// quantizeActivations: true })`: wgsl/matmul_quant.wgsl Q8X quantizes a's rows into unit records,
-// then QMV8 multiplies them with the weight): its config, generated code, when a device can run
-// it, and the CPU reference of its rounding.
+// The integer matvec (wgsl/matmul_quant_x.wgsl writes a record of x per unit, wgsl/matmul_quant.wgsl QMV8
+// multiplies them with the weight's integers by dot4I8Packed): its config, generated code, when a
+// device can run it, and the CPU reference of the 8-bit rounding. Two x formats: 'x24' (exact x,
+// the M = 1 default for large weights: x as 23-bit integers per run in three 8-bit digits, exact up
+// to x's rounding to 2^-22 of its run's max) and 'x8' (`quantizeActivations`: x rounded to 8 bits
+// per run).
 import { LbrxError } from '../errors.js';
 import type { QuantType } from '../formats/quant.js';
 import { subgroupMin, type GpuDevice } from '../runtime/device.js';
@@ -15,44 +17,68 @@ export interface Matvec8Config {
   group: number;
 }
 
-/** Bytes of one unit's record of quantized x (wgsl XR vec4s: packed i8, then scales and sums). */
-export const recordBytes = (qu: number): number => (qu / 16 + 1) * 16;
+/** x's record format: 'x24' three 8-bit digits of 23-bit integers, 'x8' 8-bit rounding. */
+export type IntFormat = 'x24' | 'x8';
+
+/** Bytes of one unit's record of x (wgsl XR vec4s): X8 the packed i8 then (scales, sums); X24
+ * three digit planes then (1 / S, digit sums) per run. */
+export const recordBytes = (qu: number, fmt: IntFormat = 'x8'): number => (fmt === 'x24' ? 3 * (qu / 16) + 2 : qu / 16 + 1) * 16;
 
 /** Elements of each of a unit's two runs (the granularity of x's 8-bit scales). */
 export const runLength = (type: QuantType): number => (type === 'q4_k' || type === 'q5_k' ? 32 : 16);
 
-/** Whether the device can run the kernel (subgroup sums); without it the exact kernel runs. */
+/** Whether the device can run the kernel (subgroup sums); without it the f32 kernel runs. */
 export const matvec8Supported = (dev: GpuDevice): boolean => subgroupMin(dev, 4) > 0;
 
 /**
- * Defaults measured on the H100 (bench/results/quant-notes.md): 128 threads, each on one unit per
- * pass at K = 4096 (more units per thread for longer rows, up to 4, then more passes), 8 rows per
- * workgroup with the loads of 4 issued together. Software rasterizers: small workgroups. `forced`
- * fields (withQuantConfig's `i8`) replace the defaults.
+ * Whether M = 1 without quantizeActivations takes the integer matvec (X24) rather than the f32
+ * decoder: for large weights only. Its x pass is a second dispatch (about 5 us of launch and
+ * barrier on the H100), which the faster integer loop repays only when the matvec is long: H100,
+ * one process, steady clock (bench/results/quant-notes.md, session 4): 32000 x 4096 Q8_0 / Q4_0 /
+ * Q4_K 60.6 / 43.9 / 38.4 us against 64.5 / 54.7 / 52.5; 11008 x 4096 30.2 / 23.7 / 21.2 against
+ * 27.9 / 23.2 / 22.9; 4096 x 4096 13.5-15.9 against 10.6-12.4.
  */
-export function matvec8Config(dev: GpuDevice, k: number, qu: number, forced: Partial<Matvec8Config> = {}): Matvec8Config {
+export const integerPreferred = (n: number, k: number): boolean => n >= 16384 && n * k >= 2 ** 26;
+
+/**
+ * Defaults measured on the H100 (bench/results/quant-notes.md, session 4): 128 threads, but no more
+ * than a row has units (Q4_K at K = 4096: 64 units, 64 threads: 41.5 against 43.8 us at 32000 x
+ * 4096 with 128, 18.4 against 20.7 at 11008 x 4096), each on one unit per pass (more units per
+ * thread for longer rows, up to 4, then more passes). Rows per workgroup and rows whose loads go
+ * out together: X8 4 / 4 for the 32-element units (Q8_0 53.2 against 54.4 us with 8 rows at 32000 x
+ * 4096, Q4_0 33.0 against 34.4), 8 / 4 for Q4_K / Q5_K; X24 8 / 4, and 8 / 2 for Q4_K / Q5_K (their
+ * 56-word x records and 12-word units: 38.4 against 39.7 us). Software rasterizers: small
+ * workgroups. `forced` fields (withQuantConfig's `i8` / `i24`) replace the defaults.
+ */
+export function matvec8Config(dev: GpuDevice, k: number, qu: number, forced: Partial<Matvec8Config> = {}, fmt: IntFormat = 'x8'): Matvec8Config {
   const software = dev.fingerprint.family === 'software';
   const sg = subgroupMin(dev, 4);
-  const wg = forced.wg ?? Math.max(sg, software ? 32 : 128);
   const units = Math.max(1, Math.ceil(k / qu));
+  const fit = 2 ** Math.floor(Math.log2(units));
+  const wg = forced.wg ?? Math.max(sg, Math.min(software ? 32 : 128, fit));
   const c: Matvec8Config = {
     wg,
     upt: forced.upt ?? Math.min(4, Math.ceil(units / wg)),
-    rows: forced.rows ?? (software ? 4 : 8),
-    group: forced.group ?? (software ? 2 : 4),
+    rows: forced.rows ?? (software ? 4 : fmt === 'x8' && qu === 32 ? 4 : 8),
+    group: forced.group ?? (software ? 2 : fmt === 'x24' && qu === 64 ? 2 : 4),
   };
   const pow2 = (x: number) => Number.isInteger(x) && x > 0 && (x & (x - 1)) === 0;
   const ok = pow2(c.wg) && c.wg >= sg && c.wg <= Math.min(256, dev.limits.maxComputeInvocationsPerWorkgroup) &&
     Number.isInteger(c.upt) && c.upt >= 1 && c.upt <= 8 && Number.isInteger(c.rows) && c.rows >= 2 && c.rows <= 32 && c.rows % 2 === 0 &&
     Number.isInteger(c.group) && c.group >= 1 && c.rows % c.group === 0;
   if (!ok) {
-    throw new LbrxError(`matmul: 8-bit-activation matvec config ${JSON.stringify(c)}: want wg a power of two from the subgroup size (${sg}) to 256, upt 1..8, rows even in 2..32, group dividing rows`);
+    const what = fmt === 'x8' ? '8-bit-activation' : 'integer';
+    throw new LbrxError(`matmul: ${what} matvec config ${JSON.stringify(c)}: want wg a power of two from the subgroup size (${sg}) to 256, upt 1..8, rows even in 2..32, group dividing rows`);
   }
   return c;
 }
 
-/** Q8_DECL, Q8_PASS and Q8_RED of wgsl/matmul_quant.wgsl: straight-line over named variables. */
-export function matvec8Code(c: Matvec8Config): Record<string, string> {
+/**
+ * Q8_DECL, Q8_PASS and Q8_RED of wgsl/matmul_quant.wgsl: straight-line over named variables.
+ * X24 units whose record marks NaN or Inf are summed again from a with the dequantized weight
+ * (unit_ieee), so their rows get the reference's IEEE result.
+ */
+export function matvec8Code(c: Matvec8Config, fmt: IntFormat = 'x8'): Record<string, string> {
   const R = [...Array(c.rows).keys()];
   const U = [...Array(c.upt).keys()];
   const pass: string[] = [];
@@ -60,13 +86,27 @@ export function matvec8Code(c: Matvec8Config): Record<string, string> {
     pass.push(
       `let uu${u} = c0 + lid + ${u * c.wg}u; let live${u} = uu${u} < units; let uc${u} = min(uu${u}, units - 1u);`,
       `let t${u} = vec2<u32>((uc${u} * QU) / QK, ((uc${u} * QU) % QK) / QU); let x${u} = x_load(zb, uc${u});`,
+      fmt === 'x24' ? `let ok${u} = live${u} && x${u}.ok;` : `let ok${u} = live${u};`,
     );
   }
   for (let g0 = 0; g0 < c.rows; g0 += c.group) {
     const G = R.slice(g0, g0 + c.group);
     // A group's weight loads all go out before any of its decodes.
     pass.push(...G.flatMap((j) => U.map((u) => `let g${j}_${u} = q_load(row${j} + t${u}.x, t${u}.y);`)));
-    pass.push(...G.flatMap((j) => U.map((u) => `acc${j} = acc${j} + select(0.0, q_idot(g${j}_${u}, row${j} + t${u}.x, t${u}.y, x${u}.q, x${u}.d), live${u});`)));
+    pass.push(...G.flatMap((j) => U.map((u) => `acc${j} = acc${j} + select(0.0, x_dot(q_iw(g${j}_${u}, row${j} + t${u}.x, t${u}.y), x${u}), ok${u});`)));
+  }
+  if (fmt === 'x24') {
+    // One unit_ieee in a loop over the rows (rare, so kept small): row j's sum goes to accJ.
+    for (const u of U) {
+      pass.push(
+        `if (live${u} && !x${u}.ok) {`,
+        `  for (var j = 0u; j < RW; j = j + 1u) {`,
+        `    let v = unit_ieee(zb, min(w * RW + j, params.n - 1u) * params.b_rs + t${u}.x, t${u}.y, t${u}.x * QK);`,
+        `    ${R.map((j) => `acc${j} = acc${j} + select(0.0, v, j == ${j}u);`).join(' ')}`,
+        `  }`,
+        `}`,
+      );
+    }
   }
   return {
     Q8_DECL: R.map((j) => `let row${j} = min(w * RW + ${j}u, params.n - 1u) * params.b_rs; var acc${j} = 0.0;`).join('\n  '),

@@ -1,7 +1,8 @@
 // lb.matmul(a, q, { transB: true, ...epilogue }) with q a QuantizedTensor [N, K] (a GGUF weight:
-// blocks along K): a @ dequant(q)^T, decoded inside wgsl/matmul_quant.wgsl (M = 1: the matrix-
-// vector kernel; M > 1: the tiled one). The result has a's dtype. On the CPU: dequantize, then the
-// reference matmul.
+// blocks along K): a @ dequant(q)^T, decoded inside wgsl/matmul_quant.wgsl (M = 1: a matrix-vector
+// kernel, the integer one of matmul-quant-i8.ts for large weights or with quantizeActivations, else
+// the f32 decoder of matmul-quant-f32.ts; M > 1: the tiled one). The result has a's dtype. On the
+// CPU: dequantize, then the reference matmul.
 import { DTypeError, GpuValidationError, LbrxError, ShapeError } from '../errors.js';
 import { QuantizedTensor, quantDefines, type QuantType } from '../formats/quant.js';
 import { QUANT_LAYOUT } from '../cpu/quant.js';
@@ -15,8 +16,10 @@ import { familyTable } from '../tune/table.js';
 import { lazyElementwise } from './gpu-elementwise.js';
 import { normalize, type MatView, type Problem } from './matmul-gpu.js';
 import { commonDefines, type Activation, type OperandAccess } from './matmul-wgsl.js';
-import { matvec8Code, matvec8Config, matvec8Supported, recordBytes, roundActivations, runLength, type Matvec8Config } from './matmul-quant-i8.js';
+import { integerPreferred, matvec8Code, matvec8Config, matvec8Supported, recordBytes, roundActivations, runLength, type IntFormat, type Matvec8Config } from './matmul-quant-i8.js';
 import { CpuStorage } from '../runtime/storage.js';
+import { matvecConfig, matvecUnit, qmvCode } from './matmul-quant-f32.js';
+export { matvecConfig, matvecSharedBytes, matvecUnit, type MatvecQuantConfig } from './matmul-quant-f32.js';
 
 export interface QuantMatmulOptions {
   transA?: boolean;
@@ -51,65 +54,13 @@ export interface QuantConfig {
   splits?: number;
   /** The 8-bit-activation matvec's config (with `quantizeActivations`). */
   i8?: Partial<Matvec8Config>;
-}
-
-export type MatvecQuantConfig = Required<Omit<QuantConfig, 'tiled' | 'splits' | 'i8'>>;
-
-/**
- * Defaults per GPU family, measured on the H100 (bench/results/quant-notes.md): 8 groups of a
- * warp, 2 rows each, so a staged x chunk serves 16 rows; `unroll` (units whose loads a thread
- * issues together) by block type: more words in flight per thread until registers run short
- * (Q4_0 11008 x 4096: unroll 2 1126 GB/s, 1 1069, 4 1060; Q4_K: 1 1066, 2 977, 4 566). Software
- * rasterizers run a workgroup as a loop: small groups there.
- */
-const DEFAULTS: Record<string, Omit<MatvecQuantConfig, 'unroll'>> = {
-  nvidia: { tpr: 32, groups: 8, rows: 2, xc: 4096 },
-  software: { tpr: 8, groups: 4, rows: 2, xc: 2048 },
-  generic: { tpr: 32, groups: 8, rows: 2, xc: 4096 },
-};
-
-/** Units per load group by block type (words per unit: 5-6 for the 32-blocks, 9 for Q8_0, 13 for Q6_K, 12-20 for Q4_K / Q5_K). */
-function defaultUnroll(type: QuantType, family: string): number {
-  if (family === 'software') return 1;
-  return type === 'q4_k' || type === 'q5_k' ? 1 : 2;
-}
-
-/** Elements per matvec unit (wgsl/_quant.wgsl QU). */
-export const matvecUnit = (type: QuantType): number => (type === 'q4_k' || type === 'q5_k' ? 64 : 32);
-
-const pow2 = (x: number) => Number.isInteger(x) && x > 0 && (x & (x - 1)) === 0;
-
-/** Workgroup bytes of the matvec: staged x (one pad vec4 per unit of `qu`) and the partial sums. */
-export function matvecSharedBytes(c: MatvecQuantConfig, qu: number): number {
-  return (c.xc / 4 + c.xc / qu) * 16 + c.groups * c.rows * (c.tpr + 1) * 4;
-}
-
-/**
- * The M = 1 config for a weight of K columns: the forced fields over the family default, the x
- * chunk no longer than K needs (rounded to a power of two, at least 256) and halved until the
- * workgroup memory fits the device.
- */
-export function matvecConfig(dev: GpuDevice, k = 4096, type: QuantType = 'q4_0'): MatvecQuantConfig {
-  const family = dev.fingerprint.family;
-  const base = { ...(DEFAULTS[family] ?? DEFAULTS.generic), unroll: defaultUnroll(type, family) };
-  const qu = matvecUnit(type);
-  const { tiled: _t, splits: _s, i8: _i, ...matvecFields } = forced;
-  const c = { ...base, ...Object.fromEntries(Object.entries(matvecFields).filter(([, v]) => v !== undefined)) } as MatvecQuantConfig;
-  const wg = c.tpr * c.groups;
-  const ok = pow2(c.tpr) && pow2(c.groups) && wg <= Math.min(256, dev.limits.maxComputeInvocationsPerWorkgroup) && wg >= 4 &&
-    Number.isInteger(c.rows) && c.rows >= 1 && c.rows <= 8 && Number.isInteger(c.unroll) && c.unroll >= 1 && c.unroll <= 4 &&
-    pow2(c.xc) && c.xc >= 256 && c.xc <= 16384;
-  if (!ok) {
-    throw new LbrxError(`matmul: quantized matvec config ${JSON.stringify(c)}: want tpr and groups powers of two with tpr * groups in 4..256, rows 1..8, unroll 1..4, xc a power of two in 256..16384`);
-  }
-  let xc = Math.min(c.xc, Math.max(256, 2 ** Math.ceil(Math.log2(Math.max(k, 1)))));
-  const limit = dev.limits.maxComputeWorkgroupStorageSize;
-  while (xc > 256 && matvecSharedBytes({ ...c, xc }, qu) > limit) xc /= 2;
-  const out = { ...c, xc };
-  if (matvecSharedBytes(out, qu) > limit) {
-    throw new LbrxError(`matmul: quantized matvec config ${JSON.stringify(c)} needs ${matvecSharedBytes(out, qu)} bytes of workgroup memory, over the device's ${limit}; use fewer rows or threads`);
-  }
-  return out;
+  /** The integer matvec's config (M = 1 without `quantizeActivations`: x as 23-bit integers). */
+  i24?: Partial<Matvec8Config>;
+  /**
+   * M = 1 without quantizeActivations: 'int' the integer matvec (x as 23-bit integers), 'float'
+   * the f32 decoder; default by size (integerPreferred). Either needs subgroups for 'int'.
+   */
+  matvec?: 'int' | 'float';
 }
 
 let forced: QuantConfig = {};
@@ -258,26 +209,6 @@ function packParams(p: Problem, blocksPerRow: number, extra: { tilesN: number; g
 }
 
 /**
- * The matvec's per-thread code for `rows` rows and `unroll` units per group (wgsl/matmul_quant.wgsl
- * QMV), straight-line over named variables: WGSL arrays indexed by loop counters behaved like
- * local memory on the H100, so only literal indices remain.
- */
-export function qmvCode(rows: number, unroll: number): Record<string, string> {
-  const R = [...Array(rows).keys()];
-  const U = [...Array(unroll).keys()];
-  return {
-    QMV_DECL: [
-      ...R.map((j) => `var row${j} = min(w * RW + g * ROWS + ${j}u, params.n - 1u) * params.b_rs; var acc${j} = 0.0;`),
-      ...U.map((i) => `var t${i}: vec3<u32>; ${R.map((j) => `var g${i}_${j}: array<u32, QW>;`).join(' ')}`),
-    ].join('\n  '),
-    // Units past the chunk repeat its last one (dropped in QMV_USE), so the loads need no branch.
-    QMV_LOAD: U.map((i) => `t${i} = unit_at(min(u0 + ${i}u * TPR, units - 1u), kb0); ${R.map((j) => `g${i}_${j} = q_load(row${j} + t${i}.x, t${i}.y);`).join(' ')}`).join('\n      '),
-    QMV_USE: U.map((i) => `{ let x = x_unit(q_runs(t${i}.y) + vec2<u32>(t${i}.z)); let live = u0 + ${i}u * TPR < units; ${R.map((j) => `acc${j} = acc${j} + select(0.0, q_dot(g${i}_${j}, row${j} + t${i}.x, t${i}.y, x), live);`).join(' ')} }`).join('\n      '),
-    QMV_RED: R.map((j) => `red[(g * ROWS + ${j}u) * RP + lane] = acc${j};`).join(' '),
-  };
-}
-
-/**
  * Up to this many rows of a run the matrix-vector kernel once per row (as batch entries): each
  * row decodes the weight again, but from L2 after the first, which beats tiles this thin.
  */
@@ -297,9 +228,15 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
   const p = fold ? rowsAsBatch(p0) : p0;
   const batch = sizeOf(p.bshape);
   const matvec = p.m === 1 && !forced.tiled;
-  const cfg = matvecConfig(dev, p.k, q.type);
-  const i8 = matvec && q8 && matvec8Supported(dev);
-  const cfg8 = i8 ? matvec8Config(dev, p.k, matvecUnit(q.type), forced.i8) : null;
+  const cfg = matvecConfig(dev, p.k, q.type, forced);
+  if (forced.matvec !== undefined && forced.matvec !== 'int' && forced.matvec !== 'float') throw new LbrxError(`matmul: quantized matvec kernel ${JSON.stringify(forced.matvec)}: want 'int' or 'float'`);
+  // M = 1 through integer dots where the device has subgroups: x rounded to 8 bits with
+  // quantizeActivations; for large weights (or forced) x as 23-bit integers (exact up to 2^-22 of
+  // each run's max); else the f32 decoder.
+  const wantInt = forced.matvec === 'int' || forced.i24 !== undefined || (forced.matvec !== 'float' && integerPreferred(p.n, p.k));
+  const fmt: IntFormat | null = !matvec || !matvec8Supported(dev) ? null : q8 ? 'x8' : wantInt ? 'x24' : null;
+  const i8 = fmt !== null;
+  const cfg8 = fmt ? matvec8Config(dev, p.k, matvecUnit(q.type), fmt === 'x8' ? forced.i8 : forced.i24, fmt) : null;
   const perGroup = cfg8 ? cfg8.rows : cfg.groups * cfg.rows;
   // Packed 16-bit outputs need whole pairs: odd N (or odd rows per matvec workgroup) compute f32, converted after.
   const outDType: DType = isHalf(p.out) && (p.n % 2 !== 0 || (matvec && perGroup % 2 !== 0)) ? 'f32' : p.out;
@@ -338,30 +275,33 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
     MATVEC: true,
     QMV: matvec,
     QMV8: i8,
-    XREC: i8,
+    X24: fmt === 'x24',
     QMV_TAIL: matvec,
     BLOCKS4: blocks4,
     SPLIT: split,
     ...(cfg8
-      ? { WG: cfg8.wg, UPT: cfg8.upt, RW: cfg8.rows, SG_MIN: subgroupMin(dev, 4), ...matvec8Code(cfg8) }
+      ? { WG: cfg8.wg, UPT: cfg8.upt, RW: cfg8.rows, SG_MIN: subgroupMin(dev, 4), ...matvec8Code(cfg8, fmt!) }
       : matvec ? { TPR: cfg.tpr, GROUPS: cfg.groups, ROWS: cfg.rows, UNROLL: cfg.unroll, XC: cfg.xc, ...qmvCode(cfg.rows, cfg.unroll) } : { BM: bm }),
   };
-  // 8-bit activations: a's rows quantized once into unit records (Q8X), read by every matvec workgroup.
+  // Integer matvec: a's rows written once as unit records (wgsl/matmul_quant_x.wgsl), read by every matvec workgroup.
   let xq: MetalStorage | null = null;
   if (cfg8) {
     const units = batch * (p.k / matvecUnit(q.type));
-    xq = MetalStorage.empty(dev, units * recordBytes(matvecUnit(q.type)), 'u32', 'matmul 8-bit activations');
+    const rec = recordBytes(matvecUnit(q.type), fmt!);
+    const what = fmt === 'x8' ? '8-bit activations' : 'x as integers';
+    xq = MetalStorage.empty(dev, units * rec, 'u32', `matmul ${what}`);
     const g = dev.stream.grid(Math.ceil(units / 64));
     dev.stream.record({
       kind: 'dispatch',
-      spec: { file: 'matmul_quant', label: `matmul ${q.type} 8-bit activations`, defines: { ...commonDefines(operands, { dtype: 'f32', vec4: false }, undefined, ''), ...quantDefines(q.type), MATVEC: true, QMV: true, Q8X: true, XREC: true } },
+      spec: { file: 'matmul_quant_x', label: `matmul ${q.type} ${what}`, defines: { ...commonDefines(operands, { dtype: 'f32', vec4: false }, undefined, ''), ...quantDefines(q.type), MATVEC: true, QMV: true, X24: fmt === 'x24' } },
       buffers: { a: a.storage.use(), xq: xq.use() },
       params: packParams(p, blocksPerRow, { tilesN, gridX: g.gridX, batch, z0: 0, kchunk: p.k, splits: 1 }),
       workgroups: g.workgroups,
-      bytes: batch * p.m * p.k * byteSize(a.dtype) + units * recordBytes(matvecUnit(q.type)),
+      bytes: batch * p.m * p.k * byteSize(a.dtype) + units * rec,
     });
   }
-  const weight = { [blocks4 ? 'blocks4' : 'blocks']: p.b.storage.use() };
+  // X24's NaN / Inf fallback dequantizes through `blocks` (q_deq4) next to the matvec's blocks4 loads.
+  const weight = blocks4 ? { blocks4: p.b.storage.use(), ...(fmt === 'x24' ? { blocks: p.b.storage.use() } : {}) } : { blocks: p.b.storage.use() };
   const buffers: Record<string, GPUBuffer> = xq
     ? { a: a.storage.use(), xq: xq.use(), ...weight, out: storage.use() }
     : { a: a.storage.use(), ...weight, out: (partial ?? storage).use() };
@@ -373,7 +313,7 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
     const zc = Math.min(max, batch * splits - z0);
     dev.stream.record({
       kind: 'dispatch',
-      spec: { file: 'matmul_quant', label: `matmul ${q.type}${i8 ? ' matvec, 8-bit x' : matvec ? ' matvec' : split ? ' split-K' : ''}`, defines },
+      spec: { file: 'matmul_quant', label: `matmul ${q.type}${fmt === 'x8' ? ' matvec, 8-bit x' : fmt ? ' matvec, integer x' : matvec ? ' matvec' : split ? ' split-K' : ''}`, defines },
       buffers: split ? buffers : { ...buffers, ...epiBuffers },
       params: packParams(p, blocksPerRow, { tilesN, gridX, batch, z0, kchunk, splits }),
       workgroups: [workgroups[0], workgroups[1], zc],
