@@ -11,6 +11,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export async function quantMatvec(ctx) {
   const { lb, dev, software } = ctx;
   const { withQuantConfig } = await import(pathToFileURL(join(root, 'dist', 'ops', 'matmul-quant.js')).href);
+  const { integerPreferred } = await import(pathToFileURL(join(root, 'dist', 'ops', 'matmul-quant-i8.js')).href);
   const sizes = (process.env.LBRX_BENCH_QMV ?? (software ? '256x512,384x768' : '4096x4096,11008x4096,4096x11008,32000x4096'))
     .split(',').map((s) => s.trim().split('x').map(Number));
   for (const [n, k] of sizes) if (!(n > 0 && k % 256 === 0)) throw new Error(`LBRX_BENCH_QMV: ${n}x${k}: want N x K with K a multiple of 256`);
@@ -23,15 +24,16 @@ export async function quantMatvec(ctx) {
   const copyRow = { name: `device copy (${copy.name}), ${copyBytes / MiB} MiB, same run`, value: copy.gbs };
   out.push(row(FAMILY, { name: `device copy (${copy.name}; read + write)`, key: 'qmv-copy', size: `${copyBytes / MiB} MiB`, metric: 'bandwidth', value: copy.gbs, unit: 'GB/s', stats: copy.stats }));
   const [bigN, bigK] = sizes[Math.min(1, sizes.length - 1)];
-  // Every type at one size; Q8_0, Q4_0, Q4_K at all; config sweeps for Q4_0 and Q4_K at the second size.
+  // Every type at one size; Q8_0, Q4_0, Q4_K at all, with the exact default (the integer matvec
+  // for large weights, else the f32 decoder: integerPreferred), the other exact kernel, and 8-bit
+  // activations.
   const cases = [];
-  for (const [n, k] of sizes) for (const type of ['q8_0', 'q4_0', 'q4_k']) cases.push({ type, n, k }, { type, n, k, q8x: true });
+  for (const [n, k] of sizes) {
+    for (const type of ['q8_0', 'q4_0', 'q4_k']) {
+      cases.push({ type, n, k }, { type, n, k, config: { matvec: integerPreferred(n, k) ? 'float' : 'int' } }, { type, n, k, q8x: true });
+    }
+  }
   for (const type of ['q4_1', 'q5_0', 'q5_1', 'q5_k', 'q6_k']) cases.push({ type, n: bigN, k: bigK });
-  const sweep = [
-    { tpr: 32, groups: 8, rows: 2, unroll: 1 }, { tpr: 32, groups: 8, rows: 2, unroll: 2 }, { tpr: 32, groups: 8, rows: 2, unroll: 4 },
-    { tpr: 32, groups: 4, rows: 4, unroll: 2 }, { tpr: 64, groups: 4, rows: 2, unroll: 2 }, { tpr: 16, groups: 16, rows: 2, unroll: 4 },
-  ];
-  for (const type of ['q4_0', 'q4_k']) for (const config of sweep) cases.push({ type, n: bigN, k: bigK, config });
   // Per size and type, a kernel that only reads the weight's bytes: at tens of MiB the launch and the
   // ramp of one dispatch are a visible share, so this is the ceiling a matvec can reach there.
   const ceilings = new Map();
@@ -49,7 +51,8 @@ export async function quantMatvec(ctx) {
   }
   for (const c of cases) {
     const { type, n, k, config, q8x = false } = c;
-    const label = (config ? ` config ${JSON.stringify(config)}` : '') + (q8x ? ', 8-bit activations (quantizeActivations)' : '');
+    const kernel = q8x ? 'integer, 8-bit x' : (config?.matvec ?? (integerPreferred(n, k) ? 'int' : 'float')) === 'int' ? 'integer, x as 23-bit integers' : 'f32 decoder';
+    const label = `${config ? ' (not the default)' : ''}: ${kernel}` + (q8x ? ' (quantizeActivations)' : '');
     const mm = (xx, qq) => lb.matmul(xx, qq, { transB: true, quantizeActivations: q8x });
     progress(`  ${type} ${n}x${k}${label}`);
     const qBytes = Math.ceil((n * k) / QUANT[type].block) * QUANT[type].bytes;
@@ -76,7 +79,7 @@ export async function quantMatvec(ctx) {
       const t = await timeHot(lb, dev, () => [run(() => mm(x, qs[turn++ % copies]))], software ? 4 : 256, rounds, { software, warmMs });
       const moved = qBytes + k * 4 + n * 4;
       out.push(row(FAMILY, {
-        name: `lb.matmul(x, q, { transB: true }) ${type} M = 1${label}`, key: `qmv-${type}-${n}x${k}${config ? `-${Object.values(config).join('-')}` : ''}${q8x ? '-q8x' : ''}`,
+        name: `lb.matmul(x, q, { transB: true }) ${type} M = 1${label}`, key: `qmv-${type}-${n}x${k}${config ? `-${config.matvec}` : ''}${q8x ? '-q8x' : ''}`,
         size: `${n} x ${k}`, metric: 'bandwidth', value: gbps(moved, t.ms), unit: 'GB/s', baseline: copyRow, stats: t,
         note: `${us(t.ms)} per call (timestamps: ${t.profMs === null ? 'n/a' : us(t.profMs)}), ${(qBytes / MiB).toFixed(1)} MiB of blocks, ${copies} weight copies, ${t.dispatchesPerCall} dispatches per call` +
           (ceilings.has(qBytes) ? `; ${((gbps(moved, t.ms) / ceilings.get(qBytes)) * 100).toFixed(0)}% of a read-only kernel over the same bytes` : ''),
