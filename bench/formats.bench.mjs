@@ -28,8 +28,9 @@ export const baselines =
   'Quantized matmul rows: `lb.matmul(x, q, { transB: true })`, x f32 [1, K], q a QuantizedTensor [N, K] (size N x K), ' +
   'bytes = quantized weight bytes + x + output, the calls cycling through > 160 MB of weight copies ' +
   '(so L2 cannot serve them); baseline = device copy bandwidth (read + write, 1 GiB), same run: the ratio is the fraction ' +
-  'of it reached (the issue asks >= 0.7). `config` rows force the matvec kernel config (threads per row group, groups, rows per ' +
-  'group, units loaded together). "8-bit activations" rows pass `quantizeActivations: true` (x rounded to 8 bits per run, ' +
+  'of it reached (the issue asks >= 0.7). Each size has three rows: the exact default (for large weights, N >= 16384 and N x K >= 2^26, ' +
+  'the integer matvec with x as 23-bit integers per run, else the f32 decoder), the other exact kernel (forced with ' +
+  '`withQuantConfig({ matvec })`), and "8-bit activations" rows pass `quantizeActivations: true` (x rounded to 8 bits per run, ' +
   'integer dot products; checked against the dense product within that rounding\'s bound). `read-only` rows: a WGSL kernel that only ' +
   'reads the same bytes, the ceiling at that size. M > 1 rows: a [M, K] f32 against a 4096 x 4096 quantized weight (the fused kernels: the matvec ' +
   'once per row up to 16 rows, tiles with split-K beyond) in GFLOP/s against lb.matmul on the dequantized weight (f32, and cast to ' +
