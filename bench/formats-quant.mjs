@@ -2,7 +2,7 @@
 // device copy and a read-only kernel over the same bytes, and M > 1 against dense matmuls.
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { copyBandwidth, deviceCopy } from './gpu-timing.mjs';
+import { copyBandwidth, deviceCopy, WARM_MS } from './gpu-timing.mjs';
 import { gbps, MiB, progress, row } from './lib.mjs';
 import { FAMILY, QUANT, quantizedWeights, timeHot, us } from './formats-gpu.mjs';
 
@@ -96,7 +96,7 @@ export async function quantMatvec(ctx) {
 export async function quantMatmul(ctx) {
   const { lb, dev, software } = ctx;
   const [n, k] = software ? [256, 512] : [4096, 4096];
-  const warmMs = software ? 0 : 300; // the heater bursts between rounds keep the clocks up
+  const warmMs = software ? 0 : WARM_MS;
   const rounds = software ? 3 : 5;
   const out = [];
   for (const type of ['q4_0', 'q8_0', 'q4_k']) {

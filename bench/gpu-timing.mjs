@@ -11,16 +11,17 @@ const STORAGE = 0x80;
  * of bursty work (an H100 went from 345 to 1980 MHz in ~1.5 s), which doubled kernel times in
  * early runs. So a measurement first repeats its own work for WARM_MS of wall time, untimed.
  */
-export const WARM_MS = 1000;
+export const WARM_MS = 1500;
 
 /**
  * Runs `batch()` (one warm-up batch; resolves to its time) once, then for at least `warmMs` and
- * until the batches of the last 300 ms are no more than 3% faster than those of the 300 ms before
- * (at most 4 x warmMs + 2 s): an idle H100 drops its SM clock to 345 MHz (throttle reason
- * GpuIdle, e.g. while a pipeline compiles or the CPU checks a result) and ramps it back over
- * seconds, so a fixed warm-up after a pause timed kernels at ~1 GHz, up to 2x slow.
+ * until the batches of the last `windowMs` are no more than 3% faster than those of the window
+ * before (at most 4 x warmMs + 2 s): an idle H100 drops its SM clock to 345 MHz (throttle reason
+ * GpuIdle, e.g. while a pipeline compiles or the CPU makes weights) and brings it back in steps
+ * (450, 570, 750, 1335, 1980 MHz) that can each last 0.75 s under load, so 300 ms windows settled
+ * on a step and timed a matvec at a third of the clock.
  */
-export async function warmUntilSteady(batch, warmMs = WARM_MS, windowMs = 300) {
+export async function warmUntilSteady(batch, warmMs = WARM_MS, windowMs = 500) {
   const w0 = performance.now();
   const seen = []; // [end time, batch time]
   for (;;) {

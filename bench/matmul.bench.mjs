@@ -2,7 +2,7 @@
 // M = 1 kernels as GB/s against the device-copy bandwidth, split-K, fused epilogue, transposes,
 // Dawn's fast mode (no robustness checks), and lb.tune() against the family table.
 import { progress, row } from './lib.mjs';
-import { deviceCopy, hotBatch, warmUntilSteady } from './gpu-timing.mjs';
+import { deviceCopy, hotBatch, WARM_MS, warmUntilSteady } from './gpu-timing.mjs';
 
 export const title = 'Matmul: tiled f32/f16/bf16, subgroup-matrix f16, M = 1 (matvec), split-K, tuning';
 export const baselines =
@@ -45,8 +45,8 @@ async function timeOp(lb, fn, outBytes, targetMs = 150) {
   const one = (await round(1)).ms;
   // Outputs stay allocated until their batch completes: cap the bytes in flight.
   const reps = Math.max(2, Math.min(200, Math.ceil(targetMs / Math.max(one, 0.005)), Math.floor(4e9 / Math.max(outBytes, 1))));
-  // A new pipeline's compile idles the GPU, whose clock then ramps back over seconds: time it steady.
-  if (hot) await warmUntilSteady(async () => (await round(reps)).ms, 300);
+  // A pipeline compile or the CPU making weights idles the GPU, whose clock comes back in steps.
+  if (hot) await warmUntilSteady(async () => (await round(reps)).ms, WARM_MS);
   const gpu = [];
   const wall = [];
   for (let r = 0; r < 5; r++) {
