@@ -211,8 +211,10 @@ function sweepPrefill(software) {
     : [{ bq: 64, tk: 32, tq: 4, nj: 16 }, { bq: 64, tk: 32, tq: 8, nj: 8 }, { bq: 32, tk: 32, tq: 4, nj: 8 }, { bq: 128, tk: 16, tq: 8, nj: 16 }];
   // Options not named are off (the table's default is merged under each entry otherwise).
   const off = { pf: false, ka: false, cf: false };
+  const ka = { ka: true, cf: true }; // the nvidia default's options
   const sg = software ? [] : [{ sgs: 8, tk: 32, pf: true }, { sgs: 8, tk: 32, pf: true, cf: true }, { sgs: 8, tk: 32, ka: true },
-    { sgs: 8, tk: 32, ka: true, cf: true, sr: 2, or: 2, cl: true }, { sgs: 8, tk: 32 }, { sgs: 4, tk: 32 }, { sgs: 8, tk: 16 }, { sgs: 4, tk: 64 },
+    { sgs: 8, tk: 32, ...ka, or: 2 }, { sgs: 8, tk: 32, ...ka, sr: 2, or: 2 }, { sgs: 8, tk: 32, ...ka, sr: 2, or: 2, cl: true },
+    { sgs: 16, tk: 32, rf: 0.5, ...ka, or: 2 }, { sgs: 8, tk: 32 }, { sgs: 4, tk: 32 }, { sgs: 8, tk: 16 }, { sgs: 4, tk: 64 },
     { sgs: 4, tk: 32, rf: 2 }, { sgs: 4, tk: 32, db: true }].map((s) => ({ ...off, ...s }));
   return [...sg.map((s) => ({ force: 'sgmat', sgmat: s })), ...tiles.map((t) => ({ force: 'tile', tile: t }))];
 }

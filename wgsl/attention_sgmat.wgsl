@@ -47,11 +47,17 @@ const KP: u32 = D + 8u; // K/V tile row pitch (halves): rows shift banks, pitch 
 const KR: u32 = $KRu; // rows of ks: max(TK, BQ), or max(TK, RS) (the Q block staged there first)
 const QP: u32 = $QPu; // Q rows staged per pass (BQ, or whole subgroups' rows that fit KR)
 const QROW: u32 = $QROWu; // first ks row of the staged Q block (past the K tiles when it stays for the loop)
-const SP: u32 = TK + 4u; // ss row pitch (f32); columns TK.. hold per-row values
-const RA: u32 = TK; // ss column: the row's rescale factor, then 1 / l (or l with SPLIT)
-const RM: u32 = TK + 1u; // ss column: the row's max m
-const FLAG: u32 = TK + 2u; // ss[FLAG]: j0 + 1 of the last step in which some row's max grew (f32, exact below 2^24)
-const KVL: u32 = TK + 3u; // ss[KVL]: the batch's valid keys (KVLEN)
+// CF: ss and vs in SCG / VCG column groups (one per share of S's keys / O's columns), each with its own pad.
+const SCG: u32 = $SCGu;
+const VCG: u32 = $VCGu;
+const SW: u32 = TK / SCG; // keys per ss column group
+const SP: u32 = SW + 4u; // ss row pitch (f32); columns SW.. (of group 0) hold per-row values
+const RA: u32 = SW; // ss column: the row's rescale factor, then 1 / l (or l with SPLIT)
+const RM: u32 = SW + 1u; // ss column: the row's max m
+const FLAG: u32 = SW + 2u; // ss[FLAG]: j0 + 1 of the last step in which some row's max grew (f32, exact below 2^24)
+const KVL: u32 = SW + 3u; // ss[KVL]: the batch's valid keys (KVLEN)
+const VW: u32 = D / VCG; // columns per vs column group
+const VP: u32 = VW + 8u; // vs row pitch (halves; KP with one group)
 const PP: u32 = TK + 8u; // ps row pitch (f16)
 const LPR: u32 = SG / RS; // softmax lanes per row
 const KPL: u32 = TK / LPR; // keys per lane
@@ -64,16 +70,17 @@ $SG_TYPES
 // wrong elements (lavapipe did not care).
 #if CF
 var<workgroup> ks: array<array<f16, FS * KP>, KR / FS>; // NB K tiles (and the Q block before the key loop)
-var<workgroup> vs: array<array<f16, FS * KP>, NB * TK / FS>;
-var<workgroup> ss: array<array<f32, FS * SP>, BQ / FS>;
+var<workgroup> vs: array<array<f16, FS * VP>, (NB * TK / FS) * VCG>;
+var<workgroup> ss: array<array<f32, FS * SP>, (BQ / FS) * SCG>;
 var<workgroup> ps: array<array<f16, FS * PP>, BQ / FS>;
 
-fn ss_get(r: u32, c: u32) -> f32 { return ss[r / FS][(r % FS) * SP + c]; }
-fn ss_set(r: u32, c: u32, x: f32) { ss[r / FS][(r % FS) * SP + c] = x; }
+// Per-row value columns (RA, RM: group 0's pad) of row r.
+fn ss_get(r: u32, c: u32) -> f32 { return ss[(r / FS) * SCG][(r % FS) * SP + c]; }
+fn ss_set(r: u32, c: u32, x: f32) { ss[(r / FS) * SCG][(r % FS) * SP + c] = x; }
 fn ks_set(r: u32, c: u32, x: f16) { ks[r / FS][(r % FS) * KP + c] = x; }
 #else
 var<workgroup> ks: array<f16, KR * KP>; // NB K tiles (and the Q block before the key loop)
-var<workgroup> vs: array<f16, NB * TK * KP>;
+var<workgroup> vs: array<f16, NB * TK * VP>;
 var<workgroup> ss: array<f32, BQ * SP>;
 var<workgroup> ps: array<f16, BQ * PP>;
 

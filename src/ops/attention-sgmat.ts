@@ -50,6 +50,14 @@ export interface SgmatPlan {
   cf: boolean;
   /** K / V fragment offsets from runtime values (sk0, oc0, kb) even where constants would do: the code before constant offsets, for comparison. */
   rk: boolean;
+  /**
+   * cf: column groups of ss (one per key share of S, nk / sc) and of vs (one per column share of O,
+   * nd / oc), each block being fs rows of one group with its own pad, so a share's column offset
+   * is a block too and its fragment offsets stay constant; 1 when there is one share, or when
+   * the groups' pads would not fit workgroup memory.
+   */
+  scg: number;
+  vcg: number;
   bq: number;
   tk: number;
   /**
@@ -62,9 +70,12 @@ export interface SgmatPlan {
 
 interface SubgroupSizes { subgroupMinSize?: number; subgroupMaxSize?: number }
 
-/** Shared memory of a plan: K (kr rows) and nb V tiles, scores (f32, with the per-row values and stamp in its pad), P (f16). */
-export function sgmatBytes(D: number, bq: number, tk: number, kr = Math.max(tk, bq), nb = 1): number {
-  return (kr + nb * tk) * (D + 8) * 2 + bq * (tk + 4) * 4 + bq * (tk + 8) * 2;
+/**
+ * Shared memory of a plan: K (kr rows) and nb V tiles, scores (f32, with the per-row values and
+ * stamp in its pad), P (f16); with scg / vcg column groups of ss / vs, each with its own pad.
+ */
+export function sgmatBytes(D: number, bq: number, tk: number, kr = Math.max(tk, bq), nb = 1, scg = 1, vcg = 1): number {
+  return kr * (D + 8) * 2 + nb * tk * (D + 8 * vcg) * 2 + bq * (tk + 4 * scg) * 4 + bq * (tk + 8) * 2;
 }
 
 /** The plan for head size D, or null when the kernel cannot run it here. */
@@ -114,9 +125,14 @@ export function sgmatAttentionPlan(dev: GpuDevice, c: AttentionSgmatConfig, D: n
   const or = share(c.or, D / fs);
   if (!sr || !or) return null;
   const ka = !!c.ka && !c.db;
+  const kr = krOf(sgs, tk);
+  // Column groups (cf): one per share of S's keys (sr / rf of them) and of O's columns (or / rf),
+  // when their pads fit; else the shares' column offsets stay runtime values.
+  let [scg, vcg] = c.cf && !c.rk ? [sr / rf, or / rf] : [1, 1];
+  if (sgmatBytes(D, sgs * rs, tk, kr, nb, scg, vcg) > limit) [scg, vcg] = [1, 1];
   return {
-    fs, sg, sgs, rf, db: !!c.db, qs: !!c.qs, sr, or, pf: !!c.pf && !c.db && !ka, cl: !!c.cl, ka, cf: !!c.cf, rk: !!c.rk,
-    bq: sgs * rs, tk, kr: krOf(sgs, tk), emulate,
+    fs, sg, sgs, rf, db: !!c.db, qs: !!c.qs, sr, or, pf: !!c.pf && !c.db && !ka, cl: !!c.cl, ka, cf: !!c.cf, rk: !!c.rk, scg, vcg,
+    bq: sgs * rs, tk, kr, emulate,
   };
 }
 
@@ -133,17 +149,25 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
   const rs = fs * p.rf;
   const emu = p.emulate;
   // A fragment whose first row `row` is a multiple of fs, at column `col` of an array of pitch P:
-  // flat, offset row * P + col; cf, block row / fs and offset col (a constant where col is).
-  const frag = (pitch: string, row: string, col: string): At =>
-    p.cf ? { blk: `(${row}) / ${fs}u`, off: col } : { blk: '0u', off: `(${row}) * ${pitch} + ${col}` };
+  // flat, offset row * P + col; cf, block row / fs and offset col (a constant where col is). With
+  // G column groups (cf), column group `grp` of the row's blocks, col inside it.
+  const frag = (pitch: string, row: string, col: string, grp = '', G = 1): At =>
+    p.cf
+      ? { blk: G > 1 ? `((${row}) / ${fs}u) * ${G}u + ${grp}` : `(${row}) / ${fs}u`, off: col }
+      : { blk: '0u', off: `(${row}) * ${pitch} + ${col}` };
+  const sw = p.tk / p.scg; // keys per column group of ss
+  const vw = D / p.vcg; // columns per column group of vs
   const ref = (arr: string, a: At) => (p.cf ? `&${arr}[${a.blk}]` : `&${arr}`);
   const ld = (kind: string, arr: string, a: At, cm: boolean, stride: string) =>
     emu ? `emu_ld_${arr}(${a.blk}, ${a.off}, ${cm}, ${stride})` : `subgroupMatrixLoad<${kind}>(${ref(arr, a)}, ${a.off}, ${cm}, ${stride})`;
   const st = (arr: string, a: At, v: string, stride: string) =>
     emu ? `if (lane == 0u) { emu_st_${arr}(${a.blk}, ${a.off}, ${v}, false, ${stride}); }` : `subgroupMatrixStore(${ref(arr, a)}, ${a.off}, ${v}, false, ${stride});`;
-  // One element (row, col) of a workgroup array of pitch P.
-  const el = (arr: string, pitch: string, row: string, col: string) =>
-    p.cf ? `${arr}[(${row}) / FS][((${row}) % FS) * ${pitch} + ${col}]` : `${arr}[(${row}) * ${pitch} + ${col}]`;
+  // One element (row, col) of a workgroup array of pitch P (cf with G column groups of width W:
+  // col's group in the row's blocks).
+  const el = (arr: string, pitch: string, row: string, col: string, G = 1, W = '') =>
+    !p.cf ? `${arr}[(${row}) * ${pitch} + ${col}]`
+      : G > 1 ? `${arr}[((${row}) / FS) * ${G}u + (${col}) / ${W}][((${row}) % FS) * ${pitch} + (${col}) % ${W}]`
+        : `${arr}[(${row}) / FS][((${row}) % FS) * ${pitch} + ${col}]`;
   const mma = (a: string, b: string, c: string) => (emu ? `emu_mma(${a}, ${b}, ${c})` : `subgroupMatrixMultiplyAccumulate(${a}, ${b}, ${c})`);
   // This subgroup's shares: S rows sr0.. (sr fragments) x keys sk0.. (sc fragments); O rows or0..
   // (or fragments) x columns oc0.. (oc fragments). With sr = or = rf: its own softmax rows, all keys / columns.
@@ -186,20 +210,31 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
       `  let k${kf}_${f} = ${ld('Right', 'ks', frag('KP', `${kbE} + ${sk0E} + ${kf * fs}u`, `${f * fs}u`), true, 'KP')};`,
       ...srows.map((r) => `  s${r}_${kf} = ${mma(`q${r}_${f}`, `k${kf}_${f}`, `s${r}_${kf}`)};`),
     ])]),
-    ...srows.flatMap((r) => range(sc).map((kf) => `  ${st('ss', frag('SP', `sr0 + ${r * fs}u`, `${sk0E} + ${kf * fs}u`), `s${r}_${kf}`, 'SP')}`)),
+    ...srows.flatMap((r) => range(sc).map((kf) => `  ${st('ss', p.scg > 1
+      ? frag('SP', `sr0 + ${r * fs}u`, `${kf * fs}u`, `sk0 / ${sw}u`, p.scg)
+      : frag('SP', `sr0 + ${r * fs}u`, `${sk0E} + ${kf * fs}u`), `s${r}_${kf}`, 'SP')}`)),
     '}',
   ];
   // O += P V over the O share: each V fragment feeds the or row fragments.
   const pv = [
     ...orows.flatMap((r) => range(nk).map((kf) => `let p${r}_${kf} = ${ld('Left', 'ps', frag('PP', `or0 + ${r * fs}u`, `${kf * fs}u`), false, 'PP')};`)),
     ...range(oc).flatMap((f) => range(nk).map((kf) =>
-      `{ let v = ${ld('Right', 'vs', frag('KP', `${kbE} + ${kf * fs}u`, `${oc0E} + ${f * fs}u`), false, 'KP')}; ${orows.map((r) => `o${r}_${f} = ${mma(`p${r}_${kf}`, 'v', `o${r}_${f}`)};`).join(' ')} }`)),
+      `{ let v = ${ld('Right', 'vs', p.vcg > 1
+        ? frag('VP', `${kbE} + ${kf * fs}u`, `${f * fs}u`, `oc0 / ${vw}u`, p.vcg)
+        : frag('VP', `${kbE} + ${kf * fs}u`, `${oc0E} + ${f * fs}u`), false, 'VP')}; ${orows.map((r) => `o${r}_${f} = ${mma(`p${r}_${kf}`, 'v', `o${r}_${f}`)};`).join(' ')} }`)),
   ];
   // Softmax of the lane's keys e * LPR + part_ (e < KPL) as named values s0, s1, ...; the lane's
   // row is block lb, offsets lso (ss) and lpo (ps) in it (flat: lb = 0).
-  const kpl = p.tk / (p.sg / rs);
+  const lpr = p.sg / rs;
+  const kpl = p.tk / lpr;
   const key = (e: number) => (p.cl ? `part_ * KPL + ${e}u` : `${e}u * LPR + part_`);
-  const inRow = (arr: string, base: string, e: number) => (p.cf ? `${arr}[lb][${base} + ${key(e)}]` : `${arr}[${base} + ${key(e)}]`);
+  const inRow = (arr: string, base: string, e: number) => {
+    if (!p.cf) return `${arr}[${base} + ${key(e)}]`;
+    if (arr !== 'ss' || p.scg === 1) return `${arr}[lb][${base} + ${key(e)}]`;
+    // Keys e * LPR + part_ (part_ < LPR, LPR divides the group width) stay in one group: a constant.
+    if (!p.cl) return `ss[lb * SCG + ${Math.floor((e * lpr) / sw)}u][${base} + ${(e * lpr) % sw}u + part_]`;
+    return `ss[lb * SCG + (${key(e)}) / SW][${base} + (${key(e)}) % SW]`;
+  };
   const scoreRow = range(kpl).map((e) => `let s${e} = score(${inRow('ss', 'lso', e)}, ${key(e)}, j0, full, lim, mrow, kend); tmax = max(tmax, s${e});`);
   const pRow = range(kpl).map((e) => `{ let p = select(exp2(s${e} - m), 0.0, is_neg_inf(s${e})); l = l + p; ${inRow('ps', 'lpo', e)} = f16(p); }`);
   // The step's K and V tiles: unit u = lid + t * WG (8 halves of key u / NCH), 16-byte loads
@@ -218,8 +253,10 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
   ].join('\n    '));
   // The 8 halves of register w into arr at row r, columns c.. (inline: no function parameters
   // between the index and its array, so the robustness pass sees the whole index).
-  const put = (arr: string, w: string) => ['x', 'y', 'z', 'w'].map((x, i) =>
-    `let ${arr}${x} = bitcast<vec2<f16>>(${w}.${x}); ${el(arr, 'KP', 'r', `c + ${2 * i}u`)} = ${arr}${x}.x; ${el(arr, 'KP', 'r', `c + ${2 * i + 1}u`)} = ${arr}${x}.y;`).join(' ');
+  const put = (arr: string, w: string) => {
+    const at = (i: number) => (arr === 'ks' ? el(arr, 'KP', 'r', `c + ${i}u`) : el(arr, 'VP', 'r', `c + ${i}u`, p.vcg, 'VW'));
+    return ['x', 'y', 'z', 'w'].map((x, i) => `let ${arr}${x} = bitcast<vec2<f16>>(${w}.${x}); ${at(2 * i)} = ${arr}${x}.x; ${at(2 * i + 1)} = ${arr}${x}.y;`).join(' ');
+  };
   const storeOf = (which: ('ks' | 'vs')[]) => tiles.map((t) =>
     `{ let r = kt + u${t} / NCH; let c = (u${t} % NCH) * 8u; ${which.map((a) => put(a, `${a === 'ks' ? 'kw' : 'vw'}${t}`)).join(' ')} }`);
   // With pf / ka: the registers kw<t>, vw<t> live across steps (declared before the loop, assigned
@@ -239,8 +276,11 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
   const slot = (i: number): At => {
     const row = `((sg * ${per}u + ${i}u) / ${nk}u) * ${fs}u`;
     // With whole fragment rows per subgroup the slot's column is a constant.
-    const col = per % nk === 0 ? `${(i % nk) * fs}u` : `((sg * ${per}u + ${i}u) % ${nk}u) * ${fs}u`;
-    return frag('SP', row, col);
+    const kc = per % nk === 0 ? `${i % nk}u` : `((sg * ${per}u + ${i}u) % ${nk}u)`;
+    if (p.scg === 1) return frag('SP', row, per % nk === 0 ? `${(i % nk) * fs}u` : `${kc} * ${fs}u`);
+    return per % nk === 0
+      ? frag('SP', row, `${((i % nk) * fs) % sw}u`, `${Math.floor(((i % nk) * fs) / sw)}u`, p.scg)
+      : frag('SP', row, `(${kc} * ${fs}u) % SW`, `(${kc} * ${fs}u) / SW`, p.scg);
   };
   const stO = (fr: number[][]) => fr.map(([r, f], i) => st('ss', slot(i), `o${r}_${f}`, 'SP'));
   // The rare O rescale (`rescale` is workgroup-uniform): through this subgroup's slots of ss.
@@ -274,6 +314,8 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
     PF: p.pf ? 1 : 0,
     KA: p.ka ? 1 : 0,
     CF: p.cf ? 1 : 0,
+    SCG: p.scg,
+    VCG: p.vcg,
     SS_FLAG: p.cf ? 'ss[0][FLAG]' : 'ss[FLAG]',
     SS_KVL: p.cf ? 'ss[0][KVL]' : 'ss[KVL]',
     SG_PF_DECL: pfDecl.join('\n  '),
