@@ -6,7 +6,7 @@ import * as lb from '../src/index.js';
 import type { Tensor } from '../src/index.js';
 import { attentionPlan, attentionTuning } from '../src/ops/attention.js';
 import { decodePlan } from '../src/ops/attention-kernels.js';
-import { fusedScratch } from '../src/ops/attention-decode.js';
+import { decodeScratch } from '../src/ops/attention-decode.js';
 import { requireDevice } from '../src/runtime/context.js';
 import type { AttentionDecodeConfig } from '../src/tune/table.js';
 import { gen, run, TOL, type Case } from './attention-helpers.js';
@@ -105,7 +105,7 @@ describe('fused split-K decode: persistent partial buffers', () => {
       for (const j of jobs) expectClose(await j.got.data(), await j.want.data(), { ...TOL.f32, dtype: 'f32' });
       // Every dispatch left the buffers as the next one needs them: partial words EMPTY, counters 0.
       const dev = requireDevice('test');
-      const s = fusedScratch(dev, 0, 0)!;
+      const s = decodeScratch(dev, 0, 0)!;
       const [words, counters] = await Promise.all([readWords(s.part, s.bytes), readWords(s.ctr, s.ctrBytes)]);
       expect(words.every((w) => w === 0xffffffff), 'partial words EMPTY').toBe(true);
       expect(counters.every((w) => w === 0), 'counters 0').toBe(true);

@@ -4,7 +4,7 @@
 // With a prefetching plan the K/V words of the next step load into the kr/vr registers before the
 // current step's math (two steps of loads in flight per lane).
 import type { GpuDevice } from '../runtime/device.js';
-import { STORAGE_USAGE } from '../runtime/device.js';
+import { fusedScratch, type FusedScratch } from '../runtime/fused-scratch.js';
 import type { DecodePlan } from './attention-kernels.js';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -94,39 +94,9 @@ export function decodeCode(p: DecodePlan): Record<string, string> {
   return { DEC_SETUP: setup.join('\n  '), DEC_LOAD0: load0.join('\n  '), DEC_STEP: step.join('\n    '), DEC_MERGE: merge.join('\n  ') };
 }
 
-/** Fused decode's persistent buffers: partial words (EMPTY between dispatches) and block counters (0). */
-export interface FusedScratch { part: GPUBuffer; ctr: GPUBuffer; bytes: number; ctrBytes: number }
-const scratches = new WeakMap<GpuDevice, FusedScratch>();
-const EMPTY_WORD = 0xffffffff;
 /** Largest partials buffer the fused path keeps (past it the partials go through the combine pass). */
 export const FUSED_MAX_BYTES = 64 * 2 ** 20;
 
-const grow = (need: number, had: number) => Math.ceil(Math.max(need, 2 * had, 4096) / 256) * 256;
-
-/**
- * Buffers for a fused decode of `words` partial words and `blocks` counters, grown (doubling) as
- * needed and kept per device; null when they would not fit (the caller runs the combine pass).
- * They are created filled (partials EMPTY, counters 0) and every fused dispatch leaves them so.
- */
-export function fusedScratch(dev: GpuDevice, words: number, blocks: number): FusedScratch | null {
-  const old = scratches.get(dev);
-  if (old && old.bytes >= words * 4 && old.ctrBytes >= blocks * 4) return old;
-  const bytes = grow(words * 4, old?.bytes ?? 0);
-  const ctrBytes = grow(blocks * 4, old?.ctrBytes ?? 0);
-  if (bytes > FUSED_MAX_BYTES || bytes > dev.limits.maxStorageBufferBindingSize || !dev.pool.reserveExternal(bytes + ctrBytes)) return null;
-  const part = dev.device.createBuffer({ size: bytes, usage: STORAGE_USAGE, label: 'attention decode partials' });
-  const ctr = dev.device.createBuffer({ size: ctrBytes, usage: STORAGE_USAGE, label: 'attention decode counters' });
-  dev.device.queue.writeBuffer(part, 0, new Uint32Array(bytes / 4).fill(EMPTY_WORD));
-  dev.device.queue.writeBuffer(ctr, 0, new Uint32Array(ctrBytes / 4));
-  if (old) {
-    // Work recorded in this batch may still use the old pair: destroyed once the batch is done.
-    dev.stream.afterFence(dev.stream.currentFence, () => {
-      old.part.destroy();
-      old.ctr.destroy();
-      dev.pool.releaseExternal(old.bytes + old.ctrBytes);
-    });
-  }
-  const s = { part, ctr, bytes, ctrBytes };
-  scratches.set(dev, s);
-  return s;
-}
+/** The fused decode's buffers (src/runtime/fused-scratch.ts), or null: run the combine pass. */
+export const decodeScratch = (dev: GpuDevice, words: number, blocks: number): FusedScratch | null =>
+  fusedScratch(dev, 'attention decode', words, blocks, FUSED_MAX_BYTES);

@@ -31,7 +31,7 @@ import { broadcastShapes, broadcastStrides } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { ATTENTION_SGMAT_DEFAULT, attentionTable, type AttentionDecodeConfig, type AttentionSgmatConfig, type AttentionTileConfig } from '../tune/table.js';
 import * as cpu from '../cpu/attention.js';
-import { decodeCode, fusedScratch } from './attention-decode.js';
+import { decodeCode, decodeScratch } from './attention-decode.js';
 import { decodePlan, enables, operandCode, splitsFor, tilePlan, vecAccess, type DecodePlan, type TilePlan } from './attention-kernels.js';
 import { sgmatAttentionCode, sgmatAttentionPlan, type SgmatPlan } from './attention-sgmat.js';
 import { f32Bits } from './prologue.js';
@@ -228,7 +228,7 @@ function gpuAttention(dev: GpuDevice, q: Tensor, k: Tensor, v: Tensor, mask: Ten
   if (kvLength instanceof Tensor) buffers.kvlen = (kvLength.storage as MetalStorage).use();
   // Few splits of a decode: one dispatch, its last workgroup per block merges the partials.
   const fused = split && plan.variant === 'decode' && plan.cfg.r * splits <= plan.cfg.fuse
-    ? fusedScratch(dev, B * Hq * L * splits * (D + 2), B * Hkv * plan.rblocks) : null;
+    ? decodeScratch(dev, B * Hq * L * splits * (D + 2), B * Hkv * plan.rblocks) : null;
   let part: MetalStorage | null = null;
   if (fused) {
     buffers.part = fused.part;

@@ -1,7 +1,8 @@
 // M = 1 kernels of wgsl/matvec.wgsl: the config as the kernel takes it (defaults filled in and
 // clamped to what it can run), the per-thread loops generated as straight-line code over named
 // variables (no indexed register arrays), and the persistent buffers of the fused split-K.
-import { STORAGE_USAGE, type GpuDevice } from '../runtime/device.js';
+import type { GpuDevice } from '../runtime/device.js';
+import { fusedScratch, type FusedScratch } from '../runtime/fused-scratch.js';
 import type { MatvecConfig } from '../tune/table.js';
 
 const floorPow2 = (x: number) => 2 ** Math.floor(Math.log2(Math.max(1, x)));
@@ -107,41 +108,11 @@ export function axpyLoop(c: 4 | 8, u: number): string {
   return out.join('\n  ');
 }
 
-/** The fused split-K's persistent buffers: partial words (EMPTY between dispatches) and counters (0). */
-export interface MatvecScratch { part: GPUBuffer; ctr: GPUBuffer; bytes: number; ctrBytes: number }
-const scratches = new WeakMap<GpuDevice, MatvecScratch>();
-const EMPTY_WORD = 0xffffffff;
 /** Largest partials buffer kept for the fused split-K (past it the REDUCE pass runs). */
 export const MATVEC_SCRATCH_MAX_BYTES = 16 * 2 ** 20;
 
-const grow = (need: number, had: number) => Math.ceil(Math.max(need, 2 * had, 4096) / 256) * 256;
-
-/**
- * Buffers for a fused split-K of `words` partial words and `counters` counters, grown (doubling)
- * and kept per device; null when they would not fit (the caller runs the REDUCE pass). Created
- * filled (EMPTY, 0); every fused dispatch leaves them so.
- */
-export function matvecScratch(dev: GpuDevice, words: number, counters: number): MatvecScratch | null {
-  const old = scratches.get(dev);
-  if (old && old.bytes >= words * 4 && old.ctrBytes >= counters * 4) return old;
-  const bytes = grow(words * 4, old?.bytes ?? 0);
-  const ctrBytes = grow(counters * 4, old?.ctrBytes ?? 0);
-  if (bytes > MATVEC_SCRATCH_MAX_BYTES || bytes > dev.limits.maxStorageBufferBindingSize || !dev.pool.reserveExternal(bytes + ctrBytes)) return null;
-  const part = dev.device.createBuffer({ size: bytes, usage: STORAGE_USAGE, label: 'matvec split-K partials' });
-  const ctr = dev.device.createBuffer({ size: ctrBytes, usage: STORAGE_USAGE, label: 'matvec split-K counters' });
-  dev.device.queue.writeBuffer(part, 0, new Uint32Array(bytes / 4).fill(EMPTY_WORD));
-  dev.device.queue.writeBuffer(ctr, 0, new Uint32Array(ctrBytes / 4));
-  if (old) {
-    // Work recorded in this batch may still use the old pair: destroyed once the batch is done.
-    dev.stream.afterFence(dev.stream.currentFence, () => {
-      old.part.destroy();
-      old.ctr.destroy();
-      dev.pool.releaseExternal(old.bytes + old.ctrBytes);
-    });
-  }
-  const s = { part, ctr, bytes, ctrBytes };
-  scratches.set(dev, s);
-  return s;
-}
+/** The fused split-K's buffers (src/runtime/fused-scratch.ts), or null: run the REDUCE pass. */
+export const matvecScratch = (dev: GpuDevice, words: number, counters: number): FusedScratch | null =>
+  fusedScratch(dev, 'matvec split-K', words, counters, MATVEC_SCRATCH_MAX_BYTES);
 
 
