@@ -9,7 +9,8 @@ import type { DType, Tensor } from '../src/index.js';
 import { lastPlan, withConfig, type ForcedConfig } from '../src/ops/matmul-gpu.js';
 import { axpyLoop, axpyShape, dotLoop, dotShape } from '../src/ops/matmul-matvec.js';
 import type { MatvecConfig } from '../src/tune/table.js';
-import { checkOp, type InputSpec } from './helpers.js';
+import { mm, present } from './matmul-check.js';
+import type { InputSpec } from './helpers.js';
 
 beforeAll(async () => {
   await lb.init({ cacheDir: false });
@@ -19,21 +20,9 @@ afterAll(async () => {
 });
 
 const spec = (shape: number[], dtype: DType = 'f32', data?: Float32Array): InputSpec => ({ dtype, shape, gen: { ints: 3 }, data });
-const present = {} as Tensor;
 // gelu's sign of zero and last bits differ between the GPU and the CPU reference (test/matmul.test.ts).
 const gelu = { rtol: 2e-6, atol: 1e-6, zeroSign: false };
 
-async function mm(inputs: InputSpec[], opts: lb.MatmulOptions & { force?: ForcedConfig } = {}, close: { rtol?: number; atol?: number; zeroSign?: boolean } = {}) {
-  const { force, ...o } = opts;
-  const op = (a: Tensor, b: Tensor, ...rest: Tensor[]) => {
-    const extra: lb.MatmulOptions = { ...o };
-    let i = 0;
-    if (o.bias) extra.bias = rest[i++];
-    if (o.residual) extra.residual = rest[i++];
-    return force ? withConfig(force, () => lb.matmul(a, b, extra)) : lb.matmul(a, b, extra);
-  };
-  return checkOp(op, inputs, close);
-}
 
 const dot = (matvec: Partial<MatvecConfig>): ForcedConfig => ({ kind: 'dot', matvec: { tpr: 32, ct: 32, ...matvec } });
 const axpy = (matvec: Partial<MatvecConfig>, splits?: number): ForcedConfig => ({

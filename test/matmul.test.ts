@@ -5,10 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
 import type { DType, Tensor } from '../src/index.js';
-import { lastPlan, withConfig, type ForcedConfig } from '../src/ops/matmul-gpu.js';
+import { lastPlan, withConfig } from '../src/ops/matmul-gpu.js';
 import { sgmatShape } from '../src/ops/matmul-sgmat.js';
 import { sanitizeSubgroupMatrix } from '../src/kernels/layout.js';
 import { FAMILY_TABLES, tileFits, type SgmatConfig } from '../src/tune/table.js';
+import { mm, present } from './matmul-check.js';
 import { checkOp, type InputSpec } from './helpers.js';
 
 let dev: NonNullable<ReturnType<typeof lb.device>>;
@@ -24,20 +25,7 @@ const ints = { ints: 3 };
 const spec = (shape: number[], dtype: DType = 'f32', view?: (t: Tensor) => Tensor): InputSpec => ({ dtype, shape, gen: ints, view });
 const T = (t: Tensor) => t.transpose([...t.shape.keys()].map((i, _, a) => (i < a.length - 2 ? i : i === a.length - 2 ? a.length - 1 : a.length - 2)));
 
-async function mm(inputs: InputSpec[], opts: lb.MatmulOptions & { force?: ForcedConfig } = {}, close: { rtol?: number; atol?: number; ulps?: number; zeroSign?: boolean } = {}) {
-  const { force, ...o } = opts;
-  const op = (a: Tensor, b: Tensor, ...rest: Tensor[]) => {
-    const extra: lb.MatmulOptions = { ...o };
-    let i = 0;
-    if (o.bias) extra.bias = rest[i++];
-    if (o.residual) extra.residual = rest[i++];
-    return force ? withConfig(force, () => lb.matmul(a, b, extra)) : lb.matmul(a, b, extra);
-  };
-  return checkOp(op, inputs, { ...close });
-}
 
-// Placeholders mark which epilogue operands are present; the real ones come from `inputs`.
-const present = {} as Tensor;
 
 describe('matmul shapes', () => {
   it('1x1x1', async () => {

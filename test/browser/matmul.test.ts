@@ -4,26 +4,15 @@
 import { describe, expect, it } from 'vitest';
 import * as lb from '../../src/index.js';
 import type { DType, Tensor } from '../../src/index.js';
-import { lastPlan, withConfig, type ForcedConfig } from '../../src/ops/matmul-gpu.js';
+import { lastPlan } from '../../src/ops/matmul-gpu.js';
 import { familyTable, tileFits } from '../../src/tune/table.js';
+import { mm, present } from '../matmul-check.js';
 import { checkOp, FLOATS, seedOf, useGpu, type InputSpec } from '../helpers.js';
 
 useGpu();
 
 const spec = (shape: number[], dtype: DType = 'f32', view?: (t: Tensor) => Tensor): InputSpec => ({ dtype, shape, gen: { ints: 3 }, view });
-const present = {} as Tensor; // marks which epilogue operands are given; the real ones come from the inputs
 
-async function mm(inputs: InputSpec[], opts: lb.MatmulOptions & { force?: ForcedConfig } = {}, close: { rtol?: number; atol?: number; ulps?: number; zeroSign?: boolean } = {}) {
-  const { force, ...o } = opts;
-  const op = (a: Tensor, b: Tensor, ...rest: Tensor[]) => {
-    const extra: lb.MatmulOptions = { ...o };
-    let i = 0;
-    if (o.bias) extra.bias = rest[i++];
-    if (o.residual) extra.residual = rest[i++];
-    return force ? withConfig(force, () => lb.matmul(a, b, extra)) : lb.matmul(a, b, extra);
-  };
-  return checkOp(op, inputs, close);
-}
 
 describe('matmul', () => {
   it('shapes: primes, 1-D operands, batched with broadcasting, empty and K = 0', async () => {
