@@ -6,11 +6,12 @@
 import type { GpuDevice } from '../runtime/device.js';
 import { fusedScratch, type FusedScratch } from '../runtime/fused-scratch.js';
 import type { DecodePlan } from './attention-kernels.js';
+import { memoCode } from '../kernels/memo.js';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /** DEC_SETUP, DEC_LOAD0, DEC_STEP and DEC_MERGE for a decode plan. */
-export function decodeCode(p: DecodePlan): Record<string, string> {
+function decodeCodeUncached(p: DecodePlan): Record<string, string> {
   const R = range(p.r);
   const C = range(p.nc);
   const U = range(p.ku);
@@ -100,3 +101,6 @@ export const FUSED_MAX_BYTES = 64 * 2 ** 20;
 /** The fused decode's buffers (src/runtime/fused-scratch.ts), or null: run the combine pass. */
 export const decodeScratch = (dev: GpuDevice, words: number, blocks: number): FusedScratch | null =>
   fusedScratch(dev, 'attention decode', words, blocks, FUSED_MAX_BYTES);
+
+/** decodeCode, built once per distinct arguments (src/kernels/memo.ts). */
+export const decodeCode = memoCode(decodeCodeUncached);

@@ -7,6 +7,7 @@ import type { DType } from '../tensor/dtype.js';
 import type { AttentionSgmatConfig } from '../tune/table.js';
 import { sgmatEmulation } from './attention-sgmat-emu.js';
 import { subgroupMatrixConfigs } from './matmul-sgmat.js';
+import { memoCode } from '../kernels/memo.js';
 
 export interface SgmatPlan {
   /** Fragment size (M = N = K). */
@@ -142,7 +143,7 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 interface At { blk: string; off: string }
 
 /** Defines of attention_sgmat.wgsl for a plan and head size D. */
-export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, string | number> {
+function sgmatAttentionCodeUncached(p: SgmatPlan, D: number): Record<string, string | number> {
   const fs = p.fs;
   const nd = D / fs;
   const nk = p.tk / fs;
@@ -345,3 +346,6 @@ export function sgmatAttentionCode(p: SgmatPlan, D: number): Record<string, stri
     SG_EPI: epi.join('\n  '),
   };
 }
+
+/** sgmatAttentionCode, built once per distinct arguments (src/kernels/memo.ts). */
+export const sgmatAttentionCode = memoCode(sgmatAttentionCodeUncached);

@@ -4,6 +4,7 @@
 import type { GpuDevice } from '../runtime/device.js';
 import { fusedScratch, type FusedScratch } from '../runtime/fused-scratch.js';
 import type { MatvecConfig } from '../tune/table.js';
+import { memoCode } from '../kernels/memo.js';
 
 const floorPow2 = (x: number) => 2 ** Math.floor(Math.log2(Math.max(1, x)));
 
@@ -53,7 +54,7 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
  * then single steps) and each row's partial sum stored to red[r * WG + lid]. With `v8` (rows
  * 8-aligned, K % 8 = 0) rows load unchecked, so rows past N read row N - 1.
  */
-export function dotLoop(r: number, u: number, v8: boolean): string {
+function dotLoopUncached(r: number, u: number, v8: boolean): string {
   const R = range(r);
   const U = range(u);
   const out: string[] = R.map((i) => `var acc${i} = vec4<f32>(0.0);`);
@@ -86,7 +87,7 @@ export function dotLoop(r: number, u: number, v8: boolean): string {
  * thread's k rows kbeg + kl, + KL, ... below kend (U at a time, then single), stored to
  * red[c * WG + lid]. C = 8 loads 8 elements unchecked: N % 8 = 0 and 8-aligned rows.
  */
-export function axpyLoop(c: 4 | 8, u: number): string {
+function axpyLoopUncached(c: 4 | 8, u: number): string {
   const U = range(u);
   const cv = c / 4;
   const out: string[] = range(cv).map((i) => `var acc${i} = vec4<f32>(0.0);`);
@@ -115,4 +116,7 @@ export const MATVEC_SCRATCH_MAX_BYTES = 16 * 2 ** 20;
 export const matvecScratch = (dev: GpuDevice, words: number, counters: number): FusedScratch | null =>
   fusedScratch(dev, 'matvec split-K', words, counters, MATVEC_SCRATCH_MAX_BYTES);
 
-
+/** dotLoop, built once per distinct arguments (src/kernels/memo.ts). */
+export const dotLoop = memoCode(dotLoopUncached);
+/** axpyLoop, built once per distinct arguments (src/kernels/memo.ts). */
+export const axpyLoop = memoCode(axpyLoopUncached);

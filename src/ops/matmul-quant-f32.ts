@@ -5,6 +5,7 @@ import { LbrxError } from '../errors.js';
 import type { QuantType } from '../formats/quant.js';
 import type { GpuDevice } from '../runtime/device.js';
 import type { QuantConfig } from './matmul-quant.js';
+import { memoCode } from '../kernels/memo.js';
 
 export type MatvecQuantConfig = Required<Omit<QuantConfig, 'tiled' | 'splits' | 'i8' | 'i24' | 'matvec'>>;
 
@@ -70,7 +71,7 @@ export function matvecConfig(dev: GpuDevice, k = 4096, type: QuantType = 'q4_0',
  * QMV), straight-line over named variables: WGSL arrays indexed by loop counters behaved like
  * local memory on the H100, so only literal indices remain.
  */
-export function qmvCode(rows: number, unroll: number): Record<string, string> {
+function qmvCodeUncached(rows: number, unroll: number): Record<string, string> {
   const R = [...Array(rows).keys()];
   const U = [...Array(unroll).keys()];
   return {
@@ -84,3 +85,6 @@ export function qmvCode(rows: number, unroll: number): Record<string, string> {
     QMV_RED: R.map((j) => `red[(g * ROWS + ${j}u) * RP + lane] = acc${j};`).join(' '),
   };
 }
+
+/** qmvCode, built once per distinct arguments (src/kernels/memo.ts). */
+export const qmvCode = memoCode(qmvCodeUncached);

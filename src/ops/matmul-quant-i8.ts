@@ -7,6 +7,7 @@
 import { LbrxError } from '../errors.js';
 import type { QuantType } from '../formats/quant.js';
 import { subgroupMin, type GpuDevice } from '../runtime/device.js';
+import { memoCode } from '../kernels/memo.js';
 
 /** `wg` threads per workgroup, `upt` units per thread per pass over K, `rows` weight rows per
  * workgroup, their loads issued `group` rows at a time. */
@@ -78,7 +79,7 @@ export function matvec8Config(dev: GpuDevice, k: number, qu: number, forced: Par
  * X24 units whose record marks NaN or Inf are summed again from a with the dequantized weight
  * (unit_ieee), so their rows get the reference's IEEE result.
  */
-export function matvec8Code(c: Matvec8Config, fmt: IntFormat = 'x8'): Record<string, string> {
+function matvec8CodeUncached(c: Matvec8Config, fmt: IntFormat = 'x8'): Record<string, string> {
   const R = [...Array(c.rows).keys()];
   const U = [...Array(c.upt).keys()];
   const pass: string[] = [];
@@ -145,3 +146,6 @@ export function roundActivations(x: Float32Array, k: number, run: number): Float
   }
   return out;
 }
+
+/** matvec8Code, built once per distinct arguments (src/kernels/memo.ts). */
+export const matvec8Code = memoCode(matvec8CodeUncached);

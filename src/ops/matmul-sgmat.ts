@@ -3,6 +3,7 @@
 // aligned strides and offsets (subgroupMatrixLoad reads them straight from storage).
 import type { GpuDevice } from '../runtime/device.js';
 import type { MatView, Problem } from './matmul-gpu.js';
+import { memoCode } from '../kernels/memo.js';
 
 interface SubgroupMatrixConfig {
   componentType: string;
@@ -59,7 +60,7 @@ export type SgmatLoad = 'direct' | 'prefetch' | 'stage' | 'coop';
  * loaded before this step's multiplies; stage / coop: BK-deep tiles go through workgroup memory
  * (see stagedCode; `db`: double-buffered).
  */
-export function sgmatCode(
+function sgmatCodeUncached(
   c: { fm: number; fn: number; sgr: number; sgc: number; load?: SgmatLoad; bk?: number; db?: boolean },
   aKcont: boolean,
   bKcont: boolean,
@@ -279,3 +280,6 @@ function stagedCode(
     SG_EPI: epi,
   };
 }
+
+/** sgmatCode, built once per distinct arguments (src/kernels/memo.ts). */
+export const sgmatCode = memoCode(sgmatCodeUncached);

@@ -3,9 +3,10 @@
 // of those into workgroup memory, the multiply-accumulate steps of one k tile and the thread's
 // place in the grid.
 import { tileLanes, type TileConfig } from '../tune/table.js';
+import { memoCode } from '../kernels/memo.js';
 
 /** Defines of the tiled kernel for `c` (see wgsl/matmul.wgsl); `aKcont`: A is read along k. */
-export function tileCode(c: TileConfig, aKcont = false): Record<string, string | number | boolean> {
+function tileCodeUncached(c: TileConfig, aKcont = false): Record<string, string | number | boolean> {
   const threads = (c.bm / c.tm) * (c.bn / c.tn);
   const la = Math.ceil((c.bm * c.bk) / 4 / threads);
   const lb = Math.ceil((c.bn * c.bk) / 4 / threads);
@@ -84,3 +85,6 @@ export function tileCode(c: TileConfig, aKcont = false): Record<string, string |
         : `for (var kk = 0u; kk < BK; kk = kk + 1u) ${block(flatStep)}`,
   };
 }
+
+/** tileCode, built once per distinct arguments (src/kernels/memo.ts). */
+export const tileCode = memoCode(tileCodeUncached);
