@@ -1,6 +1,6 @@
 // memoCode: generated kernel code is built once per distinct arguments (it cost 6-55 µs per call).
 import { describe, expect, it } from 'vitest';
-import { memoCode } from '../src/kernels/memo.js';
+import { keptByKey, memoCode } from '../src/kernels/memo.js';
 import { tileCode } from '../src/ops/matmul-tile.js';
 
 describe('memoCode', () => {
@@ -22,5 +22,14 @@ describe('memoCode', () => {
     const c = { bm: 128, bn: 64, bk: 16, tm: 8, tn: 4 };
     expect(tileCode({ ...c }, true)).toBe(tileCode({ ...c }, true));
     expect(tileCode({ ...c }, true).MAC_LOOP).not.toBe(tileCode({ ...c, ck: true }, true).MAC_LOOP);
+  });
+
+  it('keptByKey keeps the first object built for a key', () => {
+    let builds = 0;
+    const make = () => ({ n: ++builds });
+    const a = keptByKey('memo.test a', make);
+    expect(keptByKey('memo.test a', make)).toBe(a);
+    expect(keptByKey('memo.test b', make)).not.toBe(a);
+    expect(builds).toBe(2);
   });
 });

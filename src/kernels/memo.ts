@@ -15,3 +15,20 @@ export function memoCode<A extends unknown[], R>(fn: (...args: A) => R, limit = 
     return hit;
   };
 }
+
+const kept = new Map<string, unknown>();
+
+/**
+ * The object `build()` made the first time `key` was seen (at most `limit` kept, oldest dropped).
+ * Ops key a kernel spec by the small inputs its defines come from: the pipeline cache finds a kept
+ * spec by identity, skipping the defines and the id built and hashed from them per dispatch.
+ */
+export function keptByKey<T>(key: string, build: () => T, limit = 512): T {
+  let hit = kept.get(key) as T | undefined;
+  if (hit === undefined) {
+    hit = build();
+    if (kept.size >= limit) kept.delete(kept.keys().next().value as string);
+    kept.set(key, hit);
+  }
+  return hit;
+}

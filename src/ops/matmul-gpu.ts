@@ -9,6 +9,8 @@ import { familyTable, type MatvecConfig, type SgmatConfig, type TileConfig } fro
 import { shapeClass, tunedConfig, type KernelKind, type TunedConfig } from '../tune/state.js';
 import { commonDefines, matmulWork, SGMAT_ENABLE, type Activation, type OperandAccess } from './matmul-wgsl.js';
 import { tileCode } from './matmul-tile.js';
+import { keptByKey } from '../kernels/memo.js';
+import type { KernelSpec } from '../kernels/cache.js';
 import { sgmatCode, sgmatShape } from './matmul-sgmat.js';
 import { axpyLoop, axpyShape, dotLoop, dotShape, matvecScratch } from './matmul-matvec.js';
 
@@ -245,18 +247,18 @@ function recordTiled(dev: GpuDevice, p: Problem, cfg: TileConfig, out: MetalStor
   const partial = split ? MetalStorage.empty(dev, splits * batch * p.m * p.n * 4, 'f32', 'matmul split-K') : null;
   const target = partial ?? out;
   const { workgroups, gridX } = dev.stream.grid(tilesM * tilesN);
-  const defines = {
-    ...commonDefines(split ? operands : [...operands, ...epilogueOperands(p)], { dtype: split ? 'f32' : outDType, vec4: mod4(p.n) }, p.act, ''),
-    ...tileCode(cfg, la.kcont),
-    A_KCONT: la.kcont,
-    B_KCONT: lb.kcont,
-    SPLIT: split,
-  };
+  const used = split ? operands : [...operands, ...epilogueOperands(p)];
+  const outForm = { dtype: split ? 'f32' as const : outDType, vec4: mod4(p.n) };
+  const spec = keptByKey(JSON.stringify(['tile', used, outForm, p.act, cfg, la.kcont, lb.kcont, split]), (): KernelSpec => ({
+    file: 'matmul',
+    label: split ? 'matmul split-K' : 'matmul',
+    defines: { ...commonDefines(used, outForm, p.act, ''), ...tileCode(cfg, la.kcont), A_KCONT: la.kcont, B_KCONT: lb.kcont, SPLIT: split },
+  }));
   const buffers = { a: p.a.storage.use(), b: p.b.storage.use(), out: target.use(), ...(split ? {} : epilogueBuffers(p)) };
   dispatchZ(dev, batch * splits, (z0, zc) => {
     dev.stream.record({
       kind: 'dispatch',
-      spec: { file: 'matmul', label: split ? 'matmul split-K' : 'matmul', defines },
+      spec,
       buffers,
       params: packParams(p, la, lb, { kchunk, tilesN, gridX, batch, z0, splits, count: batch * p.m * p.n }),
       workgroups: [workgroups[0], workgroups[1], zc], ...matmulWork(p, zc / (batch * splits)),
@@ -274,11 +276,11 @@ function recordReduce(dev: GpuDevice, p: Problem, partial: MetalStorage, splits:
   const { workgroups, gridX } = dev.stream.grid(Math.ceil(count / 2 / 256));
   dev.stream.record({
     kind: 'dispatch',
-    spec: {
+    spec: keptByKey(JSON.stringify(['reduce', epilogueOperands(p), outDType, p.act]), (): KernelSpec => ({
       file: 'matmul',
       label: 'matmul split-K reduce',
       defines: { ...commonDefines(epilogueOperands(p), { dtype: outDType, vec4: false }, p.act, ''), REDUCE: true },
-    },
+    })),
     buffers: { part: partial.use(), out: out.use(), ...epilogueBuffers(p) },
     params: packParams(p, la, lb, { kchunk: 0, tilesN: 0, gridX, batch, z0: 0, splits, count }),
     workgroups,
@@ -302,15 +304,20 @@ function recordMatvec(dev: GpuDevice, p: Problem, kind: 'dot' | 'axpy', cfg: Mat
     // 8 elements per load when both rows are contiguous and 8-aligned.
     const v8 = la.cs === 1 && lb.cs === 1 && p.k % 8 === 0 && aligned8(p.a) && aligned8(p.b) && (p.n === 1 || lb.rs % 8 === 0);
     if (v8) operands.forEach((o) => ((o.vec = false), (o.vec8 = true)));
-    const defines = {
-      ...commonDefines([...operands, ...epilogueOperands(p)], { dtype: outDType, vec4: false }, p.act, ''),
-      MATVEC: true, MATVEC_DOT: true, WG: s.wg, TPR: s.tpr, R: s.r, DOT_LOOP: dotLoop(s.r, s.u, v8),
-    };
+    const used = [...operands, ...epilogueOperands(p)];
+    const spec = keptByKey(JSON.stringify(['dot', used, outDType, p.act, s, v8]), (): KernelSpec => ({
+      file: 'matvec',
+      label: 'matvec',
+      defines: {
+        ...commonDefines(used, { dtype: outDType, vec4: false }, p.act, ''),
+        MATVEC: true, MATVEC_DOT: true, WG: s.wg, TPR: s.tpr, R: s.r, DOT_LOOP: dotLoop(s.r, s.u, v8),
+      },
+    }));
     const buffers = { a: p.a.storage.use(), b: p.b.storage.use(), out: out.use(), ...epilogueBuffers(p) };
     dispatchZ(dev, batch, (z0, zc) =>
       dev.stream.record({
         kind: 'dispatch',
-        spec: { file: 'matvec', label: 'matvec', defines },
+        spec,
         buffers,
         params: packParams(p, la, lb, { kchunk: p.k, tilesN: 0, gridX, batch, z0, splits: 1, count: batch * p.n }),
         workgroups: [workgroups[0], workgroups[1], zc], ...matmulWork(p, zc / batch),
@@ -334,10 +341,16 @@ function recordMatvec(dev: GpuDevice, p: Problem, kind: 'dot' | 'axpy', cfg: Mat
   const target = partial ?? out;
   const { workgroups, gridX } = dev.stream.grid(blocks);
   const withEpilogue = !partial;
-  const defines = {
-    ...commonDefines(withEpilogue ? [...operands, ...epilogueOperands(p)] : operands, { dtype: partial ? 'f32' : outDType, vec4: mod4(p.n) }, p.act, ''),
-    MATVEC: true, WG: s.wg, CT: s.ct, C: s.c, AXPY_LOOP: axpyLoop(s.c, s.u), SPLIT: !!partial, FUSE: !!fused,
-  };
+  const used = withEpilogue ? [...operands, ...epilogueOperands(p)] : operands;
+  const outForm = { dtype: partial ? 'f32' as const : outDType, vec4: mod4(p.n) };
+  const spec = keptByKey(JSON.stringify(['axpy', used, outForm, p.act, s, !!partial, !!fused]), (): KernelSpec => ({
+    file: 'matvec',
+    label: 'matvec',
+    defines: {
+      ...commonDefines(used, outForm, p.act, ''),
+      MATVEC: true, WG: s.wg, CT: s.ct, C: s.c, AXPY_LOOP: axpyLoop(s.c, s.u), SPLIT: !!partial, FUSE: !!fused,
+    },
+  }));
   const buffers = {
     a: p.a.storage.use(), b: p.b.storage.use(), out: target.use(), ...(withEpilogue ? epilogueBuffers(p) : {}),
     ...(fused ? { part: fused.part, ctr: fused.ctr } : {}),
@@ -345,7 +358,7 @@ function recordMatvec(dev: GpuDevice, p: Problem, kind: 'dot' | 'axpy', cfg: Mat
   dispatchZ(dev, batch * splits, (z0, zc) =>
     dev.stream.record({
       kind: 'dispatch',
-      spec: { file: 'matvec', label: 'matvec', defines },
+      spec,
       buffers,
       params: packParams(p, la, lb, { kchunk: Math.max(kchunk, 1), tilesN: blocks, gridX, batch, z0, splits, count: batch * p.n }),
       workgroups: [workgroups[0], workgroups[1], zc], ...matmulWork(p, zc / (batch * splits)),
@@ -382,10 +395,31 @@ function recordSgmat(dev: GpuDevice, p: Problem, sg: { size: number; m: number; 
     { name: 'b', binding: 2, dtype: p.b.dtype, vec: false, raw: !words, words },
     ...epilogueOperands(p),
   ];
-  const defines = {
-    ...commonDefines(operands, { dtype: outDType, vec4: mod4(p.n) }, p.act, SGMAT_ENABLE),
+  const outForm = { dtype: outDType, vec4: mod4(p.n) };
+  const spec = keptByKey(JSON.stringify(['sgmat', operands, outForm, p.act, cfg, la.kcont, lb.kcont, sg, p.a.dtype]), (): KernelSpec => ({
+    file: 'matmul', label: 'matmul subgroup-matrix', defines: sgmatDefines(operands, outForm, p, cfg, la.kcont, lb.kcont, sg),
+  }));
+  const buffers = { a: p.a.storage.use(), b: p.b.storage.use(), out: out.use(), ...epilogueBuffers(p) };
+  dispatchZ(dev, batch, (z0, zc) =>
+    dev.stream.record({
+      kind: 'dispatch',
+      spec,
+      buffers,
+      params: packParams(p, la, lb, { kchunk: p.k, tilesN, gridX, batch, z0, splits: 1, count: batch * p.m * p.n }),
+      workgroups: [workgroups[0], workgroups[1], zc], ...matmulWork(p, zc / batch),
+    }),
+  );
+  return true;
+}
+
+function sgmatDefines(
+  operands: OperandAccess[], outForm: { dtype: DType; vec4: boolean }, p: Problem, cfg: SgmatConfig, aK: boolean, bK: boolean,
+  sg: { size: number; m: number; n: number; k: number },
+): Record<string, string | number | boolean> {
+  return {
+    ...commonDefines(operands, outForm, p.act, SGMAT_ENABLE),
     SGMAT: true,
-    ...sgmatCode(cfg, la.kcont, lb.kcont, sg.size, sg),
+    ...sgmatCode(cfg, aK, bK, sg.size, sg),
     SG_SIZE: sg.size,
     SM: sg.m,
     SN: sg.n,
@@ -396,16 +430,4 @@ function recordSgmat(dev: GpuDevice, p: Problem, sg: { size: number; m: number; 
     SGC: cfg.sgc,
     CT: p.a.dtype,
   };
-  const buffers = { a: p.a.storage.use(), b: p.b.storage.use(), out: out.use(), ...epilogueBuffers(p) };
-  dispatchZ(dev, batch, (z0, zc) =>
-    dev.stream.record({
-      kind: 'dispatch',
-      spec: { file: 'matmul', label: 'matmul subgroup-matrix', defines },
-      buffers,
-      params: packParams(p, la, lb, { kchunk: p.k, tilesN, gridX, batch, z0, splits: 1, count: batch * p.m * p.n }),
-      workgroups: [workgroups[0], workgroups[1], zc], ...matmulWork(p, zc / batch),
-    }),
-  );
-  return true;
 }
-
