@@ -19,6 +19,8 @@ import { commonDefines, type Activation, type OperandAccess } from './matmul-wgs
 import { integerPreferred, matvec8Code, matvec8Config, matvec8Supported, recordBytes, roundActivations, runLength, type IntFormat, type Matvec8Config } from './matmul-quant-i8.js';
 import { CpuStorage } from '../runtime/storage.js';
 import { matvecConfig, matvecUnit, qmvCode } from './matmul-quant-f32.js';
+import { keptByKey } from '../kernels/memo.js';
+import type { KernelSpec } from '../kernels/cache.js';
 export { matvecConfig, matvecSharedBytes, matvecUnit, type MatvecQuantConfig } from './matmul-quant-f32.js';
 
 export interface QuantMatmulOptions {
@@ -268,9 +270,14 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
   const { workgroups, gridX } = dev.stream.grid(matvec ? Math.ceil(p.n / perGroup) : tiles);
   // Q4_K / Q5_K blocks (144 / 176 bytes) are 16-byte aligned: the matvecs load them as vec4s.
   const blocks4 = matvec && (q.type === 'q4_k' || q.type === 'q5_k');
-  const defines = {
-    // The matvec stores single outputs; the tiled kernel stores 4 at a time (vec4 when N % 4 = 0).
-    ...commonDefines(split ? operands : [...operands, ...epilogue], { dtype: split ? 'f32' : outDType, vec4: !matvec && p.n % 4 === 0 }, p.act, i8 ? 'enable subgroups;' : ''),
+  // The matvec stores single outputs; the tiled kernel stores 4 at a time (vec4 when N % 4 = 0).
+  const used = split ? operands : [...operands, ...epilogue];
+  const outForm = { dtype: split ? 'f32' as const : outDType, vec4: !matvec && p.n % 4 === 0 };
+  const sgMin = cfg8 ? subgroupMin(dev, 4) : 0;
+  const label = `matmul ${q.type}${fmt === 'x8' ? ' matvec, 8-bit x' : fmt ? ' matvec, integer x' : matvec ? ' matvec' : split ? ' split-K' : ''}`;
+  const key = JSON.stringify(['quant', used, outForm, p.act, i8, q.type, matvec, fmt, blocks4, split, cfg8, sgMin, matvec ? cfg : null, bm]);
+  const spec = keptByKey(key, (): KernelSpec => ({ file: 'matmul_quant', label, defines: {
+    ...commonDefines(used, outForm, p.act, i8 ? 'enable subgroups;' : ''),
     ...quantDefines(q.type),
     MATVEC: true,
     QMV: matvec,
@@ -280,9 +287,9 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
     BLOCKS4: blocks4,
     SPLIT: split,
     ...(cfg8
-      ? { WG: cfg8.wg, UPT: cfg8.upt, RW: cfg8.rows, SG_MIN: subgroupMin(dev, 4), ...matvec8Code(cfg8, fmt!) }
+      ? { WG: cfg8.wg, UPT: cfg8.upt, RW: cfg8.rows, SG_MIN: sgMin, ...matvec8Code(cfg8, fmt!) }
       : matvec ? { TPR: cfg.tpr, GROUPS: cfg.groups, ROWS: cfg.rows, UNROLL: cfg.unroll, XC: cfg.xc, ...qmvCode(cfg.rows, cfg.unroll) } : { BM: bm }),
-  };
+  } }));
   // Integer matvec: a's rows written once as unit records (wgsl/matmul_quant_x.wgsl), read by every matvec workgroup.
   let xq: MetalStorage | null = null;
   if (cfg8) {
@@ -293,7 +300,10 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
     const g = dev.stream.grid(Math.ceil(units / 64));
     dev.stream.record({
       kind: 'dispatch',
-      spec: { file: 'matmul_quant_x', label: `matmul ${q.type} ${what}`, defines: { ...commonDefines(operands, { dtype: 'f32', vec4: false }, undefined, ''), ...quantDefines(q.type), MATVEC: true, QMV: true, X24: fmt === 'x24' } },
+      spec: keptByKey(JSON.stringify(['quant x', operands, q.type, fmt]), (): KernelSpec => ({
+        file: 'matmul_quant_x', label: `matmul ${q.type} ${what}`,
+        defines: { ...commonDefines(operands, { dtype: 'f32', vec4: false }, undefined, ''), ...quantDefines(q.type), MATVEC: true, QMV: true, X24: fmt === 'x24' },
+      })),
       buffers: { a: a.storage.use(), xq: xq.use() },
       params: packParams(p, blocksPerRow, { tilesN, gridX: g.gridX, batch, z0: 0, kchunk: p.k, splits: 1 }),
       workgroups: g.workgroups,
@@ -313,7 +323,7 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
     const zc = Math.min(max, batch * splits - z0);
     dev.stream.record({
       kind: 'dispatch',
-      spec: { file: 'matmul_quant', label: `matmul ${q.type}${fmt === 'x8' ? ' matvec, 8-bit x' : fmt ? ' matvec, integer x' : matvec ? ' matvec' : split ? ' split-K' : ''}`, defines },
+      spec,
       buffers: split ? buffers : { ...buffers, ...epiBuffers },
       params: packParams(p, blocksPerRow, { tilesN, gridX, batch, z0, kchunk, splits }),
       workgroups: [workgroups[0], workgroups[1], zc],
