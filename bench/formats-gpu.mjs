@@ -1,32 +1,24 @@
 // Shared by the formats family (bench/formats.bench.mjs, bench/formats-quant.mjs): GPU timing with
 // the clocks kept up, and random GGUF blocks.
-import { hotBatch, warmUntilSteady } from './gpu-timing.mjs';
-import { median } from './lib.mjs';
+import { timeBatches } from './gpu-timing.mjs';
 
 export const FAMILY = 'formats';
 
 /**
- * GPU time per call of `record()` (returns what to dispose): batches of K calls recorded while a
- * heater keeps the GPU at its clocks (`hotBatch`), for `warmMs` and until their times settle, then
- * `rounds` such batches timed from submit to done; the median. Also the per-dispatch GPU time
- * from timestamp queries, summed per call, and the GPU buffers created during the timed rounds (0:
- * the pool served every output).
+ * GPU time per call of `record()` (returns what to dispose): `timeBatches` (K calls per batch
+ * recorded while a heater keeps the GPU at its clocks, warmed until steady, the median of `rounds`),
+ * plus the per-dispatch GPU time from timestamp queries, summed per call, and the GPU buffers
+ * created during the timed rounds (0: the pool served every output).
  */
-export async function timeHot(lb, dev, record, k, rounds, { software = false, warmMs = 1000 } = {}) {
-  const recordAll = () => Array.from({ length: k }, () => record());
-  const batch = async () => (await hotBatch(lb, recordAll, !software)).ms;
-  await warmUntilSteady(batch, software ? 0 : warmMs);
-  const per = [];
-  const m0 = lb.memory();
-  for (let r = 0; r < rounds; r++) per.push((await batch()) / k);
-  const created = lb.memory().created - m0.created;
+export async function timeHot(lb, record, k, rounds, { software = false, warmMs = 1000 } = {}) {
+  const t = await timeBatches(lb, record, k, rounds, software ? 0 : warmMs);
   const rep = await lb.profile(async () => {
-    const outs = recordAll();
+    const outs = Array.from({ length: k }, () => record());
     await lb.eval();
     for (const o of outs.flat()) o.dispose();
   }, { peaks: false });
   const profMs = rep.timing === 'gpu-timestamps' ? rep.kernels.reduce((x, c) => x + c.gpuMs, 0) / k : null;
-  return { ms: median(per), min: Math.min(...per), max: Math.max(...per), samples: per.length, k, profMs, dispatchesPerCall: rep.kernels.length / k, created };
+  return { ms: t.ms, min: t.min, max: t.max, samples: t.samples, k, profMs, dispatchesPerCall: rep.kernels.length / k, created: t.createdTimed };
 }
 
 export const us = (ms) => `${(ms * 1e3).toFixed(1)} us`;

@@ -76,7 +76,7 @@ export async function quantMatvec(ctx) {
         if (!(Math.abs(g[i] - r[i]) <= tol)) throw new Error(`${type} ${n}x${k}${label}: output ${i} is ${g[i]}, dense matmul on the dequantized weight gives ${r[i]}`);
       }
       let turn = 0;
-      const t = await timeHot(lb, dev, () => [run(() => mm(x, qs[turn++ % copies]))], software ? 4 : 256, rounds, { software, warmMs });
+      const t = await timeHot(lb, () => [run(() => mm(x, qs[turn++ % copies]))], software ? 4 : 256, rounds, { software, warmMs });
       const moved = qBytes + k * 4 + n * 4;
       out.push(row(FAMILY, {
         name: `lb.matmul(x, q, { transB: true }) ${type} M = 1${label}`, key: `qmv-${type}-${n}x${k}${config ? `-${config.matvec}` : ''}${q8x ? '-q8x' : ''}`,
@@ -116,7 +116,7 @@ export async function quantMatmul(ctx) {
           }
           const reps = software ? 2 : Math.max(8, Math.ceil(2048 / m));
           const flops = 2 * m * n * k;
-          const time = (fn) => timeHot(lb, dev, () => [fn()], reps, rounds, { software, warmMs });
+          const time = (fn) => timeHot(lb, () => [fn()], reps, rounds, { software, warmMs });
           const tq = await time(() => lb.matmul(a, q, { transB: true }));
           const t32 = await time(() => lb.matmul(a, w, { transB: true }));
           const t16 = await time(() => lb.matmul(a16, w16, { transB: true }));

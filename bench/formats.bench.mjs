@@ -176,7 +176,7 @@ async function dequant(ctx) {
         cpu.dispose();
       }
       const moved = q.byteLength + n * 4;
-      const t = await timeHot(lb, dev, () => [lb.dequantize(q).realize()], 3, rounds, { software, warmMs });
+      const t = await timeHot(lb, () => [lb.dequantize(q).realize()], 3, rounds, { software, warmMs });
       out.push(row(FAMILY, {
         name: `lb.dequantize ${type} → f32 (blocks read + f32 written)`, key: `dequant-${type}`, size, metric: 'bandwidth',
         value: gbps(moved, t.ms), unit: 'GB/s', baseline: { name: `device copy (${copy.name}), ${n * 4 / MiB} MiB, same run`, value: copy.gbs },

@@ -53,7 +53,7 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
  * than running it (Dawn: ~60 us per dispatch, a decode matvec runs ~30 us), and a GPU idle that
  * often lowers its clock (an H100 sat at 500-1300 MHz through batches of small matmuls).
  */
-export class Heater {
+class Heater {
   constructor(dev) {
     const device = (this.device = dev.device);
     this.out = device.createBuffer({ size: 16, usage: STORAGE, label: 'bench heater out' });
@@ -65,6 +65,7 @@ export class Heater {
       entries: [{ binding: 0, resource: { buffer: this.out } }, { binding: 1, resource: { buffer: this.params } }],
     });
     this.itersPerMs = null;
+    this.recordMs = 5; // the last batch's recording time, which the next heater covers
   }
 
   submitIters(iters) {
@@ -80,8 +81,9 @@ export class Heater {
     this.device.queue.submit([enc.finish()]);
   }
 
-  /** Submits about `ms` of GPU work (not awaited); measures its loop's speed the first time. */
-  async submit(ms) {
+  /** Submits GPU work for about the last recording time (not awaited); measures its loop's speed the first time. */
+  async submit() {
+    const ms = 1.3 * this.recordMs + 1;
     if (this.itersPerMs === null) {
       this.submitIters(100_000);
       const a = performance.now();
@@ -97,14 +99,10 @@ export class Heater {
    * After waiting for the last heater: if it was still running, its length (submit to done) gives
    * the loop's speed at the present clock; if it had ended, it was too short: lengthen it.
    */
-  observe(waitedMs) {
+  observe(recordMs, waitedMs) {
+    this.recordMs = recordMs;
     if (waitedMs > 0.3) this.itersPerMs = this.lastIters / (performance.now() - this.submittedAt);
     else this.itersPerMs *= 2;
-  }
-
-  destroy() {
-    this.out.destroy();
-    this.params.destroy();
   }
 }
 
@@ -125,14 +123,14 @@ function heaterFor(dev) {
 export async function hotBatch(lb, recordAll, hot = true) {
   const dev = lb.device();
   const heater = hot ? heaterFor(dev) : null;
-  if (heater) await heater.submit(1.3 * (heater.lastRecordMs ?? 5) + 1);
+  if (heater) await heater.submit();
   const r0 = performance.now();
   const outs = recordAll().flat();
   for (const o of outs) o.realize?.();
   const r1 = performance.now();
   if (heater) {
     await dev.device.queue.onSubmittedWorkDone();
-    heater.observe(performance.now() - r1);
+    heater.observe(r1 - r0, performance.now() - r1);
   }
   const w = performance.now();
   await dev.stream.submit();
@@ -141,17 +139,21 @@ export async function hotBatch(lb, recordAll, hot = true) {
   const ms = performance.now() - a;
   await dev.checkErrors();
   for (const o of outs) o.dispose();
-  if (heater) heater.lastRecordMs = r1 - r0;
   return { ms, recordMs: r1 - r0, waitedMs: w - r1, encodeMs: a - w, wallMs: performance.now() - r0 };
 }
 
-/** Times `record()` (which records one evaluation and returns what to dispose) K per batch, GPU side. */
+/**
+ * Times `record()` (which records one evaluation and returns what to dispose) K per batch, GPU side
+ * (`hotBatch`; no heater when `warmMs` is 0, as on software adapters). `created`: GPU buffers created
+ * in the last round; `createdTimed`: in all timed rounds (0: the pool served every output).
+ */
 export async function timeBatches(lb, record, k, rounds, warmMs = WARM_MS) {
   const hot = warmMs > 0;
   const recordAll = () => Array.from({ length: k }, () => record());
   const per = [];
   let info = null;
   await warmUntilSteady(async () => (await hotBatch(lb, recordAll, hot)).ms, warmMs);
+  const created0 = lb.memory().created;
   for (let r = 1; r <= rounds; r++) {
     const s0 = lb.streamStats();
     const m0 = lb.memory();
@@ -161,7 +163,7 @@ export async function timeBatches(lb, record, k, rounds, warmMs = WARM_MS) {
     per.push(ms / k);
     info = { dispatchesPerEval: (s1.dispatches - s0.dispatches) / k, submits: s1.submits - s0.submits, created: m1.created - m0.created };
   }
-  return { ms: median(per), min: Math.min(...per), max: Math.max(...per), samples: per.length, k, ...info };
+  return { ms: median(per), min: Math.min(...per), max: Math.max(...per), samples: per.length, k, ...info, createdTimed: lb.memory().created - created0 };
 }
 
 /**
