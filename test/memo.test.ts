@@ -27,9 +27,9 @@ describe('memoCode', () => {
   it('keptByKey keeps the first object built for a key', () => {
     let builds = 0;
     const make = () => ({ n: ++builds });
-    const a = keptByKey('memo.test a', make);
-    expect(keptByKey('memo.test a', make)).toBe(a);
-    expect(keptByKey('memo.test b', make)).not.toBe(a);
+    const a = keptByKey(['memo.test', 'a'], make);
+    expect(keptByKey(['memo.test', 'a'], make)).toBe(a);
+    expect(keptByKey(['memo.test', 'b'], make)).not.toBe(a);
     expect(builds).toBe(2);
   });
 });

@@ -19,11 +19,13 @@ export function memoCode<A extends unknown[], R>(fn: (...args: A) => R, limit = 
 const kept = new Map<string, unknown>();
 
 /**
- * The object `build()` made the first time `key` was seen (at most `limit` kept, oldest dropped).
- * Ops key a kernel spec by the small inputs its defines come from: the pipeline cache finds a kept
- * spec by identity, skipping the defines and the id built and hashed from them per dispatch.
+ * The object `build()` made the first time these key parts (JSON) were seen (at most `limit` kept,
+ * oldest dropped). Ops key a kernel spec by the small inputs its defines come from: the pipeline
+ * cache finds a kept spec by identity, skipping the defines and the id built and hashed from them
+ * per dispatch.
  */
-export function keptByKey<T>(key: string, build: () => T, limit = 512): T {
+export function keptByKey<T>(parts: readonly unknown[], build: () => T, limit = 512): T {
+  const key = JSON.stringify(parts);
   let hit = kept.get(key) as T | undefined;
   if (hit === undefined) {
     hit = build();

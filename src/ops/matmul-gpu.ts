@@ -7,11 +7,11 @@ import { byteSize, type DType } from '../tensor/dtype.js';
 import { coalesce, sizeOf } from '../tensor/shape.js';
 import { familyTable, type MatvecConfig, type SgmatConfig, type TileConfig } from '../tune/table.js';
 import { shapeClass, tunedConfig, type KernelKind, type TunedConfig } from '../tune/state.js';
-import { commonDefines, matmulWork, SGMAT_ENABLE, type Activation, type OperandAccess } from './matmul-wgsl.js';
+import { commonDefines, matmulWork, type Activation, type OperandAccess } from './matmul-wgsl.js';
 import { tileCode } from './matmul-tile.js';
 import { keptByKey } from '../kernels/memo.js';
 import type { KernelSpec } from '../kernels/cache.js';
-import { sgmatCode, sgmatShape } from './matmul-sgmat.js';
+import { sgmatDefines, sgmatShape } from './matmul-sgmat.js';
 import { axpyLoop, axpyShape, dotLoop, dotShape, matvecScratch } from './matmul-matvec.js';
 
 /** A tensor as the kernel sees it: element offset, batch strides over the output batch, two matrix strides. */
@@ -249,7 +249,7 @@ function recordTiled(dev: GpuDevice, p: Problem, cfg: TileConfig, out: MetalStor
   const { workgroups, gridX } = dev.stream.grid(tilesM * tilesN);
   const used = split ? operands : [...operands, ...epilogueOperands(p)];
   const outForm = { dtype: split ? 'f32' as const : outDType, vec4: mod4(p.n) };
-  const spec = keptByKey(JSON.stringify(['tile', used, outForm, p.act, cfg, la.kcont, lb.kcont, split]), (): KernelSpec => ({
+  const spec = keptByKey(['tile', used, outForm, p.act, cfg, la.kcont, lb.kcont, split], (): KernelSpec => ({
     file: 'matmul',
     label: split ? 'matmul split-K' : 'matmul',
     defines: { ...commonDefines(used, outForm, p.act, ''), ...tileCode(cfg, la.kcont), A_KCONT: la.kcont, B_KCONT: lb.kcont, SPLIT: split },
@@ -276,7 +276,7 @@ function recordReduce(dev: GpuDevice, p: Problem, partial: MetalStorage, splits:
   const { workgroups, gridX } = dev.stream.grid(Math.ceil(count / 2 / 256));
   dev.stream.record({
     kind: 'dispatch',
-    spec: keptByKey(JSON.stringify(['reduce', epilogueOperands(p), outDType, p.act]), (): KernelSpec => ({
+    spec: keptByKey(['reduce', epilogueOperands(p), outDType, p.act], (): KernelSpec => ({
       file: 'matmul',
       label: 'matmul split-K reduce',
       defines: { ...commonDefines(epilogueOperands(p), { dtype: outDType, vec4: false }, p.act, ''), REDUCE: true },
@@ -305,7 +305,7 @@ function recordMatvec(dev: GpuDevice, p: Problem, kind: 'dot' | 'axpy', cfg: Mat
     const v8 = la.cs === 1 && lb.cs === 1 && p.k % 8 === 0 && aligned8(p.a) && aligned8(p.b) && (p.n === 1 || lb.rs % 8 === 0);
     if (v8) operands.forEach((o) => ((o.vec = false), (o.vec8 = true)));
     const used = [...operands, ...epilogueOperands(p)];
-    const spec = keptByKey(JSON.stringify(['dot', used, outDType, p.act, s, v8]), (): KernelSpec => ({
+    const spec = keptByKey(['dot', used, outDType, p.act, s, v8], (): KernelSpec => ({
       file: 'matvec',
       label: 'matvec',
       defines: {
@@ -343,7 +343,7 @@ function recordMatvec(dev: GpuDevice, p: Problem, kind: 'dot' | 'axpy', cfg: Mat
   const withEpilogue = !partial;
   const used = withEpilogue ? [...operands, ...epilogueOperands(p)] : operands;
   const outForm = { dtype: partial ? 'f32' as const : outDType, vec4: mod4(p.n) };
-  const spec = keptByKey(JSON.stringify(['axpy', used, outForm, p.act, s, !!partial, !!fused]), (): KernelSpec => ({
+  const spec = keptByKey(['axpy', used, outForm, p.act, s, !!partial, !!fused], (): KernelSpec => ({
     file: 'matvec',
     label: 'matvec',
     defines: {
@@ -396,8 +396,8 @@ function recordSgmat(dev: GpuDevice, p: Problem, sg: { size: number; m: number; 
     ...epilogueOperands(p),
   ];
   const outForm = { dtype: outDType, vec4: mod4(p.n) };
-  const spec = keptByKey(JSON.stringify(['sgmat', operands, outForm, p.act, cfg, la.kcont, lb.kcont, sg, p.a.dtype]), (): KernelSpec => ({
-    file: 'matmul', label: 'matmul subgroup-matrix', defines: sgmatDefines(operands, outForm, p, cfg, la.kcont, lb.kcont, sg),
+  const spec = keptByKey(['sgmat', operands, outForm, p.act, cfg, la.kcont, lb.kcont, sg, p.a.dtype], (): KernelSpec => ({
+    file: 'matmul', label: 'matmul subgroup-matrix', defines: sgmatDefines(operands, outForm, p.act, p.a.dtype, cfg, la.kcont, lb.kcont, sg),
   }));
   const buffers = { a: p.a.storage.use(), b: p.b.storage.use(), out: out.use(), ...epilogueBuffers(p) };
   dispatchZ(dev, batch, (z0, zc) =>
@@ -410,24 +410,4 @@ function recordSgmat(dev: GpuDevice, p: Problem, sg: { size: number; m: number; 
     }),
   );
   return true;
-}
-
-function sgmatDefines(
-  operands: OperandAccess[], outForm: { dtype: DType; vec4: boolean }, p: Problem, cfg: SgmatConfig, aK: boolean, bK: boolean,
-  sg: { size: number; m: number; n: number; k: number },
-): Record<string, string | number | boolean> {
-  return {
-    ...commonDefines(operands, outForm, p.act, SGMAT_ENABLE),
-    SGMAT: true,
-    ...sgmatCode(cfg, aK, bK, sg.size, sg),
-    SG_SIZE: sg.size,
-    SM: sg.m,
-    SN: sg.n,
-    SK: sg.k,
-    FM: cfg.fm,
-    FN: cfg.fn,
-    SGR: cfg.sgr,
-    SGC: cfg.sgc,
-    CT: p.a.dtype,
-  };
 }

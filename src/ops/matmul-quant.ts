@@ -275,7 +275,7 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
   const outForm = { dtype: split ? 'f32' as const : outDType, vec4: !matvec && p.n % 4 === 0 };
   const sgMin = cfg8 ? subgroupMin(dev, 4) : 0;
   const label = `matmul ${q.type}${fmt === 'x8' ? ' matvec, 8-bit x' : fmt ? ' matvec, integer x' : matvec ? ' matvec' : split ? ' split-K' : ''}`;
-  const key = JSON.stringify(['quant', used, outForm, p.act, i8, q.type, matvec, fmt, blocks4, split, cfg8, sgMin, matvec ? cfg : null, bm]);
+  const key = ['quant', used, outForm, p.act, i8, q.type, matvec, fmt, blocks4, split, cfg8, sgMin, matvec ? cfg : null, bm];
   const spec = keptByKey(key, (): KernelSpec => ({ file: 'matmul_quant', label, defines: {
     ...commonDefines(used, outForm, p.act, i8 ? 'enable subgroups;' : ''),
     ...quantDefines(q.type),
@@ -300,7 +300,7 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
     const g = dev.stream.grid(Math.ceil(units / 64));
     dev.stream.record({
       kind: 'dispatch',
-      spec: keptByKey(JSON.stringify(['quant x', operands, q.type, fmt]), (): KernelSpec => ({
+      spec: keptByKey(['quant x', operands, q.type, fmt], (): KernelSpec => ({
         file: 'matmul_quant_x', label: `matmul ${q.type} ${what}`,
         defines: { ...commonDefines(operands, { dtype: 'f32', vec4: false }, undefined, ''), ...quantDefines(q.type), MATVEC: true, QMV: true, X24: fmt === 'x24' },
       })),

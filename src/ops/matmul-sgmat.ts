@@ -4,6 +4,9 @@
 import type { GpuDevice } from '../runtime/device.js';
 import type { MatView, Problem } from './matmul-gpu.js';
 import { memoCode } from '../kernels/memo.js';
+import type { DType } from '../tensor/dtype.js';
+import type { SgmatConfig } from '../tune/table.js';
+import { commonDefines, SGMAT_ENABLE, type Activation, type OperandAccess, type OutputForm } from './matmul-wgsl.js';
 
 interface SubgroupMatrixConfig {
   componentType: string;
@@ -283,3 +286,24 @@ function stagedCode(
 
 /** sgmatCode, built once per distinct arguments (src/kernels/memo.ts). */
 export const sgmatCode = memoCode(sgmatCodeUncached);
+
+/** The SGMAT variant's defines: operand access, output form and epilogue, then the config's code. */
+export function sgmatDefines(
+  operands: OperandAccess[], outForm: OutputForm, act: Activation | undefined, ct: DType, cfg: SgmatConfig, aK: boolean, bK: boolean,
+  sg: { size: number; m: number; n: number; k: number },
+): Record<string, string | number | boolean> {
+  return {
+    ...commonDefines(operands, outForm, act, SGMAT_ENABLE),
+    SGMAT: true,
+    ...sgmatCode(cfg, aK, bK, sg.size, sg),
+    SG_SIZE: sg.size,
+    SM: sg.m,
+    SN: sg.n,
+    SK: sg.k,
+    FM: cfg.fm,
+    FN: cfg.fn,
+    SGR: cfg.sgr,
+    SGC: cfg.sgc,
+    CT: ct,
+  };
+}
