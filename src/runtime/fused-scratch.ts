@@ -6,7 +6,7 @@ import { STORAGE_USAGE, type GpuDevice } from './device.js';
 export interface FusedScratch { part: GPUBuffer; ctr: GPUBuffer; bytes: number; ctrBytes: number }
 
 /** A partial word no workgroup has written yet (a NaN pattern no f32 result takes). */
-export const EMPTY_WORD = 0xffffffff;
+const EMPTY_WORD = 0xffffffff;
 
 const byUse = new Map<string, WeakMap<GpuDevice, FusedScratch>>();
 const grow = (need: number, had: number) => Math.ceil(Math.max(need, 2 * had, 4096) / 256) * 256;
