@@ -1,5 +1,5 @@
 // The tiled matmul kernel's parameters against the CPU reference: thread tiles, k depths, double
-// buffers, unrolled k steps, constant-k (CK) tiles, A kept as rows (ar) and warp layouts (lx), each on shapes with
+// buffers (run-time or constant offsets: pl), unrolled k steps, constant-k (CK) tiles, A kept as rows (ar) and warp layouts (lx), each on shapes with
 // partial tiles in M, N and K, a batch, both transposes (A and B read along k: the transposing
 // stores) and an epilogue. Integer-valued data keeps the f32 sums exact.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,6 +47,11 @@ const CONFIGS = [
   t(128, 64, 16, 8, 4, { lx: 4, ck: true, db: true }),
   t(128, 64, 16, 8, 4, { ar: true }),
   t(64, 128, 8, 8, 8, { ar: true, db: true, unroll: true }),
+  // pl: two buffers, the k loop unrolled by two (constant buffer offsets); flat, CK and ar tiles.
+  t(128, 64, 16, 8, 4, { pl: true }),
+  t(128, 128, 8, 8, 8, { lx: 8, ck: true, pl: true }),
+  t(64, 128, 8, 8, 8, { ar: true, pl: true }),
+  t(128, 64, 16, 8, 4, { pl: true, p2: true, lx: 8 }),
 ];
 
 describe('tiled matmul kernel parameters', () => {
@@ -60,6 +65,18 @@ describe('tiled matmul kernel parameters', () => {
       await run(tile, [spec([133, 45]), spec([70, 45]), spec([70]), spec([133, 70])], { transB: true, bias: present, residual: present, activation: 'relu', alpha: 2 });
       // A along m, B along k.
       await run(tile, [spec([37, 66]), spec([150, 37])], { transA: true, transB: true });
+    });
+  }
+  // pl ends after either half of its unrolled step, p2 fetches two tiles ahead: K of 1 to 5 tiles
+  // (partial last tile), split-K chunks of 2 and 3 tiles.
+  for (const tile of [t(64, 64, 16, 4, 4, { pl: true }), t(64, 64, 16, 4, 4, { pl: true, p2: true })]) {
+    it(`k tile counts: ${JSON.stringify(tile)}`, async () => {
+      for (const k of [5, 16, 32, 48, 67]) await run(tile, [spec([70, k]), spec([k, 66])]);
+      for (const splits of [2, 3]) {
+        const op = (a: Tensor, b: Tensor) => withConfig({ kind: 'tile', tile, splits }, () => lb.matmul(a, b));
+        await checkOp(op, [spec([65, 150]), spec([150, 70])]);
+      }
+      expect(tileCode(tile).K_LOOP).toContain('const ao = ASTEP;');
     });
   }
   it('CK tiles are indexed with constant k; lx lays threads out in groups of 32', () => {

@@ -9,7 +9,7 @@
 //               (A stored k-major so each thread reads vec4 fragments), TM x TN per thread,
 //               the next tiles prefetched into registers while the current ones are used;
 //               CK: tiles indexed [buffer][k][m / 4] with the k steps unrolled (constant k);
-//               AR: A read along k kept as [m][k] rows (no transposing stores).
+//               AR: A read along k kept as [m][k] rows (no transposing stores); PL: DB unrolled by 2.
 //               Dispatch: tiles (grouped for L2 reuse) in x/y, z = split * batch + batch index.
 //   SPLIT       same, but writes raw f32 partial sums per K split (no epilogue) for REDUCE.
 //   REDUCE      sums SPLITS partials per output element and applies the epilogue.
@@ -322,46 +322,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   // compiler unrolls; with `unroll` or CK the BK steps of MAC_LOOP are unrolled too.
   $ACC_DECL
   $PREFETCH_DECL
-  var kq = kbeg;
-  $FETCH
-#if DB
-  var pa = 0u;
-  var pb = 0u;
-  $PUT
-  workgroupBarrier();
-  for (var k0 = kbeg; k0 < kend; k0 = k0 + BK) {
-    let ao = pa;
-    let bo = pb;
-    kq = k0 + BK;
-    let more = kq < kend;
-    if (more) {
-      $FETCH
-    }
-    $MAC_LOOP
-    if (more) {
-      pa = ASTEP - ao;
-      pb = BSTEP - bo;
-      $PUT
-    }
-    workgroupBarrier();
-  }
-#else
-  let pa = 0u;
-  let pb = 0u;
-  let ao = 0u;
-  let bo = 0u;
-  for (var k0 = kbeg; k0 < kend; k0 = k0 + BK) {
-    $PUT
-    workgroupBarrier();
-    // Prefetch the next tiles while this one is multiplied.
-    kq = k0 + BK;
-    if (kq < kend) {
-      $FETCH
-    }
-    $MAC_LOOP
-    workgroupBarrier();
-  }
-#endif
+  // The k loop (K_LOOP, src/ops/matmul-tile.ts): one buffer, two barriers per k step; DB: two
+  // buffers, one barrier; PL: DB with the loop unrolled by two so each buffer's offset is a constant.
+  $K_LOOP
   // SPLIT: z = split * batch + zb, so partial sums land at [split][zb][m][n].
 #if CK
   // Straight-line stores of the named accumulators (STORE_OUT), no accumulator array.

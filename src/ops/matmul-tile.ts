@@ -44,6 +44,21 @@ function tileCodeUncached(c: TileConfig, aKcont = false): Record<string, string 
   }
   const lx = tileLanes(c);
   const tx = c.bn / c.tn;
+  // Register sets of the prefetched tiles: r (next tile), s (the one after, p2 only).
+  const fetch = (r: string) => [
+    ...units(la, 'NA', (i) => `${r}a${i} = fetch_a(a_base, m0, kq, kend, e);`),
+    ...units(lb, 'NB', (i) => `${r}b${i} = fetch_b(b_base, n0, kq, kend, e);`),
+  ];
+  const put = (r: string) => [...units(la, 'NA', (i) => `put_a(pa, e, ${r}a${i});`), ...units(lb, 'NB', (i) => `put_b(pb, e, ${r}b${i});`)];
+  const mac = c.ck
+    ? range(c.bk).map((kk) => block(ckStep(kk)))
+    : ar
+      ? c.unroll
+        ? range(c.bk / 4).map((k4) => block(arStep(`${k4}u`)))
+        : [`for (var k4 = 0u; k4 < BK4; k4 = k4 + 1u) ${block(arStep('k4'))}`]
+      : c.unroll
+        ? range(c.bk).map((kk) => block([`let kk = ${kk}u;`, ...flatStep]))
+        : [`for (var kk = 0u; kk < BK; kk = kk + 1u) ${block(flatStep)}`];
   return {
     BM: c.bm,
     BN: c.bn,
@@ -52,7 +67,7 @@ function tileCodeUncached(c: TileConfig, aKcont = false): Record<string, string 
     TN: c.tn,
     DB: !!c.db,
     CK: !!c.ck,
-    NBUF: c.db ? 2 : 1,
+    NBUF: c.db || c.pl ? 2 : 1,
     // Row-major thread grid, or groups of 32 threads covering (32 / lx) x lx threads of it.
     THREAD_XY:
       lx === Math.min(tx, 32)
@@ -67,23 +82,77 @@ function tileCodeUncached(c: TileConfig, aKcont = false): Record<string, string 
         return `{ let m = m0 + ${i >> 2}u * TY * 4u + ty * 4u + ${i & 3}u; if (m < params.m) { ${stores.join(' ')} } }`;
       })
       .join('\n  '),
-    PREFETCH_DECL: [...range(la).map((i) => `var ra${i}: vec4<f32>;`), ...range(lb).map((i) => `var rb${i}: vec4<f32>;`)].join(' '),
-    FETCH: [
-      ...units(la, 'NA', (i) => `ra${i} = fetch_a(a_base, m0, kq, kend, e);`),
-      ...units(lb, 'NB', (i) => `rb${i} = fetch_b(b_base, n0, kq, kend, e);`),
-    ].join('\n      '),
-    PUT: [...units(la, 'NA', (i) => `put_a(pa, e, ra${i});`), ...units(lb, 'NB', (i) => `put_b(pb, e, rb${i});`)].join('\n    '),
+    PREFETCH_DECL: (c.pl && c.p2 ? ['r', 's'] : ['r'])
+      .flatMap((r) => [...range(la).map((i) => `var ${r}a${i}: vec4<f32>;`), ...range(lb).map((i) => `var ${r}b${i}: vec4<f32>;`)])
+      .join(' '),
     AR: ar,
-    MAC_LOOP: c.ck
-      ? range(c.bk).map((kk) => block(ckStep(kk))).join('\n    ')
-      : ar
-        ? c.unroll
-          ? range(c.bk / 4).map((k4) => block(arStep(`${k4}u`))).join('\n    ')
-          : `for (var k4 = 0u; k4 < BK4; k4 = k4 + 1u) ${block(arStep('k4'))}`
-        : c.unroll
-        ? range(c.bk).map((kk) => block([`let kk = ${kk}u;`, ...flatStep])).join('\n    ')
-        : `for (var kk = 0u; kk < BK; kk = kk + 1u) ${block(flatStep)}`,
+    MAC_LOOP: mac.join('\n    '),
+    K_LOOP: kLoop(c, fetch, put, mac).join('\n  '),
   };
+}
+
+/**
+ * The k loop over [kbeg, kend): the first tiles fetched into registers, then per k step the next
+ * tiles fetched while the current ones are multiplied. One buffer: store, barrier, multiply,
+ * barrier. DB: two buffers (offsets pa / ao alternate at run time), one barrier per step. PL: two
+ * buffers with the loop unrolled by two, so each half's buffer offsets are constants, and the
+ * fetch unconditional (past kend the loaders return zeros); p2: two tiles ahead in registers.
+ */
+function kLoop(c: TileConfig, fetch: (r: string) => string[], put: (r: string) => string[], mac: string[]): string[] {
+  const ind = (lines: string[], pad: string) => lines.map((l) => pad + l);
+  if (c.pl) {
+    // p2: tile t + 2 is fetched (into the set tile t came in) while tile t is multiplied.
+    const ahead = c.p2 ? 2 : 1;
+    const half = (j: number) => {
+      const [buf, next] = j === 0 ? ['0u', 'ASTEP'] : ['ASTEP', '0u'];
+      const [fr, pr] = c.p2 ? (j === 0 ? ['r', 's'] : ['s', 'r']) : ['r', 'r'];
+      return [
+        `  kq = k0 + ${j + ahead}u * BK;`, ...ind(fetch(fr), '  '),
+        '  {', `    const ao = ${buf};`, `    const bo = ${buf === '0u' ? '0u' : 'BSTEP'};`, ...ind(mac, '    '), '  }',
+        '  {', `    const pa = ${next};`, `    const pb = ${next === '0u' ? '0u' : 'BSTEP'};`, ...ind(put(pr), '    '), '  }',
+        '  workgroupBarrier();',
+      ];
+    };
+    return [
+      'var kq = kbeg;', ...fetch('r'),
+      ...(c.p2 ? ['kq = kbeg + BK;', ...fetch('s')] : []),
+      '{', '  const pa = 0u;', '  const pb = 0u;', ...ind(put('r'), '  '), '}',
+      'workgroupBarrier();',
+      'for (var k0 = kbeg; k0 < kend; k0 = k0 + 2u * BK) {',
+      ...half(0),
+      '  if (k0 + BK >= kend) { break; }',
+      ...half(1),
+      '}',
+    ];
+  }
+  const [fetchR, putR] = [fetch('r'), put('r')];
+  if (c.db) {
+    return [
+      'var kq = kbeg;', ...fetchR,
+      'var pa = 0u;', 'var pb = 0u;', ...putR,
+      'workgroupBarrier();',
+      'for (var k0 = kbeg; k0 < kend; k0 = k0 + BK) {',
+      '  let ao = pa;', '  let bo = pb;', '  kq = k0 + BK;', '  let more = kq < kend;',
+      '  if (more) {', ...ind(fetchR, '    '), '  }',
+      ...ind(mac, '  '),
+      '  if (more) {', '    pa = ASTEP - ao;', '    pb = BSTEP - bo;', ...ind(putR, '    '), '  }',
+      '  workgroupBarrier();',
+      '}',
+    ];
+  }
+  return [
+    'var kq = kbeg;', ...fetchR,
+    'let pa = 0u;', 'let pb = 0u;', 'let ao = 0u;', 'let bo = 0u;',
+    'for (var k0 = kbeg; k0 < kend; k0 = k0 + BK) {',
+    ...ind(putR, '  '),
+    '  workgroupBarrier();',
+    '  // Prefetch the next tiles while this one is multiplied.',
+    '  kq = k0 + BK;',
+    '  if (kq < kend) {', ...ind(fetchR, '    '), '  }',
+    ...ind(mac, '  '),
+    '  workgroupBarrier();',
+    '}',
+  ];
 }
 
 /** tileCode, built once per distinct arguments (src/kernels/memo.ts). */

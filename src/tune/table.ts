@@ -39,6 +39,14 @@ export interface TileConfig {
   ck?: boolean;
   /** A read along k kept as [m][k] rows in workgroup memory (no transposing stores); not with ck. */
   ar?: boolean;
+  /**
+   * Two workgroup buffers with the k loop unrolled by two: each half reads and stores its buffer
+   * at constant offsets, one barrier per k step, next tiles fetched unconditionally (as db, which
+   * alternates the offsets at run time; pl takes precedence).
+   */
+  pl?: boolean;
+  /** With pl: the tile two k steps ahead is fetched into registers (a second register set), not the next. */
+  p2?: boolean;
 }
 
 /**
@@ -203,7 +211,7 @@ export function tileFits(c: TileConfig, maxThreads: number, maxWorkgroupBytes: n
     c.tm % 4 === 0 && c.tn % 4 === 0 && c.bk % 4 === 0 && c.bm % c.tm === 0 && c.bn % c.tn === 0 &&
     (c.bm / c.tm) % 1 === 0 && threads <= maxThreads && threads >= 1 && laid && !(c.ar && c.ck) &&
     // ar: A's rows padded by one vec4 (the larger layout, whichever the operand's turns out to be).
-    ((c.ar ? c.bm * (c.bk + 4) : c.bm * c.bk) + c.bn * c.bk) * 4 * (c.db ? 2 : 1) <= maxWorkgroupBytes
+    ((c.ar ? c.bm * (c.bk + 4) : c.bm * c.bk) + c.bn * c.bk) * 4 * (c.db || c.pl ? 2 : 1) <= maxWorkgroupBytes
   );
 }
 
