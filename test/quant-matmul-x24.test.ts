@@ -7,9 +7,9 @@ import { describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
 import { dequantizeBlocks, QUANT_TYPES, type QuantType } from '../src/cpu/quant.js';
 import { quantize } from '../src/cpu/quantize.js';
-import { integerPreferred, recordBytes } from '../src/ops/matmul-quant-i8.js';
+import { integerPreferred, matvec8Config, recordBytes } from '../src/ops/matmul-quant-i8.js';
 import { withQuantConfig, type QuantConfig } from '../src/ops/matmul-quant.js';
-import { subgroupMin } from '../src/runtime/device.js';
+import { subgroupMin, type GpuDevice } from '../src/runtime/device.js';
 import { rng, seedOf, useGpu } from './helpers.js';
 
 useGpu();
@@ -147,12 +147,32 @@ describe('integer matvec: configs and the f32 kernel', () => {
     }
   });
 
-  it('the default: the integer matvec for large weights only (its x pass costs a dispatch)', () => {
-    expect(integerPreferred(32000, 4096)).toBe(true);
-    expect(integerPreferred(11008, 4096)).toBe(false);
-    expect(integerPreferred(4096, 16384)).toBe(false);
-    expect(integerPreferred(16384, 2048)).toBe(false);
-    expect(integerPreferred(16384, 4096)).toBe(true);
+  it('the default: the integer matvec where its config is persistent (NVIDIA: one dispatch), else for large weights only', () => {
+    // Stand-ins for the device fields the choice reads (family, subgroups, limits).
+    const fake = (family: string) => ({
+      fingerprint: { family, sizeClass: undefined }, features: { subgroups: true }, adapter: { info: { subgroupMinSize: 32 } },
+      limits: { maxComputeInvocationsPerWorkgroup: 256 },
+    }) as unknown as GpuDevice;
+    const [nv, amd] = [fake('nvidia'), fake('amd')];
+    expect(integerPreferred(amd, 32000, 4096, 'q4_0')).toBe(true);
+    expect(integerPreferred(amd, 11008, 4096, 'q4_0')).toBe(false);
+    expect(integerPreferred(amd, 4096, 16384, 'q4_0')).toBe(false);
+    expect(integerPreferred(amd, 16384, 2048, 'q4_0')).toBe(false);
+    expect(integerPreferred(amd, 16384, 4096, 'q4_0')).toBe(true);
+    // NVIDIA: persistent (one unit of K per thread, two row blocks per workgroup) from 11008 x 4096 up.
+    for (const type of ['q8_0', 'q4_0', 'q4_k'] as const) {
+      expect(integerPreferred(nv, 11008, 4096, type), type).toBe(true);
+      expect(integerPreferred(nv, 4096, 4096, type), type).toBe(false);
+      expect(integerPreferred(nv, 4096, 11008, type), type).toBe(false);
+    }
+    expect(matvec8Config(nv, 32000, 4096, 'q4_0', {}, 'x24')).toEqual({ wg: 128, upt: 1, rows: 8, group: 4, persist: 528, fuse: true, pipe: true });
+    expect(matvec8Config(nv, 32000, 4096, 'q8_0', {}, 'x24')).toMatchObject({ wg: 128, rows: 4, persist: 528 });
+    expect(matvec8Config(nv, 32000, 4096, 'q4_k', {}, 'x8')).toMatchObject({ wg: 64, rows: 4, persist: 1056, fuse: true, pipe: true });
+    expect(matvec8Config(nv, 4096, 11008, 'q4_0', {}, 'x24')).toMatchObject({ upt: 3, persist: 0, fuse: false, pipe: false });
+    expect(matvec8Config(amd, 32000, 4096, 'q4_0', {}, 'x24')).toMatchObject({ persist: 0, rows: 8 });
+    // Forced: persist 0 gives the two-pass kernel; forced rows keep a persistent default.
+    expect(matvec8Config(nv, 32000, 4096, 'q4_0', { persist: 0 }, 'x24')).toMatchObject({ persist: 0, fuse: false, pipe: false, rows: 8 });
+    expect(matvec8Config(nv, 32000, 4096, 'q4_0', { rows: 16 }, 'x24')).toMatchObject({ persist: 528, rows: 16 });
   });
 
   it('record sizes: X24 three digit planes and two run headers per unit, X8 one plane and one header', () => {

@@ -43,7 +43,8 @@
 
 #if QMV_TAIL
 // Row sums of this workgroup's RW outputs (partials in red) through the epilogue to out.
-fn store_rows(w: u32, zb: u32, lid: u32) {
+// ro: the first partial of this block in red (the persistent matvec alternates two halves).
+fn store_rows(w: u32, zb: u32, lid: u32, ro: u32) {
   let o = zb * params.n;
   let e0_base = params.e0_off + batch_offset(zb, params.e0_bs);
   let e1_base = params.e1_off + batch_offset(zb, params.e1_bs);
@@ -53,37 +54,46 @@ fn store_rows(w: u32, zb: u32, lid: u32) {
   for (var p = lid; p < RW / 2u; p = p + WG) {
     let n = w * RW + 2u * p;
     if (n < params.n) {
-      let v0 = epilogue(row_sum(2u * p), e0_base + n * params.e0_sn, e1_base + n * params.e1_sn);
-      let v1 = epilogue(row_sum(2u * p + 1u), e0_base + (n + 1u) * params.e0_sn, e1_base + (n + 1u) * params.e1_sn);
+      let v0 = epilogue(row_sum(ro + 2u * p * RP), e0_base + n * params.e0_sn, e1_base + n * params.e1_sn);
+      let v1 = epilogue(row_sum(ro + (2u * p + 1u) * RP), e0_base + (n + 1u) * params.e0_sn, e1_base + (n + 1u) * params.e1_sn);
       out[(o + n) >> 1u] = $PACK(v0) | ($PACK(v1) << 16u);
     }
   }
 #else
   for (var r = lid; r < RW; r = r + WG) {
     let n = w * RW + r;
-    if (n < params.n) { out[o + n] = epilogue(row_sum(r), e0_base + n * params.e0_sn, e1_base + n * params.e1_sn); }
+    if (n < params.n) { out[o + n] = epilogue(row_sum(ro + r * RP), e0_base + n * params.e0_sn, e1_base + n * params.e1_sn); }
   }
 #endif
 }
 
-// The TPR partial sums of output r of this workgroup.
-fn row_sum(r: u32) -> f32 {
+// The TPR partial sums of an output of this workgroup, from red[i].
+fn row_sum(i: u32) -> f32 {
   var s = 0.0;
-  for (var t = 0u; t < TPR; t = t + 1u) { s = s + red[r * RP + t]; }
+  for (var t = 0u; t < TPR; t = t + 1u) { s = s + red[i + t]; }
   return s;
 }
 #endif
 
 #if QMV8
 #include "_quant_idot"
+#if FUSEX
+#include "_quant_xrec"
+#else
 @group(0) @binding(6) var<storage, read> xq: array<vec4<u32>>;
+#endif
 const WG: u32 = $WG;
 const UPT: u32 = $UPT; // units per thread per pass over K
 const RW: u32 = $RW; // weight rows per workgroup
 const TPR: u32 = WG / $SG_MIN; // the most subgroups of a workgroup: partial sums per output
 const RP: u32 = TPR + 1u;
+#if PERSIST
+var<workgroup> red: array<f32, 2u * RW * RP>; // two halves: block i's partials in half i % 2
+#else
 var<workgroup> red: array<f32, RW * RP>;
+#endif
 
+#if !FUSEX
 // The x record of unit uu of batch row zb (written by wgsl/matmul_quant_x.wgsl).
 #if X24
 fn x_load(zb: u32, uu: u32) -> XD {
@@ -111,18 +121,6 @@ fn x_load(zb: u32, uu: u32) -> XD {
   return XD(p0, p1, p2, inv, s0, s1, s2, sx, min(inv.x, inv.y) > 0.0);
 }
 
-// sum of w * x over unit u of block b (its first element e0 in the row) of batch row zb, element by
-// element with the dequantized weight (q_deq4, bit-exact): for the units whose record marks NaN or
-// Inf, so their rows get the reference's IEEE result (an Inf times a zero weight is NaN, etc.).
-fn unit_ieee(zb: u32, b: u32, u: u32, e0: u32) -> f32 {
-  let a_base = params.a_off + batch_offset(zb, params.a_bs);
-  let r = q_runs(u);
-  var s = 0.0;
-  for (var i = 0u; i < QU / 2u; i = i + 4u) {
-    s = s + dot(q_deq4(b, r.x + i), load_a(a_base, 0u, e0 + r.x + i, 1u, params.k)) + dot(q_deq4(b, r.y + i), load_a(a_base, 0u, e0 + r.y + i, 1u, params.k));
-  }
-  return s;
-}
 #else
 fn x_load(zb: u32, uu: u32) -> XQ {
   let o = (zb * (params.k / QU) + uu) * XR;
@@ -135,7 +133,53 @@ fn x_load(zb: u32, uu: u32) -> XQ {
 #endif
 }
 #endif
+#endif
 
+#if X24
+// sum of w * x over unit u of block b (its first element e0 in the row) of batch row zb, element by
+// element with the dequantized weight (q_deq4, bit-exact): for the units whose record marks NaN or
+// Inf, so their rows get the reference's IEEE result (an Inf times a zero weight is NaN, etc.).
+fn unit_ieee(zb: u32, b: u32, u: u32, e0: u32) -> f32 {
+  let a_base = params.a_off + batch_offset(zb, params.a_bs);
+  let r = q_runs(u);
+  var s = 0.0;
+  for (var i = 0u; i < QU / 2u; i = i + 4u) {
+    s = s + dot(q_deq4(b, r.x + i), load_a(a_base, 0u, e0 + r.x + i, 1u, params.k)) + dot(q_deq4(b, r.y + i), load_a(a_base, 0u, e0 + r.y + i, 1u, params.k));
+  }
+  return s;
+}
+#endif
+
+#if PERSIST
+// Persistent: fewer workgroups than row blocks; each keeps its threads' x records in registers
+// (read from xq, or computed from a with FUSEX: no x pass) and loops over row blocks w, w + step,
+// ... (with PIPE the next block's weight loads go out before this block's dots). One barrier per
+// block: red alternates halves, so the next block's partials never overwrite unread ones.
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+  @builtin(subgroup_invocation_id) sl: u32, @builtin(subgroup_size) sz: u32) {
+  var w = wid.x + wid.y * params.grid_x;
+  let step = nwg.x * nwg.y;
+  let nblk = (params.n + RW - 1u) / RW;
+  if (w >= nblk) { return; }
+  let zb = wid.z + params.z0;
+  let units = params.k / QU;
+  let a_base = params.a_off + batch_offset(zb, params.a_bs);
+  // Straight-line over named variables (src/ops/matmul-quant-i8.ts): this thread's units uuI with
+  // their x records xI, rows rowJ of block w, sums accJ, weight words gJ_I.
+  $P_X
+  $P_FIRST
+  var ro = 0u;
+  loop {
+    $P_BODY
+    workgroupBarrier();
+    store_rows(w, zb, lid, ro);
+    w = w + step;
+    if (w >= nblk) { break; }
+    ro = RW * RP - ro;
+  }
+}
+#else
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
   @builtin(subgroup_invocation_id) sl: u32, @builtin(subgroup_size) sz: u32) {
@@ -150,8 +194,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   $Q8_RED
   workgroupBarrier();
-  store_rows(w, zb, lid);
+  store_rows(w, zb, lid, 0u);
 }
+#endif
 
 #elif QMV
 const TPR: u32 = $TPR;
@@ -220,7 +265,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   $QMV_RED
   workgroupBarrier();
-  store_rows(w, zb, lid);
+  store_rows(w, zb, lid, 0u);
 }
 
 #else

@@ -8,14 +8,23 @@ import { LbrxError } from '../errors.js';
 import type { QuantType } from '../formats/quant.js';
 import { subgroupMin, type GpuDevice } from '../runtime/device.js';
 import { memoCode } from '../kernels/memo.js';
+import { familyTable } from '../tune/table.js';
+import { matvecUnit } from './matmul-quant-f32.js';
 
 /** `wg` threads per workgroup, `upt` units per thread per pass over K, `rows` weight rows per
- * workgroup, their loads issued `group` rows at a time. */
+ * workgroup (per block of a persistent one), their loads issued `group` rows at a time. `persist`
+ * > 0: at most that many workgroups per batch entry, each looping over row blocks with its
+ * threads' x records kept in registers (needs one pass over K: units <= wg * upt); `fuse`: those
+ * records computed from a by each thread (no x pass; persistent only); `pipe`: the next block's
+ * weight loads issued before this block's dots. fuse and pipe default to persist > 0. */
 export interface Matvec8Config {
   wg: number;
   upt: number;
   rows: number;
   group: number;
+  persist: number;
+  fuse: boolean;
+  pipe: boolean;
 }
 
 /** x's record format: 'x24' three 8-bit digits of 23-bit integers, 'x8' 8-bit rounding. */
@@ -33,43 +42,77 @@ export const matvec8Supported = (dev: GpuDevice): boolean => subgroupMin(dev, 4)
 
 /**
  * Whether M = 1 without quantizeActivations takes the integer matvec (X24) rather than the f32
- * decoder: for large weights only. Its x pass is a second dispatch (about 5 us of launch and
- * barrier on the H100), which the faster integer loop repays only when the matvec is long: H100,
- * one process, steady clock (bench/results/quant-notes.md, session 4): 32000 x 4096 Q8_0 / Q4_0 /
- * Q4_K 60.6 / 43.9 / 38.4 us against 64.5 / 54.7 / 52.5; 11008 x 4096 30.2 / 23.7 / 21.2 against
- * 27.9 / 23.2 / 22.9; 4096 x 4096 13.5-15.9 against 10.6-12.4.
+ * decoder. Where its default config is persistent (one dispatch: below), always; else for large
+ * weights only, since the two-pass form's x pass is a second dispatch (about 5 us of launch and
+ * barrier on the H100) which its faster loop repays only when the matvec is long (session 4:
+ * 32000 x 4096 Q8_0 / Q4_0 / Q4_K 60.6 / 43.9 / 38.4 us against 64.5 / 54.7 / 52.5 for the f32
+ * decoder; 11008 x 4096 30.2 / 23.7 / 21.2 against 27.9 / 23.2 / 22.9).
  */
-export const integerPreferred = (n: number, k: number): boolean => n >= 16384 && n * k >= 2 ** 26;
+export function integerPreferred(dev: GpuDevice, n: number, k: number, type: QuantType): boolean {
+  return (matvec8Supported(dev) && matvec8Config(dev, n, k, type, {}, 'x24').persist > 0) || (n >= 16384 && n * k >= 2 ** 26);
+}
 
 /**
- * Defaults measured on the H100 (bench/results/quant-notes.md, session 4): 128 threads, but no more
- * than a row has units (Q4_K at K = 4096: 64 units, 64 threads: 41.5 against 43.8 us at 32000 x
- * 4096 with 128, 18.4 against 20.7 at 11008 x 4096), each on one unit per pass (more units per
- * thread for longer rows, up to 4, then more passes). Rows per workgroup and rows whose loads go
- * out together: X8 4 / 4 for the 32-element units (Q8_0 53.2 against 54.4 us with 8 rows at 32000 x
- * 4096, Q4_0 33.0 against 34.4), 8 / 4 for Q4_K / Q5_K; X24 8 / 4, and 8 / 2 for Q4_K / Q5_K (their
- * 56-word x records and 12-word units: 38.4 against 39.7 us). Software rasterizers: small
- * workgroups. `forced` fields (withQuantConfig's `i8` / `i24`) replace the defaults.
+ * Workgroups of the persistent matvec by default, 0 for the two-pass one. Measured on the H100 only
+ * (bench/results/quant-notes.md, session 5), so NVIDIA only: fused and pipelined, the family's
+ * fillWorkgroups (528) x 128 threads in all (Q4_K 1056 of 64: 32000 x 4096 34.9 us against 37.2
+ * with 528, 42.2 with 2112; Q4_0 33.8 with 528 of 128 against 38.8 with 1056 unpipelined), where
+ * each thread holds one unit of K (units <= wg: with 3 units per thread the records and loads
+ * spill, 4096 x 11008 Q4_0 26.6 us against 22.3 two-pass) and there are at least two row blocks per
+ * workgroup (at 4096 x 4096 the one-dispatch f32 decoder stays ahead: 10.4 against 10.2-13.1 us).
  */
-export function matvec8Config(dev: GpuDevice, k: number, qu: number, forced: Partial<Matvec8Config> = {}, fmt: IntFormat = 'x8'): Matvec8Config {
+function persistDefault(dev: GpuDevice, n: number, units: number, wg: number, rows: number): number {
+  if (dev.fingerprint.family !== 'nvidia' || units > wg) return 0;
+  const count = Math.max(1, Math.round((familyTable(dev.fingerprint).fillWorkgroups * 128) / wg));
+  return Math.ceil(n / rows) >= 2 * count ? count : 0;
+}
+
+/**
+ * Defaults measured on the H100 (bench/results/quant-notes.md, sessions 4 and 5): 128 threads, but
+ * no more than a row has units (Q4_K at K = 4096: 64 units, 64 threads: 41.5 against 43.8 us at
+ * 32000 x 4096 with 128, 18.4 against 20.7 at 11008 x 4096), each on one unit per pass (more units
+ * per thread for longer rows, up to 4, then more passes). Persistent where persistDefault says so
+ * (fused, pipelined): 8 rows per block for the types whose unit loads are at most 6 words (Q4_0,
+ * Q4_1, Q5_0, Q5_1: 32000 x 4096 Q4_0 33.8 us against 44.8 two-pass), else 4 (Q8_0 54.1 against
+ * 64.1, Q4_K 34.9 against 39.0): the next block's words are held next to this block's. Two-pass
+ * rows per workgroup and rows whose loads go out together: X8 4 / 4 for the 32-element units
+ * (Q8_0 53.2 against 54.4 us with 8 rows at 32000 x 4096, Q4_0 33.0 against 34.4), 8 / 4 for
+ * Q4_K / Q5_K; X24 8 / 4, and 8 / 2 for Q4_K / Q5_K (their 56-word x records and 12-word units:
+ * 38.4 against 39.7 us). Software rasterizers: small workgroups. `forced` fields (withQuantConfig's
+ * `i8` / `i24`) replace the defaults.
+ */
+export function matvec8Config(dev: GpuDevice, n: number, k: number, type: QuantType, forced: Partial<Matvec8Config> = {}, fmt: IntFormat = 'x8'): Matvec8Config {
   const software = dev.fingerprint.family === 'software';
+  const qu = matvecUnit(type);
   const sg = subgroupMin(dev, 4);
   const units = Math.max(1, Math.ceil(k / qu));
   const fit = 2 ** Math.floor(Math.log2(units));
   const wg = forced.wg ?? Math.max(sg, Math.min(software ? 32 : 128, fit));
+  const upt = forced.upt ?? Math.min(4, Math.ceil(units / wg));
+  const smallUnit = type === 'q4_0' || type === 'q4_1' || type === 'q5_0' || type === 'q5_1';
+  const persistRows = forced.rows ?? (smallUnit ? 8 : 4);
+  const persist = forced.persist ?? (upt === 1 ? persistDefault(dev, n, units, wg, persistRows) : 0);
   const c: Matvec8Config = {
     wg,
-    upt: forced.upt ?? Math.min(4, Math.ceil(units / wg)),
-    rows: forced.rows ?? (software ? 4 : fmt === 'x8' && qu === 32 ? 4 : 8),
+    upt,
+    rows: forced.rows ?? (persist > 0 ? persistRows : software ? 4 : fmt === 'x8' && qu === 32 ? 4 : 8),
     group: forced.group ?? (software ? 2 : fmt === 'x24' && qu === 64 ? 2 : 4),
+    persist,
+    fuse: forced.fuse ?? persist > 0,
+    pipe: forced.pipe ?? persist > 0,
   };
   const pow2 = (x: number) => Number.isInteger(x) && x > 0 && (x & (x - 1)) === 0;
   const ok = pow2(c.wg) && c.wg >= sg && c.wg <= Math.min(256, dev.limits.maxComputeInvocationsPerWorkgroup) &&
     Number.isInteger(c.upt) && c.upt >= 1 && c.upt <= 8 && Number.isInteger(c.rows) && c.rows >= 2 && c.rows <= 32 && c.rows % 2 === 0 &&
-    Number.isInteger(c.group) && c.group >= 1 && c.rows % c.group === 0;
+    Number.isInteger(c.group) && c.group >= 1 && c.rows % c.group === 0 &&
+    Number.isInteger(c.persist) && c.persist >= 0 && typeof c.fuse === 'boolean' && typeof c.pipe === 'boolean' &&
+    (c.persist > 0 || (!c.fuse && !c.pipe));
+  const what = fmt === 'x8' ? '8-bit-activation' : 'integer';
   if (!ok) {
-    const what = fmt === 'x8' ? '8-bit-activation' : 'integer';
-    throw new LbrxError(`matmul: ${what} matvec config ${JSON.stringify(c)}: want wg a power of two from the subgroup size (${sg}) to 256, upt 1..8, rows even in 2..32, group dividing rows`);
+    throw new LbrxError(`matmul: ${what} matvec config ${JSON.stringify(c)}: want wg a power of two from the subgroup size (${sg}) to 256, upt 1..8, rows even in 2..32, group dividing rows, persist a count >= 0 (fuse and pipe only with persist > 0)`);
+  }
+  if (c.persist > 0 && units > c.wg * c.upt) {
+    throw new LbrxError(`matmul: ${what} matvec config ${JSON.stringify(c)}: a persistent matvec keeps x in one pass over K, but K = ${k} has ${units} units of ${qu} > wg * upt = ${c.wg * c.upt}; raise upt (up to 8) or wg, or set persist: 0`);
   }
   return c;
 }
@@ -109,11 +152,60 @@ function matvec8CodeUncached(c: Matvec8Config, fmt: IntFormat = 'x8'): Record<st
       );
     }
   }
+  if (c.persist > 0) return persistCode(c, fmt);
   return {
     Q8_DECL: R.map((j) => `let row${j} = min(w * RW + ${j}u, params.n - 1u) * params.b_rs; var acc${j} = 0.0;`).join('\n  '),
     Q8_PASS: pass.join('\n    '),
     Q8_RED: R.map((j) => `{ let s = subgroupAdd(acc${j}); if (sl == 0u) { red[${j}u * RP + lid / sz] = s; } }`).join('\n  '),
   };
+}
+
+/**
+ * P_X, P_FIRST and P_BODY of the persistent QMV8 (wgsl/matmul_quant.wgsl PERSIST): the thread's x
+ * records once (from xq, or computed from a with fuse), then per row block w the dots of its rows
+ * (with pipe: the words gJ_U of block w were loaded in the previous iteration, and the next block's
+ * hJ_U go out before the dots) and the subgroup sums into half `ro` of red.
+ */
+function persistCode(c: Matvec8Config, fmt: IntFormat): Record<string, string> {
+  const R = [...Array(c.rows).keys()];
+  const U = [...Array(c.upt).keys()];
+  const make = fmt === 'x24' ? 'x24_rec(a_base, ' : 'x_quant(a_base, ';
+  const px = U.flatMap((u) => [
+    `let uu${u} = lid + ${u * c.wg}u; let live${u} = uu${u} < units; let uc${u} = min(uu${u}, units - 1u);`,
+    `let t${u} = vec2<u32>((uc${u} * QU) / QK, ((uc${u} * QU) % QK) / QU); let x${u} = ${c.fuse ? `${make}uc${u})` : 'x_load(zb, uc' + u + ')'};`,
+    fmt === 'x24' ? `let ok${u} = live${u} && x${u}.ok;` : `let ok${u} = live${u};`,
+  ]);
+  const rowAt = (blk: string, j: number) => `min(${blk} * RW + ${j}u, params.n - 1u) * params.b_rs`;
+  const body: string[] = R.map((j) => `let row${j} = ${rowAt('w', j)}; var acc${j} = 0.0;`);
+  const dot = (j: number, u: number, g: string) => `acc${j} = acc${j} + select(0.0, x_dot(q_iw(${g}, row${j} + t${u}.x, t${u}.y), x${u}), ok${u});`;
+  let first = '';
+  if (c.pipe) {
+    first = R.flatMap((j) => U.map((u) => `var g${j}_${u} = q_load(${rowAt('w', j)} + t${u}.x, t${u}.y);`)).join('\n  ');
+    body.push(...R.map((j) => `let nr${j} = ${rowAt('(w + step)', j)};`));
+    body.push(...R.flatMap((j) => U.map((u) => `let h${j}_${u} = q_load(nr${j} + t${u}.x, t${u}.y);`)));
+    body.push(...R.flatMap((j) => U.map((u) => dot(j, u, `g${j}_${u}`))));
+    body.push(...R.flatMap((j) => U.map((u) => `g${j}_${u} = h${j}_${u};`)));
+  } else {
+    for (let g0 = 0; g0 < c.rows; g0 += c.group) {
+      const G = R.slice(g0, g0 + c.group);
+      body.push(...G.flatMap((j) => U.map((u) => `let g${j}_${u} = q_load(row${j} + t${u}.x, t${u}.y);`)));
+      body.push(...G.flatMap((j) => U.map((u) => dot(j, u, `g${j}_${u}`))));
+    }
+  }
+  if (fmt === 'x24') {
+    for (const u of U) {
+      body.push(
+        `if (live${u} && !x${u}.ok) {`,
+        `  for (var j = 0u; j < RW; j = j + 1u) {`,
+        `    let v = unit_ieee(zb, min(w * RW + j, params.n - 1u) * params.b_rs + t${u}.x, t${u}.y, t${u}.x * QK);`,
+        `    ${R.map((j) => `acc${j} = acc${j} + select(0.0, v, j == ${j}u);`).join(' ')}`,
+        `  }`,
+        `}`,
+      );
+    }
+  }
+  body.push(...R.map((j) => `{ let s = subgroupAdd(acc${j}); if (sl == 0u) { red[ro + ${j}u * RP + lid / sz] = s; } }`));
+  return { P_X: px.join('\n  '), P_FIRST: first, P_BODY: body.join('\n    ') };
 }
 
 /** Round half to even, as WGSL's round(). */

@@ -235,10 +235,10 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
   // M = 1 through integer dots where the device has subgroups: x rounded to 8 bits with
   // quantizeActivations; for large weights (or forced) x as 23-bit integers (exact up to 2^-22 of
   // each run's max); else the f32 decoder.
-  const wantInt = forced.matvec === 'int' || forced.i24 !== undefined || (forced.matvec !== 'float' && integerPreferred(p.n, p.k));
+  const wantInt = forced.matvec === 'int' || forced.i24 !== undefined || (forced.matvec !== 'float' && integerPreferred(dev, p.n, p.k, q.type));
   const fmt: IntFormat | null = !matvec || !matvec8Supported(dev) ? null : q8 ? 'x8' : wantInt ? 'x24' : null;
   const i8 = fmt !== null;
-  const cfg8 = fmt ? matvec8Config(dev, p.k, matvecUnit(q.type), fmt === 'x8' ? forced.i8 : forced.i24, fmt) : null;
+  const cfg8 = fmt ? matvec8Config(dev, p.n, p.k, q.type, fmt === 'x8' ? forced.i8 : forced.i24, fmt) : null;
   const perGroup = cfg8 ? cfg8.rows : cfg.groups * cfg.rows;
   // Packed 16-bit outputs need whole pairs: odd N (or odd rows per matvec workgroup) compute f32, converted after.
   const outDType: DType = isHalf(p.out) && (p.n % 2 !== 0 || (matvec && perGroup % 2 !== 0)) ? 'f32' : p.out;
@@ -267,7 +267,9 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
   splits = splits > 1 ? Math.ceil(p.k / kchunk) : 1;
   const split = splits > 1;
   const partial = split ? MetalStorage.empty(dev, splits * count * 4, 'f32', 'matmul split-K') : null;
-  const { workgroups, gridX } = dev.stream.grid(matvec ? Math.ceil(p.n / perGroup) : tiles);
+  // A persistent integer matvec runs at most cfg8.persist workgroups, each looping over row blocks.
+  const blocksN = Math.ceil(p.n / perGroup);
+  const { workgroups, gridX } = dev.stream.grid(matvec ? (cfg8?.persist ? Math.min(blocksN, cfg8.persist) : blocksN) : tiles);
   // Q4_K / Q5_K blocks (144 / 176 bytes) are 16-byte aligned: the matvecs load them as vec4s.
   const blocks4 = matvec && (q.type === 'q4_k' || q.type === 'q5_k');
   // The matvec stores single outputs; the tiled kernel stores 4 at a time (vec4 when N % 4 = 0).
@@ -283,6 +285,8 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
     QMV: matvec,
     QMV8: i8,
     X24: fmt === 'x24',
+    PERSIST: !!cfg8?.persist,
+    FUSEX: !!cfg8?.fuse,
     QMV_TAIL: matvec,
     BLOCKS4: blocks4,
     SPLIT: split,
@@ -290,9 +294,10 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
       ? { WG: cfg8.wg, UPT: cfg8.upt, RW: cfg8.rows, SG_MIN: sgMin, ...matvec8Code(cfg8, fmt!) }
       : matvec ? { TPR: cfg.tpr, GROUPS: cfg.groups, ROWS: cfg.rows, UNROLL: cfg.unroll, XC: cfg.xc, ...qmvCode(cfg.rows, cfg.unroll) } : { BM: bm }),
   } }));
-  // Integer matvec: a's rows written once as unit records (wgsl/matmul_quant_x.wgsl), read by every matvec workgroup.
+  // Integer matvec: a's rows written once as unit records (wgsl/matmul_quant_x.wgsl), read by every
+  // matvec workgroup (unless the matvec computes them itself: fuse).
   let xq: MetalStorage | null = null;
-  if (cfg8) {
+  if (cfg8 && !cfg8.fuse) {
     const units = batch * (p.k / matvecUnit(q.type));
     const rec = recordBytes(matvecUnit(q.type), fmt!);
     const what = fmt === 'x8' ? '8-bit activations' : 'x as integers';
@@ -312,8 +317,8 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
   }
   // X24's NaN / Inf fallback dequantizes through `blocks` (q_deq4) next to the matvec's blocks4 loads.
   const weight = blocks4 ? { blocks4: p.b.storage.use(), ...(fmt === 'x24' ? { blocks: p.b.storage.use() } : {}) } : { blocks: p.b.storage.use() };
-  const buffers: Record<string, GPUBuffer> = xq
-    ? { a: a.storage.use(), xq: xq.use(), ...weight, out: storage.use() }
+  const buffers: Record<string, GPUBuffer> = cfg8
+    ? { a: a.storage.use(), ...(xq ? { xq: xq.use() } : {}), ...weight, out: storage.use() }
     : { a: a.storage.use(), ...weight, out: (partial ?? storage).use() };
   const epiBuffers: Record<string, GPUBuffer> = {};
   if (p.bias) epiBuffers.e0 = p.bias.storage.use();
