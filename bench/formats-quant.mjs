@@ -25,12 +25,13 @@ export async function quantMatvec(ctx) {
   out.push(row(FAMILY, { name: `device copy (${copy.name}; read + write)`, key: 'qmv-copy', size: `${copyBytes / MiB} MiB`, metric: 'bandwidth', value: copy.gbs, unit: 'GB/s', stats: copy.stats }));
   const [bigN, bigK] = sizes[Math.min(1, sizes.length - 1)];
   // Every type at one size; Q8_0, Q4_0, Q4_K at all, with the exact default (the integer matvec
-  // for large weights, else the f32 decoder: integerPreferred), the other exact kernel, and 8-bit
-  // activations.
+  // where its config is persistent or the weight large, else the f32 decoder: integerPreferred),
+  // the other exact kernel (forced 'int' is the two-pass integer matvec where the default is the
+  // f32 decoder), and 8-bit activations.
   const cases = [];
   for (const [n, k] of sizes) {
     for (const type of ['q8_0', 'q4_0', 'q4_k']) {
-      cases.push({ type, n, k }, { type, n, k, config: { matvec: integerPreferred(n, k) ? 'float' : 'int' } }, { type, n, k, q8x: true });
+      cases.push({ type, n, k }, { type, n, k, config: { matvec: integerPreferred(dev, n, k, type) ? 'float' : 'int' } }, { type, n, k, q8x: true });
     }
   }
   for (const type of ['q4_1', 'q5_0', 'q5_1', 'q5_k', 'q6_k']) cases.push({ type, n: bigN, k: bigK });
@@ -51,7 +52,7 @@ export async function quantMatvec(ctx) {
   }
   for (const c of cases) {
     const { type, n, k, config, q8x = false } = c;
-    const kernel = q8x ? 'integer, 8-bit x' : (config?.matvec ?? (integerPreferred(n, k) ? 'int' : 'float')) === 'int' ? 'integer, x as 23-bit integers' : 'f32 decoder';
+    const kernel = q8x ? 'integer, 8-bit x' : (config?.matvec ?? (integerPreferred(dev, n, k, type) ? 'int' : 'float')) === 'int' ? 'integer, x as 23-bit integers' : 'f32 decoder';
     const label = `${config ? ' (not the default)' : ''}: ${kernel}` + (q8x ? ' (quantizeActivations)' : '');
     const mm = (xx, qq) => lb.matmul(xx, qq, { transB: true, quantizeActivations: q8x });
     progress(`  ${type} ${n}x${k}${label}`);
