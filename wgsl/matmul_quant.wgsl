@@ -26,13 +26,16 @@
 //            records once; the workgroup streams RW weight rows past them, then subgroupAdd and one
 //            workgroup-memory pass per output. X24 units holding NaN or Inf are summed again from
 //            a with the dequantized weight (unit_ieee), so those rows get IEEE results. Needs
-//            subgroups.
+//            subgroups. PERSIST: fewer workgroups than row blocks (a few per SM), each keeping
+//            its threads' records in registers over the blocks it loops over (one pass over K);
+//            with FUSEX each thread computes its own units' records from a (wgsl/_quant_xrec.wgsl),
+//            so there is no x pass: one dispatch.
 //   else     tiled (M > 1): BM x 64 outputs per workgroup, 4 x 4 per thread; per 32-deep k step
 //            the A tile and the dequantized (q_deq4) W tile go through workgroup memory. SPLIT:
 //            z = split * batch + batch index covers K chunk `split` and writes raw f32 partial
 //            sums, summed with the epilogue by wgsl/matmul.wgsl's REDUCE. Dispatch: tiles
 //            (grouped for L2 reuse) in x/y, z = batch (x splits).
-// Bindings: params, a 1, blocks 2 (Q4_K / Q5_K matvecs: blocks4 7), bias 3, residual 4, out 5; QMV8: xq 6.
+// Bindings: params, a 1, blocks 2 (Q4_K / Q5_K matvecs: blocks4 7), bias 3, residual 4, out 5; QMV8: xq 6 (not with FUSEX).
 #include "matmul"
 @group(0) @binding(2) var<storage, read> blocks: array<u32>;
 #if BLOCKS4
@@ -153,7 +156,7 @@ fn unit_ieee(zb: u32, b: u32, u: u32, e0: u32) -> f32 {
 #if PERSIST
 // Persistent: fewer workgroups than row blocks; each keeps its threads' x records in registers
 // (read from xq, or computed from a with FUSEX: no x pass) and loops over row blocks w, w + step,
-// ... (with PIPE the next block's weight loads go out before this block's dots). One barrier per
+// ... (pipelined, config pipe: the next block's weight loads go out before this block's dots). One barrier per
 // block: red alternates halves, so the next block's partials never overwrite unread ones.
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32,
@@ -166,9 +169,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let units = params.k / QU;
   let a_base = params.a_off + batch_offset(zb, params.a_bs);
   // Straight-line over named variables (src/ops/matmul-quant-i8.ts): this thread's units uuI with
-  // their x records xI, rows rowJ of block w, sums accJ, weight words gJ_I.
-  $P_X
+  // their x records xI, rows rowJ of block w, sums accJ, weight words gJ_I. Pipelined, the first
+  // block's weight loads go out before x is read.
+  $P_UNITS
   $P_FIRST
+  $P_X
   var ro = 0u;
   loop {
     $P_BODY

@@ -161,8 +161,10 @@ function matvec8CodeUncached(c: Matvec8Config, fmt: IntFormat = 'x8'): Record<st
 }
 
 /**
- * P_X, P_FIRST and P_BODY of the persistent QMV8 (wgsl/matmul_quant.wgsl PERSIST): the thread's x
- * records once (from xq, or computed from a with fuse), then per row block w the dots of its rows
+ * P_UNITS, P_FIRST, P_X and P_BODY of the persistent QMV8 (wgsl/matmul_quant.wgsl PERSIST): the
+ * thread's units, with pipe the first block's weight loads (issued before x is read or converted, so
+ * the two overlap), the thread's x records once (from xq, or computed from a with fuse), then per
+ * row block w the dots of its rows
  * (with pipe: the words gJ_U of block w were loaded in the previous iteration, and the next block's
  * hJ_U go out before the dots) and the subgroup sums into half `ro` of red.
  */
@@ -170,9 +172,10 @@ function persistCode(c: Matvec8Config, fmt: IntFormat): Record<string, string> {
   const R = [...Array(c.rows).keys()];
   const U = [...Array(c.upt).keys()];
   const make = fmt === 'x24' ? 'x24_rec(a_base, ' : 'x_quant(a_base, ';
+  const pu = U.map((u) =>
+    `let uu${u} = lid + ${u * c.wg}u; let live${u} = uu${u} < units; let uc${u} = min(uu${u}, units - 1u); let t${u} = vec2<u32>((uc${u} * QU) / QK, ((uc${u} * QU) % QK) / QU);`);
   const px = U.flatMap((u) => [
-    `let uu${u} = lid + ${u * c.wg}u; let live${u} = uu${u} < units; let uc${u} = min(uu${u}, units - 1u);`,
-    `let t${u} = vec2<u32>((uc${u} * QU) / QK, ((uc${u} * QU) % QK) / QU); let x${u} = ${c.fuse ? `${make}uc${u})` : 'x_load(zb, uc' + u + ')'};`,
+    `let x${u} = ${c.fuse ? `${make}uc${u})` : 'x_load(zb, uc' + u + ')'};`,
     fmt === 'x24' ? `let ok${u} = live${u} && x${u}.ok;` : `let ok${u} = live${u};`,
   ]);
   const rowAt = (blk: string, j: number) => `min(${blk} * RW + ${j}u, params.n - 1u) * params.b_rs`;
@@ -205,7 +208,7 @@ function persistCode(c: Matvec8Config, fmt: IntFormat): Record<string, string> {
     }
   }
   body.push(...R.map((j) => `{ let s = subgroupAdd(acc${j}); if (sl == 0u) { red[ro + ${j}u * RP + lid / sz] = s; } }`));
-  return { P_X: px.join('\n  '), P_FIRST: first, P_BODY: body.join('\n    ') };
+  return { P_UNITS: pu.join('\n  '), P_X: px.join('\n  '), P_FIRST: first, P_BODY: body.join('\n    ') };
 }
 
 /** Round half to even, as WGSL's round(). */
