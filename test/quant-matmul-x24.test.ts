@@ -168,6 +168,10 @@ describe('integer matvec: configs and the f32 kernel', () => {
     expect(matvec8Config(nv, 32000, 4096, 'q4_0', {}, 'x24')).toEqual({ wg: 128, upt: 1, rows: 8, group: 4, persist: 528, fuse: true, pipe: true });
     expect(matvec8Config(nv, 32000, 4096, 'q8_0', {}, 'x24')).toMatchObject({ wg: 128, rows: 4, persist: 528 });
     expect(matvec8Config(nv, 32000, 4096, 'q4_k', {}, 'x8')).toMatchObject({ wg: 64, rows: 4, persist: 1056, fuse: true, pipe: true });
+    expect(matvec8Config(nv, 32000, 4096, 'q4_k', {}, 'x24')).toMatchObject({ wg: 64, rows: 4, persist: 792 });
+    // Measured types only: Q6_K / Q5_K keep the two-pass kernel.
+    expect(matvec8Config(nv, 32000, 4096, 'q6_k', {}, 'x24')).toMatchObject({ persist: 0 });
+    expect(matvec8Config(nv, 32000, 4096, 'q5_k', {}, 'x8')).toMatchObject({ persist: 0 });
     expect(matvec8Config(nv, 4096, 11008, 'q4_0', {}, 'x24')).toMatchObject({ upt: 3, persist: 0, fuse: false, pipe: false });
     expect(matvec8Config(amd, 32000, 4096, 'q4_0', {}, 'x24')).toMatchObject({ persist: 0, rows: 8 });
     // Forced: persist 0 gives the two-pass kernel; forced rows keep a persistent default.

@@ -54,16 +54,18 @@ export function integerPreferred(dev: GpuDevice, n: number, k: number, type: Qua
 
 /**
  * Workgroups of the persistent matvec by default, 0 for the two-pass one. Measured on the H100 only
- * (bench/results/quant-notes.md, session 5), so NVIDIA only: fused and pipelined, the family's
- * fillWorkgroups (528) x 128 threads in all (Q4_K 1056 of 64: 32000 x 4096 34.9 us against 37.2
- * with 528, 42.2 with 2112; Q4_0 33.8 with 528 of 128 against 38.8 with 1056 unpipelined), where
- * each thread holds one unit of K (units <= wg: with 3 units per thread the records and loads
- * spill, 4096 x 11008 Q4_0 26.6 us against 22.3 two-pass) and there are at least two row blocks per
- * workgroup (at 4096 x 4096 the one-dispatch f32 decoder stays ahead: 10.4 against 10.2-13.1 us).
+ * (bench/results/quant-notes.md, session 5), so NVIDIA and Q8_0 / Q4_0 / Q4_K only: fused and
+ * pipelined, the family's fillWorkgroups (528) x 128 threads in all, x 96 for X24 Q4_K (its 56-word
+ * x records: 1056 workgroups of 64 ran 44.0 us at 32000 x 4096, 792 33.3, 1320 40.0; X8 Q4_K 1056:
+ * 33.7), where each thread holds one unit of K (units <= wg: with 3 units per thread the records
+ * and loads spill, 4096 x 11008 Q4_0 26.6 us against 22.3 two-pass) and there are at least two row
+ * blocks per workgroup (at 4096 x 4096 the one-dispatch f32 decoder stays ahead: 10.4-12.4 against
+ * 10.2-13.1 us).
  */
-function persistDefault(dev: GpuDevice, n: number, units: number, wg: number, rows: number): number {
-  if (dev.fingerprint.family !== 'nvidia' || units > wg) return 0;
-  const count = Math.max(1, Math.round((familyTable(dev.fingerprint).fillWorkgroups * 128) / wg));
+function persistDefault(dev: GpuDevice, n: number, type: QuantType, fmt: IntFormat, units: number, wg: number, rows: number): number {
+  if (dev.fingerprint.family !== 'nvidia' || units > wg || !(type === 'q8_0' || type === 'q4_0' || type === 'q4_k')) return 0;
+  const threads = fmt === 'x24' && type === 'q4_k' ? 96 : 128;
+  const count = Math.max(1, Math.round((familyTable(dev.fingerprint).fillWorkgroups * threads) / wg));
   return Math.ceil(n / rows) >= 2 * count ? count : 0;
 }
 
@@ -72,9 +74,9 @@ function persistDefault(dev: GpuDevice, n: number, units: number, wg: number, ro
  * no more than a row has units (Q4_K at K = 4096: 64 units, 64 threads: 41.5 against 43.8 us at
  * 32000 x 4096 with 128, 18.4 against 20.7 at 11008 x 4096), each on one unit per pass (more units
  * per thread for longer rows, up to 4, then more passes). Persistent where persistDefault says so
- * (fused, pipelined): 8 rows per block for the types whose unit loads are at most 6 words (Q4_0,
- * Q4_1, Q5_0, Q5_1: 32000 x 4096 Q4_0 33.8 us against 44.8 two-pass), else 4 (Q8_0 54.1 against
- * 64.1, Q4_K 34.9 against 39.0): the next block's words are held next to this block's. Two-pass
+ * (fused, pipelined): 8 rows per block for Q4_0 (5-word unit loads: 32000 x 4096 33.8-34.2 us
+ * against 44.8-45.0 two-pass), 4 for Q8_0 / Q4_K (9 and 12 words: Q8_0 52.7-54.1 against 64.1, Q4_K
+ * 33.3 against 38.9), whose next block's words are held next to this block's. Two-pass
  * rows per workgroup and rows whose loads go out together: X8 4 / 4 for the 32-element units
  * (Q8_0 53.2 against 54.4 us with 8 rows at 32000 x 4096, Q4_0 33.0 against 34.4), 8 / 4 for
  * Q4_K / Q5_K; X24 8 / 4, and 8 / 2 for Q4_K / Q5_K (their 56-word x records and 12-word units:
@@ -89,9 +91,8 @@ export function matvec8Config(dev: GpuDevice, n: number, k: number, type: QuantT
   const fit = 2 ** Math.floor(Math.log2(units));
   const wg = forced.wg ?? Math.max(sg, Math.min(software ? 32 : 128, fit));
   const upt = forced.upt ?? Math.min(4, Math.ceil(units / wg));
-  const smallUnit = type === 'q4_0' || type === 'q4_1' || type === 'q5_0' || type === 'q5_1';
-  const persistRows = forced.rows ?? (smallUnit ? 8 : 4);
-  const persist = forced.persist ?? (upt === 1 ? persistDefault(dev, n, units, wg, persistRows) : 0);
+  const persistRows = forced.rows ?? (type === 'q4_0' ? 8 : 4);
+  const persist = forced.persist ?? (upt === 1 ? persistDefault(dev, n, type, fmt, units, wg, persistRows) : 0);
   const c: Matvec8Config = {
     wg,
     upt,
