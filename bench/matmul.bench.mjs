@@ -62,7 +62,10 @@ async function timeOp(lb, fn, outBytes, targetMs = 150) {
 function describePlan(p) {
   if (!p) return '';
   const c = p.config;
-  if (c.tile) return `tile ${c.tile.bm}x${c.tile.bn}x${c.tile.bk}/${c.tile.tm}x${c.tile.tn}${c.tile.db ? ' db' : ''}${c.tile.unroll ? ' unrolled' : ''}`;
+  if (c.tile) {
+    const flags = ['db', 'unroll', 'ck', 'ar', 'pl', 'p2'].filter((f) => c.tile[f]).map((f) => ` ${f}`).join('');
+    return `tile ${c.tile.bm}x${c.tile.bn}x${c.tile.bk}/${c.tile.tm}x${c.tile.tn}${c.tile.lx ? ` lx ${c.tile.lx}` : ''}${flags}`;
+  }
   if (c.sgmat) return `sgmat ${c.sgmat.sgr}x${c.sgmat.sgc} subgroups of ${c.sgmat.fm}x${c.sgmat.fn} frags, ${c.sgmat.load ?? 'direct'}${c.sgmat.bk ? ` bk ${c.sgmat.bk}` : ''}`;
   if (c.matvec) return `${p.kind} tpr ${c.matvec.tpr} ct ${c.matvec.ct}`;
   return p.kind;

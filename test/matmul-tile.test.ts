@@ -107,7 +107,7 @@ describe('tiled matmul kernel parameters', () => {
   it('every table config lays out', () => {
     for (const make of Object.values(FAMILY_TABLES)) {
       const table = make();
-      for (const tile of [table.tile, table.tileSmall, ...table.candidates.tile]) expect(tileFits(tile, 1024, 65536), JSON.stringify(tile)).toBe(true);
+      for (const tile of [table.tile, table.tileSmall, ...Object.values(table.tileBy ?? {}), ...table.candidates.tile]) expect(tileFits(tile, 1024, 65536), JSON.stringify(tile)).toBe(true);
     }
   });
 });

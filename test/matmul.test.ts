@@ -141,7 +141,7 @@ describe('matmul kernels', () => {
     const L = dev.limits;
     for (const make of Object.values(FAMILY_TABLES)) {
       const t = make();
-      for (const tile of [t.tile, t.tileSmall, ...t.candidates.tile]) {
+      for (const tile of [t.tile, t.tileSmall, ...Object.values(t.tileBy ?? {}), ...t.candidates.tile]) {
         const key = JSON.stringify(tile);
         if (seen.has(key) || !tileFits(tile, L.maxComputeInvocationsPerWorkgroup, L.maxComputeWorkgroupStorageSize)) continue;
         // Unrolled and constant-k (CK) variants only differ in code layout; one of them on CPU drivers

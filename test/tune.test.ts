@@ -9,7 +9,7 @@ import * as lb from '../src/index.js';
 import { lastPlan } from '../src/ops/matmul-gpu.js';
 import { fingerprint } from '../src/runtime/family.js';
 import { tuningLoaded } from '../src/tune/state.js';
-import { FAMILY_TABLES, familyTable, tileFits, tileThreads } from '../src/tune/table.js';
+import { FAMILY_TABLES, familyTable, tableTile, tileFits, tileThreads } from '../src/tune/table.js';
 
 describe('family tables', () => {
   it('picks a table from the adapter fingerprint', () => {
@@ -19,13 +19,20 @@ describe('family tables', () => {
     expect(m3max.fillWorkgroups).toBeGreaterThan(m1.fillWorkgroups);
     expect(m3max.sgmat).not.toEqual(m1.sgmat);
     expect(tileThreads(sw.tile)).toBeLessThanOrEqual(64);
-    expect(familyTable(fingerprint({ vendor: 'nvidia', device: 'h100' })).tile).toEqual({ bm: 128, bn: 64, bk: 16, tm: 8, tn: 4 });
+    const nv = familyTable(fingerprint({ vendor: 'nvidia', device: 'h100' }));
+    expect(nv.tile).toEqual({ bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, lx: 8, ck: true });
+    // Per layout (H100, session 5): A read along m, B read along k; small outputs keep tileSmall.
+    expect(tableTile(nv, '', false)).toBe(nv.tile);
+    expect(tableTile(nv, 'aT', false)).toEqual({ bm: 64, bn: 128, bk: 8, tm: 8, tn: 8, unroll: true, lx: 8, pl: true });
+    expect(tableTile(nv, 'bT', false)).toEqual({ bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, lx: 8, ck: true, pl: true });
+    expect(tableTile(nv, 'aTbT', true)).toBe(nv.tileSmall);
+    expect(tableTile(sw, 'aT', false)).toBe(sw.tile); // no per-layout entries: the one tile
   });
   it('every table config fits 256 threads and 32 KiB of workgroup memory (Apple limits)', () => {
     for (const [family, make] of Object.entries(FAMILY_TABLES)) {
       for (const size of [undefined, 'base', 'max'] as const) {
         const t = make(size);
-        for (const tile of [t.tile, t.tileSmall]) expect(tileFits(tile, 256, 32768), `${family} ${JSON.stringify(tile)}`).toBe(true);
+        for (const tile of [t.tile, t.tileSmall, ...Object.values(t.tileBy ?? {})]) expect(tileFits(tile, 256, 32768), `${family} ${JSON.stringify(tile)}`).toBe(true);
         expect(t.candidates.tile.length).toBeGreaterThan(0);
       }
     }

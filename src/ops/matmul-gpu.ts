@@ -5,7 +5,7 @@ import type { GpuDevice } from '../runtime/device.js';
 import { MetalStorage } from '../runtime/storage.js';
 import { byteSize, type DType } from '../tensor/dtype.js';
 import { coalesce, sizeOf } from '../tensor/shape.js';
-import { familyTable, type MatvecConfig, type SgmatConfig, type TileConfig } from '../tune/table.js';
+import { familyTable, tableTile, type MatvecConfig, type SgmatConfig, type TileConfig } from '../tune/table.js';
 import { shapeClass, tunedConfig, type KernelKind, type TunedConfig } from '../tune/state.js';
 import { commonDefines, matmulWork, type Activation, type OperandAccess } from './matmul-wgsl.js';
 import { tileCode } from './matmul-tile.js';
@@ -199,7 +199,8 @@ export function recordMatmul(dev: GpuDevice, p: Problem): { storage: MetalStorag
     }
   }
   const small = p.m < 128 || p.n < 128;
-  const cfg = choose('tile', { kind: 'tile', tile: small ? table.tileSmall : table.tile }).tile ?? table.tile;
+  const tile = tableTile(table, layout.replace(/:/g, ''), small);
+  const cfg = choose('tile', { kind: 'tile', tile }).tile ?? tile;
   recordTiled(dev, p, cfg, storage, outDType, table.fillWorkgroups);
   return { storage, dtype: outDType };
 }

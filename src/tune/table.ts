@@ -84,6 +84,8 @@ export interface MatvecConfig {
 export interface FamilyTable {
   /** Large outputs. */
   tile: TileConfig;
+  /** Large outputs with A read along m (aT), B read along k (bT) or both: where the best differs by layout. */
+  tileBy?: Partial<Record<'aT' | 'bT' | 'aTbT', TileConfig>>;
   /** Outputs with M or N under 128 (or few tiles). */
   tileSmall: TileConfig;
   sgmat: SgmatConfig;
@@ -109,13 +111,17 @@ const BIG_TILES = [
   t(128, 128, 16, 8, 8, true, true), t(128, 64, 16, 8, 4, false, true),
 ];
 const SMALL_TILES = [t(64, 64, 16, 4, 4), t(32, 64, 16, 4, 4), t(32, 32, 16, 4, 4), t(64, 32, 16, 4, 4)];
-// NVIDIA only: constant-k tiles (ck; on the H100 the 128x128x8 / 8x8 one with lx 8 ran A
-// transposed at 39.4 TFLOP/s against 36.2 for the table default) and A kept as rows (ar: no
-// transposing stores, which cost 6-14% there; not measured yet). matmul-notes.md, session 4.
+// NVIDIA only: constant-k tiles (ck), A kept as rows (ar), two buffers at constant offsets (pl).
+// H100 4096^3 f32, TFLOP/s (matmul-notes.md, session 5; cuBLAS 51.6): 128x128x16 / 8x8 lx 8 ck
+// 45.4 (A transposed 42.4), with pl 43.4 (44.3); 64x128x8 / 8x8 lx 8 ck pl 42.7, flat-unrolled
+// pl 41.4 (A transposed 45.6); 128x64x16 / 8x4 pl 40.4; the previous default 128x64x16 / 8x4 34.2.
 const NVIDIA_TILES: TileConfig[] = [
   { ...t(128, 128, 8, 8, 8), lx: 8, ck: true }, { ...t(128, 128, 8, 8, 8), ck: true },
   { ...t(128, 64, 16, 8, 4), ck: true }, { ...t(64, 128, 8, 8, 8), lx: 8, ck: true },
   { ...t(128, 64, 16, 8, 4), ar: true }, { ...t(128, 64, 16, 8, 4, true), ar: true },
+  { ...t(128, 128, 16, 8, 8), lx: 8, ck: true }, { ...t(128, 128, 16, 8, 8), lx: 8, ck: true, pl: true },
+  { ...t(64, 128, 8, 8, 8), lx: 8, ck: true, pl: true }, { ...t(64, 128, 8, 8, 8, false, true), lx: 8, pl: true },
+  { ...t(128, 128, 16, 8, 8, false, true), lx: 8, pl: true }, { ...t(128, 64, 16, 8, 4), pl: true },
 ];
 const SGMATS = [
   s(2, 2, 4, 4), s(2, 2, 4, 4, 'stage', 64), s(4, 2, 2, 4), s(2, 4, 4, 2), s(4, 2, 4, 2), s(2, 2, 2, 4), s(2, 2, 4, 2),
@@ -160,12 +166,19 @@ export const FAMILY_TABLES: Readonly<Record<GpuFamily, (sizeClass?: SizeClass) =
   'apple-m3': (c) => apple(c, 3),
   'apple-m4': (c) => apple(c, 4),
   apple: (c) => apple(c, 1),
-  // H100 (measured with lb.tune(), bench/results/matmul-notes.md): 128x64 tiles of 8x4 per thread
-  // beat 8x8 (fewer registers, more resident workgroups); subgroup matrices staged through
+  // H100 (bench/results/matmul-notes.md, session 5): 128x128x16 tiles of 8x8 per thread with
+  // constant k: 45.4 TFLOP/s at 4096^3 f32 (the previous 128x64x16 / 8x4: 34.2); with a transposed
+  // operand two buffers at constant offsets (pl) do better (A transposed 45.6 with 64x128x8 flat
+  // unrolled pl, B transposed 39.7 with 128x128x16 ck pl). Subgroup matrices staged through
   // workgroup memory beat loading fragments from storage 2-3x. 132 SMs: fill with 528 workgroups.
   nvidia: () => ({
     ...BASE,
-    tile: t(128, 64, 16, 8, 4),
+    tile: { ...t(128, 128, 16, 8, 8), lx: 8, ck: true },
+    tileBy: {
+      aT: { ...t(64, 128, 8, 8, 8, false, true), lx: 8, pl: true },
+      bT: { ...t(128, 128, 16, 8, 8), lx: 8, ck: true, pl: true },
+      aTbT: { ...t(128, 128, 16, 8, 8), lx: 8, ck: true, pl: true },
+    },
     tileSmall: t(64, 64, 16, 4, 4, true),
     sgmat: s(4, 2, 4, 4),
     // M = 1 (session 4 probe, matmul-notes.md): 64 threads per row; [K, N] with 16 column threads
@@ -192,6 +205,12 @@ export const FAMILY_TABLES: Readonly<Record<GpuFamily, (sizeClass?: SizeClass) =
 
 export function familyTable(fp: Pick<GpuFingerprint, 'family' | 'sizeClass'>): FamilyTable {
   return (FAMILY_TABLES[fp.family] ?? FAMILY_TABLES.generic)(fp.sizeClass);
+}
+
+/** The table's tile for an output with M or N under 128 (`small`) or else for its layout ('', 'aT', 'bT', 'aTbT'). */
+export function tableTile(table: FamilyTable, layout: string, small: boolean): TileConfig {
+  if (small) return table.tileSmall;
+  return table.tileBy?.[layout as 'aT' | 'bT' | 'aTbT'] ?? table.tile;
 }
 
 /** Threads a tile config runs per workgroup. */
