@@ -122,6 +122,8 @@ const NVIDIA_TILES: TileConfig[] = [
   { ...t(128, 128, 16, 8, 8), lx: 8, ck: true }, { ...t(128, 128, 16, 8, 8), lx: 8, ck: true, pl: true },
   { ...t(64, 128, 8, 8, 8), lx: 8, ck: true, pl: true }, { ...t(64, 128, 8, 8, 8, false, true), lx: 8, pl: true },
   { ...t(128, 128, 16, 8, 8, false, true), lx: 8, pl: true }, { ...t(128, 64, 16, 8, 4), pl: true },
+  // Not measured yet: the small-output tile (64x64x16 / 4x4 db, run-time buffer offsets) with pl.
+  { ...t(64, 64, 16, 4, 4), pl: true },
 ];
 const SGMATS = [
   s(2, 2, 4, 4), s(2, 2, 4, 4, 'stage', 64), s(4, 2, 2, 4), s(2, 4, 4, 2), s(4, 2, 4, 2), s(2, 2, 2, 4), s(2, 2, 4, 2),
