@@ -199,7 +199,7 @@ export function recordMatmul(dev: GpuDevice, p: Problem): { storage: MetalStorag
     }
   }
   const small = p.m < 128 || p.n < 128;
-  const tile = tableTile(table, layout.replace(/:/g, ''), small);
+  const tile = tableTile(table, layout.replace(/:/g, ''), small, dev.limits);
   const cfg = choose('tile', { kind: 'tile', tile }).tile ?? tile;
   recordTiled(dev, p, cfg, storage, outDType, table.fillWorkgroups);
   return { storage, dtype: outDType };

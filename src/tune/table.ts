@@ -209,10 +209,19 @@ export function familyTable(fp: Pick<GpuFingerprint, 'family' | 'sizeClass'>): F
   return (FAMILY_TABLES[fp.family] ?? FAMILY_TABLES.generic)(fp.sizeClass);
 }
 
-/** The table's tile for an output with M or N under 128 (`small`) or else for its layout ('', 'aT', 'bT', 'aTbT'). */
-export function tableTile(table: FamilyTable, layout: string, small: boolean): TileConfig {
+/**
+ * The table's tile for an output with M or N under 128 (`small`) or else for its layout ('', 'aT',
+ * 'bT', 'aTbT'); where a large tile does not fit the device's `limits` (a per-layout tile takes up
+ * to 32 KiB of workgroup memory), the small one.
+ */
+export function tableTile(
+  table: FamilyTable, layout: string, small: boolean,
+  limits?: { maxComputeInvocationsPerWorkgroup: number; maxComputeWorkgroupStorageSize: number },
+): TileConfig {
   if (small) return table.tileSmall;
-  return table.tileBy?.[layout as 'aT' | 'bT' | 'aTbT'] ?? table.tile;
+  const tile = table.tileBy?.[layout as 'aT' | 'bT' | 'aTbT'] ?? table.tile;
+  if (limits && !tileFits(tile, limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupStorageSize)) return table.tileSmall;
+  return tile;
 }
 
 /** Threads a tile config runs per workgroup. */
