@@ -140,19 +140,7 @@ function matvec8CodeUncached(c: Matvec8Config, fmt: IntFormat = 'x8'): Record<st
     pass.push(...G.flatMap((j) => U.map((u) => `let g${j}_${u} = q_load(row${j} + t${u}.x, t${u}.y);`)));
     pass.push(...G.flatMap((j) => U.map((u) => `acc${j} = acc${j} + select(0.0, x_dot(q_iw(g${j}_${u}, row${j} + t${u}.x, t${u}.y), x${u}), ok${u});`)));
   }
-  if (fmt === 'x24') {
-    // One unit_ieee in a loop over the rows (rare, so kept small): row j's sum goes to accJ.
-    for (const u of U) {
-      pass.push(
-        `if (live${u} && !x${u}.ok) {`,
-        `  for (var j = 0u; j < RW; j = j + 1u) {`,
-        `    let v = unit_ieee(zb, min(w * RW + j, params.n - 1u) * params.b_rs + t${u}.x, t${u}.y, t${u}.x * QK);`,
-        `    ${R.map((j) => `acc${j} = acc${j} + select(0.0, v, j == ${j}u);`).join(' ')}`,
-        `  }`,
-        `}`,
-      );
-    }
-  }
+  if (fmt === 'x24') pass.push(...ieeeRuns(R, U));
   if (c.persist > 0) return persistCode(c, fmt);
   return {
     Q8_DECL: R.map((j) => `let row${j} = min(w * RW + ${j}u, params.n - 1u) * params.b_rs; var acc${j} = 0.0;`).join('\n  '),
@@ -196,20 +184,24 @@ function persistCode(c: Matvec8Config, fmt: IntFormat): Record<string, string> {
       body.push(...G.flatMap((j) => U.map((u) => dot(j, u, `g${j}_${u}`))));
     }
   }
-  if (fmt === 'x24') {
-    for (const u of U) {
-      body.push(
-        `if (live${u} && !x${u}.ok) {`,
-        `  for (var j = 0u; j < RW; j = j + 1u) {`,
-        `    let v = unit_ieee(zb, min(w * RW + j, params.n - 1u) * params.b_rs + t${u}.x, t${u}.y, t${u}.x * QK);`,
-        `    ${R.map((j) => `acc${j} = acc${j} + select(0.0, v, j == ${j}u);`).join(' ')}`,
-        `  }`,
-        `}`,
-      );
-    }
-  }
+  if (fmt === 'x24') body.push(...ieeeRuns(R, U));
   body.push(...R.map((j) => `{ let s = subgroupAdd(acc${j}); if (sl == 0u) { red[ro + ${j}u * RP + lid / sz] = s; } }`));
   return { P_UNITS: pu.join('\n  '), P_X: px.join('\n  '), P_FIRST: first, P_BODY: body.join('\n    ') };
+}
+
+/**
+ * X24's runs holding NaN or Inf, summed again in floating point: one unit_ieee in a loop over the
+ * rows (rare, so kept small); row j's sum goes to accJ.
+ */
+function ieeeRuns(R: number[], U: number[]): string[] {
+  return U.flatMap((u) => [
+    `if (live${u} && !x${u}.ok) {`,
+    `  for (var j = 0u; j < RW; j = j + 1u) {`,
+    `    let v = unit_ieee(zb, min(w * RW + j, params.n - 1u) * params.b_rs + t${u}.x, t${u}.y, t${u}.x * QK);`,
+    `    ${R.map((j) => `acc${j} = acc${j} + select(0.0, v, j == ${j}u);`).join(' ')}`,
+    `  }`,
+    `}`,
+  ]);
 }
 
 /** Round half to even, as WGSL's round(). */
