@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
 import type { DType, Tensor } from '../src/index.js';
 import { lastPlan, withConfig, type ForcedConfig } from '../src/ops/matmul-gpu.js';
-import { axpyLoop, axpyShape, dotLoop, dotShape } from '../src/ops/matmul-matvec.js';
+import { axpyLoop, axpyShape, dotLoop, dotShape, fixedSubgroup, sgReduce } from '../src/ops/matmul-matvec.js';
 import type { MatvecConfig } from '../src/tune/table.js';
 import { mm, present } from './matmul-check.js';
 import type { InputSpec } from './helpers.js';
@@ -125,5 +125,59 @@ describe('matvec axpy kernel (weights [K, N])', () => {
     await mm([spec([1, 96], 'f32', xs), spec([96, 16], 'f32', bs)], { force });
     xs[50] = 1;
     await mm([spec([1, 96], 'f32', xs), spec([96, 16], 'f32', bs)], { force });
+  });
+});
+
+describe('matvec axpy kernel, subgroup variant (k lanes summed by shuffles)', () => {
+  // Lavapipe: subgroups of 8; the H100: 32 (cts 1 there: 32 k lanes, three halving steps and two plain ones).
+  const configs = [
+    { ct: 8, cols: 8, sg: 4 }, // 2 column subgroups, 2 k lanes each
+    { ct: 16, cols: 8, sg: 8, wg: 64 }, // one k lane per subgroup: no shuffle
+    { ct: 4, cols: 8, sg: 1, unroll: 2 }, // every lane of a subgroup on its own k rows
+    { ct: 32, cols: 8, sg: 2, wg: 128, unroll: 8 },
+  ];
+  it('is taken where the device has one subgroup size', () => {
+    const sg = fixedSubgroup(lb.device()!);
+    expect(sg).toBeGreaterThanOrEqual(4);
+    expect(axpyShape({ tpr: 32, ct: 8, cols: 8, sg: 4 }, 256, true, 8)).toEqual({ wg: 256, ct: 8, c: 8, u: 4, cts: 4, sg: 8 });
+    expect(axpyShape({ tpr: 32, ct: 8, cols: 8, sg: 4 }, 256, false, 8).cts).toBeUndefined(); // 4 columns: plain
+    expect(axpyShape({ tpr: 32, ct: 8, cols: 8, sg: 4 }, 256, true, 0).cts).toBeUndefined(); // no fixed size
+    expect(axpyShape({ tpr: 32, ct: 64, cols: 8, sg: 1, wg: 32 }, 256, true, 8).cts).toBeUndefined(); // 64 column subgroups > 4
+    expect(axpyShape({ tpr: 32, ct: 8, cols: 8, sg: 64 }, 256, true, 32).cts).toBe(8); // at most ct
+    const code = sgReduce(1, 32);
+    expect(code.match(/subgroupShuffleXor/g)?.length).toBe(4 + 2 + 1 + 1 + 1);
+    expect(code).toContain('if (ks < 8u)');
+    expect(sgReduce(8, 8)).not.toContain('subgroupShuffleXor');
+  });
+  it('no split, split-K with a reduce pass, fused split-K; partial blocks, odd K, automatic splits', async () => {
+    for (const [i, c] of configs.entries()) {
+      await mm([spec([1, 64]), spec([64, 48])], { force: axpy(c, 1) });
+      await mm([spec([1, 301]), spec([301, 40])], { force: axpy(c, 5) }); // reduce pass
+      await mm([spec([1, 301]), spec([301, 40])], { force: axpy({ ...c, fuse: true }, 5) });
+      if (i < 2) {
+        await mm([spec([1, 300]), spec([300, 136])], { force: axpy({ ...c, fuse: true }, 17) }); // several splits per summing thread
+        await mm([spec([1, 512]), spec([512, 64])], { force: axpy({ ...c, fuse: true }) });
+      }
+      await mm([spec([1, 70]), spec([70, 46])], { force: axpy({ ...c, fuse: true }, 3) }); // N % 8 != 0: the plain kernel
+      expect(lastPlan()?.kind).toBe('axpy');
+    }
+  });
+  it('16-bit inputs and outputs, batches, epilogues, NaN and Inf', async () => {
+    const c = axpy({ ct: 4, cols: 8, sg: 1, fuse: true }, 3);
+    for (const d of ['f16', 'bf16'] as const) {
+      await mm([spec([1, 200], d), spec([200, 40], d)], { force: c });
+      await mm([spec([1, 200], d), spec([200, 40], d)], { force: axpy({ ct: 8, cols: 8, sg: 4 }, 1) });
+    }
+    await mm([spec([3, 1, 100]), spec([3, 100, 24])], { force: c });
+    await mm([spec([2, 1, 100]), spec([1, 100, 24]), spec([24]), spec([2, 1, 24])], { bias: present, residual: present, activation: 'gelu', force: c }, gelu);
+    await mm([spec([1, 100]), spec([100, 24]), spec([24])], { bias: present, activation: 'relu', alpha: 2, force: axpy({ ct: 8, cols: 8, sg: 4 }, 1) });
+    const xs = Float32Array.from({ length: 96 }, (_, i) => (i % 3) - 1);
+    xs[50] = NaN;
+    const bs = Float32Array.from({ length: 96 * 16 }, (_, i) => (i % 5) - 2);
+    bs[3 * 16 + 5] = Infinity;
+    bs[7 * 16 + 9] = -Infinity;
+    await mm([spec([1, 96], 'f32', xs), spec([96, 16], 'f32', bs)], { force: c });
+    xs[50] = 1;
+    await mm([spec([1, 96], 'f32', xs), spec([96, 16], 'f32', bs)], { force: c });
   });
 });

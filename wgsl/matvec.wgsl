@@ -13,6 +13,10 @@
 //               chunk and writes f32 partials, for the REDUCE pass of wgsl/matmul.wgsl or (FUSE)
 //               for the block's last workgroup to finish, which sums them and stores the outputs.
 //               Dispatch: ceil(N / (C * CT)) in x/y.
+//   SGK (AXPY, C = 8, subgroups of a fixed size SG): a subgroup is CTS column lanes x SG / CTS k
+//               lanes; its k lanes are summed by shuffles (SG_RED, transposed: each step halves
+//               the columns a lane keeps), NCS = CT / CTS subgroups side by side on columns and the
+//               rest on k meet in workgroup memory after one barrier. Same splits and outputs.
 #include "matmul"
 
 #if MATVEC_DOT
@@ -74,7 +78,20 @@ const CT: u32 = $CTu;
 const KL: u32 = WG / CT;
 const C: u32 = $Cu;
 const CV: u32 = C / 4u; // vec4s per thread
+const CWN: u32 = CT * C; // columns per workgroup
+#if SGK
+const SG: u32 = $SGu;
+const CTS: u32 = $CTSu; // column lanes of a subgroup's row
+const NCS: u32 = CT / CTS; // subgroups side by side on columns
+const KS: u32 = SG / CTS; // k lanes of a subgroup
+const KG: u32 = WG / SG / NCS; // subgroups on k per column range
+var<workgroup> redf: array<f32, KG * CWN>;
+#if FUSE
+var<workgroup> red: array<vec4<f32>, WG>; // the fused sum's split lanes
+#endif
+#else
 var<workgroup> red: array<vec4<f32>, WG * CV>;
+#endif
 #if FUSE
 // Partials as words (EMPTY until written: NaNs are stored canonical, so no sum is EMPTY) and one
 // counter per (batch entry, column block); both left EMPTY / 0 for the next dispatch. WGSL has no
@@ -112,7 +129,11 @@ fn settle4(w: vec4<u32>, j: vec4<u32>, m: u32) -> vec4<f32> {
 #endif
 
 @compute @workgroup_size(WG)
+#if SGK
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sl: u32) {
+#else
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+#endif
   let w = wid.x + wid.y * params.grid_x;
 #if FUSE
   if (w >= params.tiles_n) { return; } // past the column blocks (2-D grids): no counter of its own
@@ -121,12 +142,47 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let zb = z % params.batch;
   let kbeg = (z / params.batch) * params.kchunk;
   let kend = min(params.k, kbeg + params.kchunk);
+#if SGK
+  // Subgroup lid / SG (subgroups are runs of SG invocations): column range cs, k group kg; its
+  // lane sl reads 8 columns cl.. of k rows of lane ks (kl among the KL = KG * KS k lanes).
+  let cs = (lid / SG) % NCS;
+  let kg = lid / SG / NCS;
+  let ks = sl / CTS;
+  let cl = (cs * CTS + sl % CTS) * C;
+  let n = w * CWN + cl;
+  let kl = kg * KS + ks;
+#else
   let n = (w * CT + lid % CT) * C;
   let kl = lid / CT;
+#endif
   let a_base = params.a_off + batch_offset(zb, params.a_bs);
   let b_base = params.b_off + batch_offset(zb, params.b_bs);
-  // Declares acc0..acc{CV-1}, runs the k loop over [kbeg, kend) and stores them in red.
+  // Declares acc0..acc{CV-1}, runs the k loop over [kbeg, kend) (and without SGK stores them in red).
   $AXPY_LOOP
+#if SGK
+  // Writes this lane's column sums over its subgroup's k lanes to redf[kg * CWN + column].
+  $SG_RED
+  workgroupBarrier();
+  // Quads of the block's columns, summed over the KG k groups.
+  for (var q = lid; q < CWN / 4u; q = q + WG) {
+    var v = vec4<f32>(0.0);
+    for (var j = 0u; j < KG; j = j + 1u) {
+      let i = j * CWN + q * 4u;
+      v = v + vec4<f32>(redf[i], redf[i + 1u], redf[i + 2u], redf[i + 3u]);
+    }
+    let nq = w * CWN + q * 4u;
+#if FUSE
+    for (var c = 0u; c < 4u; c = c + 1u) {
+      if (nq + c < params.n) { put_part(z * params.n + nq + c, v[c]); }
+    }
+#else
+#if !SPLIT
+    v = epilogue4(v, 0u, nq, params.e0_off + batch_offset(zb, params.e0_bs), params.e1_off + batch_offset(zb, params.e1_bs));
+#endif
+    if (nq < params.n) { store4(z * params.n + nq, nq, v); }
+#endif
+  }
+#else
   workgroupBarrier();
   for (var s = KL / 2u; s > 0u; s = s >> 1u) {
     if (kl < s) {
@@ -135,12 +191,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
   }
 #if FUSE
-  // Every split stores its partials, counts itself done, and the last one sums them.
   if (kl == 0u) {
     for (var c = 0u; c < C; c = c + 1u) {
       if (n + c < params.n) { put_part(z * params.n + n + c, red[(c / 4u) * WG + lid][c % 4u]); }
     }
   }
+#else
+  if (kl == 0u && n < params.n) {
+    for (var c = 0u; c < CV; c = c + 1u) {
+      var v = red[c * WG + lid];
+      let nc = n + c * 4u;
+#if !SPLIT
+      v = epilogue4(v, 0u, nc, params.e0_off + batch_offset(zb, params.e0_bs), params.e1_off + batch_offset(zb, params.e1_bs));
+#endif
+      store4(z * params.n + nc, nc, v);
+    }
+  }
+#endif
+#endif
+#if FUSE
+  // Every split has stored its partials: count this one done; the last one sums them.
   storageBarrier();
   workgroupBarrier();
   let blocks = params.tiles_n;
@@ -148,20 +218,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (workgroupUniformLoad(&wg_last) == 0u) { return; }
   // Thread t sums column quad t % Q of the block over splits t / Q, t / Q + SL, ...; then the SL
   // sums of each quad meet in workgroup memory.
-  const Q: u32 = CT * C / 4u;
+  const Q: u32 = CWN / 4u;
   const SL: u32 = max(WG / Q, 1u);
   let e0_base = params.e0_off + batch_offset(zb, params.e0_bs);
   let e1_base = params.e1_off + batch_offset(zb, params.e1_bs);
   for (var q0 = 0u; q0 < Q; q0 = q0 + WG) {
     let q = q0 + lid % Q;
-    let sl = lid / Q;
-    let nq = w * CT * C + q * 4u;
+    let sp = lid / Q;
+    let nq = w * CWN + q * 4u;
     var v = vec4<f32>(0.0);
-    if (sl < SL && q < Q && nq < params.n) {
+    if (sp < SL && q < Q && nq < params.n) {
       // Two splits per step: their 8 loads are in flight together (one round trip, not eight).
+      // (With four per step in the same build the table config ran 46 us at 4096 x 11008, 37 before:
+      // likely registers, 602 workgroups no longer resident at once. Session 5 part 2.)
       let m = min(4u, params.n - nq);
       let stride = params.batch * params.n;
-      var s = sl;
+      var s = sp;
       for (; s + SL < params.splits; s = s + 2u * SL) {
         let ja = idx4((s * params.batch + zb) * params.n + nq, m);
         let jb = ja + vec4<u32>(SL * stride);
@@ -177,24 +249,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
     red[lid] = v;
     workgroupBarrier();
-    if (sl == 0u && q < Q && nq < params.n) {
+    if (sp == 0u && q < Q && nq < params.n) {
       var t = v;
       for (var j = 1u; j < SL; j = j + 1u) { t = t + red[j * Q + lid]; }
       store4(zb * params.n + nq, nq, epilogue4(t, 0u, nq, e0_base, e1_base));
     }
   }
   if (lid == 0u) { atomicStore(&ctr[zb * blocks + w], 0u); }
-#else
-  if (kl == 0u && n < params.n) {
-    for (var c = 0u; c < CV; c = c + 1u) {
-      var v = red[c * WG + lid];
-      let nc = n + c * 4u;
-#if !SPLIT
-      v = epilogue4(v, 0u, nc, params.e0_off + batch_offset(zb, params.e0_bs), params.e1_off + batch_offset(zb, params.e1_bs));
-#endif
-      store4(z * params.n + nc, nc, v);
-    }
-  }
 #endif
 }
 #endif

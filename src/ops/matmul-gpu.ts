@@ -12,7 +12,7 @@ import { tileCode } from './matmul-tile.js';
 import { keptByKey } from '../kernels/memo.js';
 import type { KernelSpec } from '../kernels/cache.js';
 import { sgmatDefines, sgmatShape } from './matmul-sgmat.js';
-import { axpyLoop, axpyShape, dotLoop, dotShape, matvecScratch } from './matmul-matvec.js';
+import { axpyDefines, axpyShape, dotLoop, dotShape, fixedSubgroup, matvecScratch } from './matmul-matvec.js';
 
 /** A tensor as the kernel sees it: element offset, batch strides over the output batch, two matrix strides. */
 export interface MatView {
@@ -328,7 +328,7 @@ function recordMatvec(dev: GpuDevice, p: Problem, kind: 'dot' | 'axpy', cfg: Mat
   }
   // 8 columns per thread: B's rows contiguous and 8-aligned, N % 8 = 0.
   const v8 = lb.cs === 1 && p.n % 8 === 0 && lb.rs % 8 === 0 && aligned8(p.b);
-  const s = axpyShape(cfg, maxThreads, v8);
+  const s = axpyShape(cfg, maxThreads, v8, fixedSubgroup(dev));
   if (s.c === 8) operands[1] = { ...operands[1], vec: false, vec8: true };
   const kl = s.wg / s.ct;
   const blocks = Math.ceil(p.n / (s.ct * s.c));
@@ -348,8 +348,8 @@ function recordMatvec(dev: GpuDevice, p: Problem, kind: 'dot' | 'axpy', cfg: Mat
     file: 'matvec',
     label: 'matvec',
     defines: {
-      ...commonDefines(used, outForm, p.act, ''),
-      MATVEC: true, WG: s.wg, CT: s.ct, C: s.c, AXPY_LOOP: axpyLoop(s.c, s.u), SPLIT: !!partial, FUSE: !!fused,
+      ...commonDefines(used, outForm, p.act, s.cts ? 'enable subgroups;' : ''),
+      MATVEC: true, ...axpyDefines(s), SPLIT: !!partial, FUSE: !!fused,
     },
   }));
   const buffers = {

@@ -31,20 +31,44 @@ export function dotShape(cfg: MatvecConfig, maxThreads: number, pairs: boolean):
   return { wg, tpr, r, u, rows: (wg / tpr) * r };
 }
 
-/** The axpy kernel's shape: WG threads, CT column threads of C columns, U k rows in flight. */
+/**
+ * The axpy kernel's shape: WG threads, CT column threads of C columns, U k rows in flight; with
+ * `cts` (the subgroup variant, SGK) a subgroup of `sg` lanes is cts column lanes x sg / cts k lanes.
+ */
 export interface AxpyShape {
   wg: number;
   ct: number;
   c: 4 | 8;
   u: number;
+  cts?: number;
+  sg?: number;
 }
 
-/** `cfg` for the axpy kernel; 8 columns per thread only where B allows 8-element loads (`v8`). */
-export function axpyShape(cfg: MatvecConfig, maxThreads: number, v8: boolean): AxpyShape {
+/**
+ * The device's subgroup size where every subgroup has it (min = max, a power of two >= 4: the
+ * subgroup variant's code is generated for it), else 0.
+ */
+export function fixedSubgroup(dev: GpuDevice): number {
+  if (!dev.features.subgroups) return 0;
+  const info = dev.adapter.info as { subgroupMinSize?: number; subgroupMaxSize?: number } | undefined;
+  const n = info?.subgroupMinSize ?? 0;
+  return n >= 4 && n === info?.subgroupMaxSize && (n & (n - 1)) === 0 ? n : 0;
+}
+
+/**
+ * `cfg` for the axpy kernel; 8 columns per thread only where B allows 8-element loads (`v8`).
+ * `cfg.sg` (column lanes per row in a subgroup) takes the subgroup variant where the device has a
+ * fixed subgroup size `sg`, C = 8 and the ct / cts column subgroups fit the workgroup; else plain.
+ */
+export function axpyShape(cfg: MatvecConfig, maxThreads: number, v8: boolean, sg = 0): AxpyShape {
   const wg = floorPow2(Math.min(cfg.wg ?? 256, maxThreads, 1024));
   const ct = Math.min(floorPow2(cfg.ct), wg);
   const u = Math.max(1, Math.min(8, Math.round(cfg.unroll ?? 4)));
-  return { wg, ct, c: cfg.cols === 8 && v8 ? 8 : 4, u };
+  const c = cfg.cols === 8 && v8 ? 8 : 4;
+  const base: AxpyShape = { wg, ct, c, u };
+  if (!cfg.sg || !sg || c !== 8 || wg < sg) return base;
+  const cts = Math.min(floorPow2(cfg.sg), sg, ct);
+  return ct / cts <= wg / sg ? { ...base, cts, sg } : base;
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -87,7 +111,7 @@ function dotLoopUncached(r: number, u: number, v8: boolean): string {
  * thread's k rows kbeg + kl, + KL, ... below kend (U at a time, then single), stored to
  * red[c * WG + lid]. C = 8 loads 8 elements unchecked: N % 8 = 0 and 8-aligned rows.
  */
-function axpyLoopUncached(c: 4 | 8, u: number): string {
+function axpyLoopUncached(c: 4 | 8, u: number, toRed = true): string {
   const U = range(u);
   const cv = c / 4;
   const out: string[] = range(cv).map((i) => `var acc${i} = vec4<f32>(0.0);`);
@@ -105,8 +129,49 @@ function axpyLoopUncached(c: 4 | 8, u: number): string {
     out.push(...acc([0], () => ''), '  }');
   }
   out.push('}');
-  for (const i of range(cv)) out.push(`red[${i}u * WG + lid] = acc${i};`);
+  if (toRed) for (const i of range(cv)) out.push(`red[${i}u * WG + lid] = acc${i};`);
   return out.join('\n  ');
+}
+
+/**
+ * SG_RED: the 8 column sums acc0, acc1 of a lane summed over its subgroup's sg / cts k lanes (lane
+ * bits cts, 2 cts, ...), transposed: at each of the first three k bits a lane keeps half of its
+ * columns (the upper half where its bit is set) and adds its partner's copy of that half (8 / h
+ * shuffles of h values instead of 8 full reductions); past 8 k lanes the one value left is summed
+ * by plain xor shuffles. The lanes whose higher k bits are 0 store their columns to redf.
+ */
+function sgReduceUncached(cts: number, sg: number): string {
+  let vals = ['acc0.x', 'acc0.y', 'acc0.z', 'acc0.w', 'acc1.x', 'acc1.y', 'acc1.z', 'acc1.w'];
+  const out: string[] = [];
+  const offs: string[] = [];
+  let level = 0;
+  for (let m = cts; m < sg; m *= 2, level++) {
+    if (vals.length > 1) {
+      const h = vals.length / 2;
+      out.push(`let up${level} = (sl & ${m}u) != 0u;`);
+      const next = range(h).map((j) => `r${level}_${j}`);
+      for (const j of range(h)) {
+        const [lo, hi] = [vals[j], vals[j + h]];
+        out.push(`let r${level}_${j} = select(${lo}, ${hi}, up${level}) + subgroupShuffleXor(select(${hi}, ${lo}, up${level}), ${m}u);`);
+      }
+      offs.push(`select(0u, ${h}u, up${level})`);
+      vals = next;
+    } else {
+      out.push(`let r${level}_0 = ${vals[0]} + subgroupShuffleXor(${vals[0]}, ${m}u);`);
+      vals = [`r${level}_0`];
+    }
+  }
+  out.push(`if (ks < ${8 / vals.length}u) {`, `  let o = kg * CWN + cl + ${offs.length ? offs.join(' + ') : '0u'};`);
+  vals.forEach((v, j) => out.push(`  redf[o + ${j}u] = ${v};`));
+  out.push('}');
+  return out.join('\n  ');
+}
+
+/** The axpy kernel's shape defines (WG, CT, C, the generated loop; SGK's subgroup size and reduction). */
+export function axpyDefines(s: AxpyShape): Record<string, string | number | boolean> {
+  const common = { WG: s.wg, CT: s.ct, C: s.c };
+  if (!s.cts || !s.sg) return { ...common, AXPY_LOOP: axpyLoop(s.c, s.u) };
+  return { ...common, SGK: true, SG: s.sg, CTS: s.cts, AXPY_LOOP: axpyLoop(s.c, s.u, false), SG_RED: sgReduce(s.cts, s.sg) };
 }
 
 /** Largest partials buffer kept for the fused split-K (past it the REDUCE pass runs). */
@@ -120,3 +185,5 @@ export const matvecScratch = (dev: GpuDevice, words: number, counters: number): 
 export const dotLoop = memoCode(dotLoopUncached);
 /** axpyLoop, built once per distinct arguments (src/kernels/memo.ts). */
 export const axpyLoop = memoCode(axpyLoopUncached);
+/** sgReduce, built once per distinct arguments (src/kernels/memo.ts). */
+export const sgReduce = memoCode(sgReduceUncached);

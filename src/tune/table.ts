@@ -79,6 +79,11 @@ export interface MatvecConfig {
   cols?: number;
   /** axpy split-K: the last workgroup of each column block sums the partials (no second pass). */
   fuse?: boolean;
+  /**
+   * axpy with cols 8 on a device with one subgroup size: column lanes per row in a subgroup (the
+   * subgroup's other lanes on k rows, summed by shuffles); ct / sg subgroups side by side on columns.
+   */
+  sg?: number;
 }
 
 export interface FamilyTable {
@@ -139,6 +144,11 @@ const MATVECS: MatvecConfig[] = [
   { tpr: 64, ct: 16, cols: 8, fuse: true }, { tpr: 32, ct: 8, cols: 8, fuse: true }, { tpr: 64, ct: 32, rows: 2, unroll: 2, fuse: true },
 ];
 
+// NVIDIA only: the axpy's subgroup variant (k lanes summed by shuffles) in the default's geometry.
+// H100 f16 [K, N] 1x4096x4096 (matmul-notes.md, session 5 part 2): sg 16 18.8 us, sg 8 18.9, the
+// default 19.4 in the same rounds; measured in a build whose fused sum had four splits per step.
+const NVIDIA_MATVECS: MatvecConfig[] = [{ tpr: 64, ct: 16, cols: 8, fuse: true, sg: 16 }, { tpr: 64, ct: 16, cols: 8, fuse: true, sg: 8 }];
+
 const BASE: FamilyTable = {
   tile: t(128, 128, 8, 8, 8),
   tileSmall: t(64, 64, 16, 4, 4),
@@ -187,7 +197,7 @@ export const FAMILY_TABLES: Readonly<Record<GpuFamily, (sizeClass?: SizeClass) =
     // of 8 columns (16-byte loads of f16) and the split-K partials summed in the same dispatch.
     matvec: { tpr: 64, ct: 16, cols: 8, fuse: true },
     fillWorkgroups: 528,
-    candidates: { ...BASE.candidates, tile: [...BIG_TILES, ...NVIDIA_TILES, ...SMALL_TILES] },
+    candidates: { ...BASE.candidates, tile: [...BIG_TILES, ...NVIDIA_TILES, ...SMALL_TILES], matvec: [...MATVECS, ...NVIDIA_MATVECS] },
   }),
   amd: () => ({ ...BASE, tile: t(128, 128, 16, 8, 8), fillWorkgroups: 384 }),
   intel: () => ({ ...BASE, tile: t(64, 128, 16, 4, 8), tileSmall: t(32, 64, 16, 4, 4), fillWorkgroups: 192 }),
