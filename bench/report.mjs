@@ -64,6 +64,11 @@ async function mergeEarlier(path, result) {
   } catch {
     return result;
   }
+  return carryFamilies(result, old);
+}
+
+/** `result` with the families it lacks (and their rows) taken from `old`, another run's result. */
+function carryFamilies(result, old) {
   if (!old?.families || !Array.isArray(old.rows)) return result;
   const families = { ...result.families };
   const rows = [...result.rows];
@@ -123,7 +128,7 @@ export function markdown(result, charts = {}) {
   const ref = result.peaks ? (result.peaks.table ?? result.peaks.calibrated) : null;
   for (const [fname, f] of Object.entries(result.families)) {
     lines.push(`## ${fname}: ${f.title ?? ''}`, '');
-    if (f.ranAt && f.ranAt.slice(0, 10) === result.date && result.ranAt !== f.ranAt) lines.push(`_From an earlier run at ${f.ranAt}._`, '');
+    if (f.ranAt && result.ranAt !== f.ranAt) lines.push(`_From the run at ${f.ranAt}._`, '');
     if (f.baselines) lines.push(`Baseline: ${f.baselines}`, '');
     if (f.error) lines.push(`**Failed:** \`${cell(f.error)}\``, '');
     for (const c of charts[fname] ?? []) lines.push(`![${c.title}](${c.file})`, '', `_${c.caption}_`, '');
@@ -167,14 +172,26 @@ async function tablePeaksFor(device) {
 async function cli(args) {
   const i = args.indexOf('--from');
   if (i < 0 || !args[i + 1]) {
-    console.error('usage: node bench/report.mjs --from <bench/results/DEVICE-DATE.json> [--out DIR]\n' +
-      'Renders DEVICE-DATE.md and its SVG charts again from the JSON (into the JSON\'s folder, or DIR).');
+    console.error('usage: node bench/report.mjs --from <bench/results/DEVICE-DATE.json> [--carry <other-run.json> ...] [--out DIR]\n' +
+      'Renders DEVICE-DATE.md and its SVG charts again from the JSON (into the JSON\'s folder, or DIR).\n' +
+      '--carry: first adds the families the JSON lacks from another run of the same device (marked with\n' +
+      'when they ran) and writes the merged JSON back.');
     return 2;
   }
   const jsonPath = resolve(args[i + 1]);
   const o = args.indexOf('--out');
   const dir = o >= 0 && args[o + 1] ? resolve(args[o + 1]) : dirname(jsonPath);
-  const result = JSON.parse(await readFile(jsonPath, 'utf8'));
+  let result = JSON.parse(await readFile(jsonPath, 'utf8'));
+  const carried = args.flatMap((a, j) => (a === '--carry' && args[j + 1] ? [resolve(args[j + 1])] : []));
+  for (const path of carried) {
+    const old = JSON.parse(await readFile(path, 'utf8'));
+    if (old.device?.id !== result.device?.id) {
+      console.error(`--carry ${path}: device ${old.device?.id} is not ${result.device?.id}`);
+      return 2;
+    }
+    result = carryFamilies(result, old);
+  }
+  if (carried.length) await writeFile(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
   if (!result.peaks) {
     const table = await tablePeaksFor(result.device);
     if (table) result.peaks = { table, calibrated: null, note: 'table only: this run recorded no peaks' };
