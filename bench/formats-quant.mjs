@@ -96,6 +96,7 @@ export async function quantMatvec(ctx) {
 /** M > 1: the fused quantized kernels against lb.matmul on the dequantized weight (f32, and f16). */
 export async function quantMatmul(ctx) {
   const { lb, dev, software } = ctx;
+  const { withQuantConfig } = await import(pathToFileURL(join(root, 'dist', 'ops', 'matmul-quant.js')).href);
   const [n, k] = software ? [256, 512] : [4096, 4096];
   const warmMs = software ? 0 : WARM_MS;
   const rounds = software ? 3 : 5;
@@ -132,6 +133,24 @@ export async function quantMatmul(ctx) {
             name: 'lb.matmul(a16, dequantize(q).cast(f16)^T) f16 dense (reference)', key: `qmm-dense16-${type}-${m}`, size,
             metric: 'throughput', value: gf(t16), unit: 'GFLOP/s', stats: t16,
           }));
+          if (m > 16) {
+            // f16 a: the default (through an f16 weight where the GPU has subgroup matrices and M >= 128) vs the fused kernel.
+            const fused = (fn) => withQuantConfig({ prefill: 'fused' }, fn);
+            const h = await lb.matmul(a16, q, { transB: true }).data();
+            const f = await fused(() => lb.matmul(a16, q, { transB: true })).data();
+            for (let i = 0; i < h.length; i++) {
+              if (!(Math.abs(h[i] - f[i]) <= 4e-3 * (1 + Math.abs(f[i])))) throw new Error(`${type} M ${m} f16 a: output ${i} is ${h[i]}, the fused kernel gives ${f[i]}`);
+            }
+            const th = await time(() => lb.matmul(a16, q, { transB: true }));
+            const tf = await time(() => fused(() => lb.matmul(a16, q, { transB: true })));
+            const half = dev.features.subgroupMatrix && dev.features.f16 && m >= 128;
+            out.push(row(FAMILY, {
+              name: `lb.matmul(a16, q, { transB: true }) ${type} f16 a, M > 16 (default: ${half ? 'dequantize to f16, dense f16 matmul' : 'fused'}; vs the fused kernel)`,
+              key: `qmm16-${type}-${m}`, size, metric: 'throughput', value: gf(th), unit: 'GFLOP/s',
+              baseline: { name: 'fused kernel with f16 a (forced), same run', value: gf(tf) }, stats: th,
+              note: `${us(th.ms)} per call (fused ${us(tf.ms)}), ${th.dispatchesPerCall} dispatches per call`,
+            }));
+          }
         } finally {
           a.dispose();
           a16.dispose();

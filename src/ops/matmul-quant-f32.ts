@@ -7,7 +7,7 @@ import type { GpuDevice } from '../runtime/device.js';
 import type { QuantConfig } from './matmul-quant.js';
 import { memoCode } from '../kernels/memo.js';
 
-export type MatvecQuantConfig = Required<Omit<QuantConfig, 'tiled' | 'splits' | 'i8' | 'i24' | 'matvec'>>;
+export type MatvecQuantConfig = Required<Omit<QuantConfig, 'tiled' | 'splits' | 'i8' | 'i24' | 'matvec' | 'prefill'>>;
 
 /**
  * Defaults per GPU family, measured on the H100 (bench/results/quant-notes.md): 8 groups of a

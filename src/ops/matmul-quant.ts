@@ -63,6 +63,11 @@ export interface QuantConfig {
    * the f32 decoder; default by size (integerPreferred). Either needs subgroups for 'int'.
    */
   matvec?: 'int' | 'float';
+  /**
+   * f16 a with more than 16 rows: 'fused' decodes the blocks inside the tiled kernel, 'half'
+   * dequantizes the weight to f16 first and runs the dense f16 matmul; default by halfPreferred.
+   */
+  prefill?: 'fused' | 'half';
 }
 
 let forced: QuantConfig = {};
@@ -130,6 +135,10 @@ export function quantizedMatmul(aIn: Tensor, q: QuantizedTensor, o: QuantMatmulO
   const rounds = q8 && m <= MATVEC_ROWS;
   if (a.device === 'cpu') return cpuQuantMatmul(rounds ? roundedRows(a, transA, q.type) : a, q, rounds ? { ...epi, transA: false } : epi);
   const dev = requireDevice(OP);
+  if (forced.prefill !== undefined && forced.prefill !== 'fused' && forced.prefill !== 'half') throw new LbrxError(`matmul: quantized prefill kernel ${JSON.stringify(forced.prefill)}: want 'fused' or 'half'`);
+  if (a.dtype === 'f16' && m > MATVEC_ROWS && (forced.prefill === 'half' || (forced.prefill === undefined && halfPreferred(dev, m * sizeOf(batch))))) {
+    return viaHalfWeight(a, q, epi);
+  }
   const view = (t: Tensor, s0: number, s1: number, bstrides: number[]): MatView => ({ storage: t.storage as MetalStorage, dtype: t.dtype, offset: t.offset, bstrides, s0, s1 });
   const s = a.strides;
   const [sm, sk] = vec ? [0, s[0]] : transA ? [s[a.ndim - 1], s[a.ndim - 2]] : [s[a.ndim - 2], s[a.ndim - 1]];
@@ -185,6 +194,28 @@ function cpuQuantMatmul(a: Tensor, q: QuantizedTensor, o: QuantMatmulOptions): T
       r.dispose();
     }
   } finally {
+    w.dispose();
+  }
+}
+
+/**
+ * f16 a with many rows on a GPU with subgroup matrices: the dense f16 kernel on a dequantized
+ * weight beats decoding inside the f32-FMA tiled kernel once the weight's decode (about 65 us for
+ * 4096 x 4096 on the H100) is spread over enough rows: at M = 512 the fused kernel took 845 us, the
+ * f16 matmul 171 us (bench/results/quant-notes.md); at M = 64, 118 against 112 plus the decode.
+ */
+function halfPreferred(dev: GpuDevice, rows: number): boolean {
+  return dev.features.subgroupMatrix && dev.features.f16 && rows >= 128;
+}
+
+/** a @ f16(dequantize(q))^T with the epilogue: the weight's values rounded to f16 (a is f16 too). */
+function viaHalfWeight(a: Tensor, q: QuantizedTensor, epi: QuantMatmulOptions): Tensor {
+  const w = q.dequantize();
+  const w16 = w.cast('f16');
+  try {
+    return a.matmul(w16, epi);
+  } finally {
+    w16.dispose();
     w.dispose();
   }
 }
