@@ -7,6 +7,7 @@ import * as lb from '../src/index.js';
 import type { DType, Tensor } from '../src/index.js';
 import { lastPlan, withConfig } from '../src/ops/matmul-gpu.js';
 import { tileCode } from '../src/ops/matmul-tile.js';
+import { operandWgsl } from '../src/ops/matmul-wgsl.js';
 import { FAMILY_TABLES, tileFits, tileLanes, type TileConfig } from '../src/tune/table.js';
 import { checkOp, type InputSpec } from './helpers.js';
 
@@ -21,7 +22,7 @@ afterAll(async () => {
 
 const spec = (shape: number[], dtype: DType = 'f32'): InputSpec => ({ dtype, shape, gen: { ints: 3 } });
 
-async function run(tile: TileConfig, inputs: InputSpec[], opts: lb.MatmulOptions = {}) {
+async function run(tile: TileConfig, inputs: InputSpec[], opts: lb.MatmulOptions = {}, tol: Parameters<typeof checkOp>[2] = {}) {
   const op = (a: Tensor, b: Tensor, ...rest: Tensor[]) => {
     const extra: lb.MatmulOptions = { ...opts };
     let i = 0;
@@ -29,7 +30,7 @@ async function run(tile: TileConfig, inputs: InputSpec[], opts: lb.MatmulOptions
     if (opts.residual) extra.residual = rest[i++];
     return withConfig({ kind: 'tile', tile }, () => lb.matmul(a, b, extra));
   };
-  await checkOp(op, inputs);
+  await checkOp(op, inputs, tol);
   expect(lastPlan()?.config.tile).toEqual(tile);
 }
 
@@ -79,6 +80,29 @@ describe('tiled matmul kernel parameters', () => {
       expect(tileCode(tile).K_LOOP).toContain('const ao = ASTEP;');
     });
   }
+  // The epilogue reads bias and residual 4 columns per load where their rows are contiguous and
+  // 4-aligned and N % 4 = 0; otherwise (a transposed or offset view, N % 4 != 0) one element at a time.
+  for (const tile of [t(64, 64, 16, 4, 4, { ck: true }), t(64, 64, 16, 4, 4, { db: true })]) {
+    it(`epilogue loads, 4-wide and scalar: ${JSON.stringify(tile)}`, async () => {
+      const gelu: lb.MatmulOptions = { bias: present, residual: present, activation: 'gelu' };
+      const tol = { rtol: 2e-6, atol: 1e-6, zeroSign: false }; // gelu / silu: the GPU's exp / erfc
+      // Batched, residual per batch; then the residual broadcast over the batch, 16-bit bias / residual.
+      await run(tile, [spec([2, 70, 45]), spec([2, 45, 68]), spec([68]), spec([2, 70, 68])], gelu, tol);
+      await run(tile, [spec([2, 70, 45]), spec([45, 68]), spec([68], 'bf16'), spec([70, 68], 'f16')], { ...gelu, transB: false, alpha: 0.5 }, tol);
+      await run(tile, [spec([70, 45]), spec([68, 45]), spec([68]), spec([70, 68])], { ...gelu, transB: true }, tol);
+      // Scalar paths: transposed residual, a bias at an odd offset, N % 4 != 0; then bias alone, residual alone.
+      await run(tile, [spec([70, 45]), spec([45, 68]), spec([68]), { ...spec([68, 70]), view: (x) => x.transpose() }], gelu, tol);
+      await run(tile, [spec([70, 45]), spec([45, 68]), { ...spec([69]), view: (x) => x.slice([1, 69]) }, spec([70, 68])], gelu, tol);
+      await run(tile, [spec([70, 45]), spec([45, 66]), spec([66]), spec([70, 66])], { ...gelu, activation: 'silu' }, tol);
+      await run(tile, [spec([70, 45]), spec([45, 68]), spec([68])], { bias: present, activation: 'relu' }, tol);
+      await run(tile, [spec([70, 45]), spec([45, 68]), spec([70, 68])], { residual: present }, tol);
+    });
+  }
+  it('epilogue operands bound 4-wide get a 4-element loader', () => {
+    expect(operandWgsl({ name: 'e1', binding: 4, dtype: 'f32', vec: true })).toContain('fn load4_e1(i: u32) -> vec4<f32> { return e1[i >> 2u]; }');
+    expect(operandWgsl({ name: 'e0', binding: 3, dtype: 'bf16', vec: true })).toContain('fn load4_e0(');
+    expect(operandWgsl({ name: 'e0', binding: 3, dtype: 'f32', vec: false })).not.toContain('load4_');
+  });
   it('CK tiles are indexed with constant k; lx lays threads out in groups of 32', () => {
     const ck = tileCode(t(128, 128, 8, 8, 8, { ck: true }));
     expect(ck.MAC_LOOP).toContain('As[ao][7u][1u * TY + ty]');

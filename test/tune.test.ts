@@ -24,12 +24,13 @@ describe('family tables', () => {
     // Per layout (H100, session 5): A read along m, B read along k; small outputs keep tileSmall.
     expect(tableTile(nv, '', false)).toBe(nv.tile);
     expect(tableTile(nv, 'aT', false)).toEqual({ bm: 64, bn: 128, bk: 8, tm: 8, tn: 8, unroll: true, lx: 8, pl: true });
-    expect(tableTile(nv, 'bT', false)).toEqual({ bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, lx: 8, ck: true, pl: true });
+    expect(tableTile(nv, 'bT', false)).toEqual({ bm: 64, bn: 128, bk: 8, tm: 8, tn: 8, unroll: true, lx: 8, pl: true });
+    expect(tableTile(nv, 'aTbT', false)).toEqual({ bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, lx: 8, ck: true, pl: true });
     expect(tableTile(nv, 'aTbT', true)).toBe(nv.tileSmall);
     expect(tableTile(sw, 'aT', false)).toBe(sw.tile); // no per-layout entries: the one tile
-    // A device with WebGPU's minimum of 16 KiB of workgroup memory: the 32 KiB B-transposed tile falls back.
+    // A device with WebGPU's minimum of 16 KiB of workgroup memory: the 32 KiB both-transposed tile falls back.
     const min = { maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupStorageSize: 16384 };
-    expect(tableTile(nv, 'bT', false, min)).toBe(nv.tileSmall);
+    expect(tableTile(nv, 'aTbT', false, min)).toBe(nv.tileSmall);
     expect(tableTile(nv, '', false, min)).toBe(nv.tile); // 16 KiB: fits
   });
   it('every table config fits 256 threads and 32 KiB of workgroup memory (Apple limits)', () => {

@@ -52,20 +52,46 @@ fn batch_offset(z: u32, s: vec4<u32>) -> u32 {
   return off;
 }
 
-// e0 / e1: element indices of the bias / residual value for this output.
-fn epilogue(acc: f32, e0: u32, e1: u32) -> f32 {
+// residual + act(alpha * acc + bias) for loaded bias / residual values (unused ones are 0).
+fn epilogue_of(acc: f32, bias: f32, res: f32) -> f32 {
   var r = params.alpha * acc;
 #if BIAS
-  r = r + elem_e0(e0);
+  r = r + bias;
 #endif
   r = $ACT;
 #if RESIDUAL
-  r = r + elem_e1(e1);
+  r = r + res;
 #endif
   return r;
 }
 
+// e0 / e1: element indices of the bias / residual value for this output.
+fn epilogue(acc: f32, e0: u32, e1: u32) -> f32 {
+  var bias = 0.0;
+  var res = 0.0;
+#if BIAS
+  bias = elem_e0(e0);
+#endif
+#if RESIDUAL
+  res = elem_e1(e1);
+#endif
+  return epilogue_of(acc, bias, res);
+}
+
 fn epilogue4(v: vec4<f32>, m: u32, n: u32, e0_base: u32, e1_base: u32) -> vec4<f32> {
+#if EPI_VEC4
+  // Bias and residual rows contiguous and 4-aligned, N % 4 = 0: one 4-wide load each.
+  if (n >= params.n) { return v; }
+  var bias = vec4<f32>(0.0);
+  var res = vec4<f32>(0.0);
+#if BIAS
+  bias = load4_e0(e0_base + m * params.e0_sm + n);
+#endif
+#if RESIDUAL
+  res = load4_e1(e1_base + m * params.e1_sm + n);
+#endif
+  return vec4<f32>(epilogue_of(v.x, bias.x, res.x), epilogue_of(v.y, bias.y, res.y), epilogue_of(v.z, bias.z, res.z), epilogue_of(v.w, bias.w, res.w));
+#else
   var r = v;
   for (var c = 0u; c < 4u; c = c + 1u) {
     if (n + c < params.n) {
@@ -73,6 +99,7 @@ fn epilogue4(v: vec4<f32>, m: u32, n: u32, e0_base: u32, e1_base: u32) -> vec4<f
     }
   }
   return r;
+#endif
 }
 
 // Stores v = outputs (n..n+3) of one row at element index o (n % 4 = 0); columns >= N are dropped.

@@ -42,6 +42,8 @@ export interface Problem {
 /** Forces a kernel and config (lb.tune() and tests); `splits` forces split-K for the tiled kernel. */
 export interface ForcedConfig extends Partial<TunedConfig> {
   splits?: number;
+  /** Tiled kernel: the epilogue's bias / residual read one element at a time even where 4-wide loads apply (probes). */
+  scalarEpilogue?: boolean;
 }
 
 let forced: ForcedConfig | null = null;
@@ -147,11 +149,22 @@ function packParams(p: Problem, la: Layout, lb: Layout, extra: { kchunk: number;
   return w.buffer;
 }
 
-function epilogueOperands(p: Problem): OperandAccess[] {
+/** `vec4`: bound for 4-wide loads (load4_X; see epilogueVec4). */
+function epilogueOperands(p: Problem, vec4 = false): OperandAccess[] {
   const ops: OperandAccess[] = [];
-  if (p.bias) ops.push({ name: 'e0', binding: 3, dtype: p.bias.dtype, vec: false });
-  if (p.residual) ops.push({ name: 'e1', binding: 4, dtype: p.residual.dtype, vec: false });
+  if (p.bias) ops.push({ name: 'e0', binding: 3, dtype: p.bias.dtype, vec: vec4 });
+  if (p.residual) ops.push({ name: 'e1', binding: 4, dtype: p.residual.dtype, vec: vec4 });
   return ops;
+}
+
+/**
+ * Whether the tiled kernel's epilogue reads bias and residual 4 columns per load: each present
+ * view's rows contiguous (column stride 1) with every row start 4-aligned, and N % 4 = 0 (a
+ * thread's 4 columns are all in or all out).
+ */
+function epilogueVec4(p: Problem): boolean {
+  const ok = (v: MatView | undefined) => !v || (v.s1 === 1 && mod4(v.s0) && mod4(v.offset) && allMod(v.bstrides, 4));
+  return (!!p.bias || !!p.residual) && mod4(p.n) && ok(p.bias) && ok(p.residual) && !forced?.scalarEpilogue;
 }
 
 function epilogueBuffers(p: Problem): Record<string, GPUBuffer> {
@@ -248,12 +261,16 @@ function recordTiled(dev: GpuDevice, p: Problem, cfg: TileConfig, out: MetalStor
   const partial = split ? MetalStorage.empty(dev, splits * batch * p.m * p.n * 4, 'f32', 'matmul split-K') : null;
   const target = partial ?? out;
   const { workgroups, gridX } = dev.stream.grid(tilesM * tilesN);
-  const used = split ? operands : [...operands, ...epilogueOperands(p)];
+  const epiVec = !split && epilogueVec4(p);
+  const used = split ? operands : [...operands, ...epilogueOperands(p, epiVec)];
   const outForm = { dtype: split ? 'f32' as const : outDType, vec4: mod4(p.n) };
-  const spec = keptByKey(['tile', used, outForm, p.act, cfg, la.kcont, lb.kcont, split], (): KernelSpec => ({
+  const spec = keptByKey(['tile', used, outForm, p.act, cfg, la.kcont, lb.kcont, split, epiVec], (): KernelSpec => ({
     file: 'matmul',
     label: split ? 'matmul split-K' : 'matmul',
-    defines: { ...commonDefines(used, outForm, p.act, ''), ...tileCode(cfg, la.kcont), A_KCONT: la.kcont, B_KCONT: lb.kcont, SPLIT: split },
+    defines: {
+      ...commonDefines(used, outForm, p.act, ''), ...tileCode(cfg, la.kcont),
+      A_KCONT: la.kcont, B_KCONT: lb.kcont, SPLIT: split, EPI_VEC4: epiVec,
+    },
   }));
   const buffers = { a: p.a.storage.use(), b: p.b.storage.use(), out: target.use(), ...(split ? {} : epilogueBuffers(p)) };
   dispatchZ(dev, batch * splits, (z0, zc) => {

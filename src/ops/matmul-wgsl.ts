@@ -60,6 +60,8 @@ export function operandWgsl(op: OperandAccess): string {
   if (op.raw || op.words) return decl;
   if (op.vec8) return [decl, ...vec8Fns(op)].join('\n');
   const lines = [decl, `fn elem_${x}(i: u32) -> f32 { return ${elemBody(op)}; }`];
+  // Epilogue operands bound 4-wide: 4 aligned contiguous elements (i % 4 = 0).
+  if ((x === 'e0' || x === 'e1') && op.vec) lines.push(`fn load4_${x}(i: u32) -> vec4<f32> { return ${vec4Body(op)}; }`);
   if (x === 'a' || x === 'b') {
     if (op.vec) {
       lines.push(

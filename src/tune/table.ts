@@ -129,6 +129,8 @@ const NVIDIA_TILES: TileConfig[] = [
   { ...t(128, 128, 16, 8, 8, false, true), lx: 8, pl: true }, { ...t(128, 64, 16, 8, 4), pl: true },
   // Not measured yet: the small-output tile (64x64x16 / 4x4 db, run-time buffer offsets) with pl.
   { ...t(64, 64, 16, 4, 4), pl: true },
+  // B transposed 4096^3 (session 5 part 3): 41.8 against 41.4 for the 64x128x8 default, one pair.
+  { ...t(128, 128, 8, 8, 8, false, true), lx: 8, pl: true },
 ];
 const SGMATS = [
   s(2, 2, 4, 4), s(2, 2, 4, 4, 'stage', 64), s(4, 2, 2, 4), s(2, 4, 4, 2), s(4, 2, 4, 2), s(2, 2, 2, 4), s(2, 2, 4, 2),
@@ -180,15 +182,16 @@ export const FAMILY_TABLES: Readonly<Record<GpuFamily, (sizeClass?: SizeClass) =
   apple: (c) => apple(c, 1),
   // H100 (bench/results/matmul-notes.md, session 5): 128x128x16 tiles of 8x8 per thread with
   // constant k: 45.4 TFLOP/s at 4096^3 f32 (the previous 128x64x16 / 8x4: 34.2); with a transposed
-  // operand two buffers at constant offsets (pl) do better (A transposed 45.6 with 64x128x8 flat
-  // unrolled pl, B transposed 39.7 with 128x128x16 ck pl). Subgroup matrices staged through
+  // operand two buffers at constant offsets (pl) do better: A transposed 45.6 with 64x128x8 flat
+  // unrolled pl; B transposed the same tile (part 3): 41.4 at 4096^3 (128x128x16 ck pl 39.6), 39.3
+  // at 512x4096x4096 with its 3 k splits (35.5), 37.0 at 512x4096x11008 (35.1). Subgroup matrices staged through
   // workgroup memory beat loading fragments from storage 2-3x. 132 SMs: fill with 528 workgroups.
   nvidia: () => ({
     ...BASE,
     tile: { ...t(128, 128, 16, 8, 8), lx: 8, ck: true },
     tileBy: {
       aT: { ...t(64, 128, 8, 8, 8, false, true), lx: 8, pl: true },
-      bT: { ...t(128, 128, 16, 8, 8), lx: 8, ck: true, pl: true },
+      bT: { ...t(64, 128, 8, 8, 8, false, true), lx: 8, pl: true },
       aTbT: { ...t(128, 128, 16, 8, 8), lx: 8, ck: true, pl: true },
     },
     tileSmall: t(64, 64, 16, 4, 4, true),
