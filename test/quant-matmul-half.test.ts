@@ -4,21 +4,16 @@
 // (f16 a only; by default only on GPUs with subgroup matrices) and its config errors.
 import { describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
-import { dequantizeBlocks, type QuantType } from '../src/cpu/quant.js';
-import { quantize } from '../src/cpu/quantize.js';
+import type { QuantType } from '../src/cpu/quant.js';
 import { withQuantConfig, type QuantConfig } from '../src/ops/matmul-quant.js';
 import { rng, seedOf, useGpu } from './helpers.js';
+import { quantTensor, quantWeight } from './quant-weight.js';
 
 useGpu();
 
 function weight(type: QuantType, n: number, k: number): { q: lb.QuantizedTensor; values: Float32Array } {
-  const rand = rng(seedOf(`${type}${n}x${k}`));
-  const x = Float32Array.from({ length: n * k }, () => (rand() * 2 - 1) * 2);
-  const raw = quantize(type, x);
-  const words = new Uint32Array(Math.ceil(raw.length / 4));
-  new Uint8Array(words.buffer).set(raw);
-  const q = new lb.QuantizedTensor(type, [n, k], lb.tensor(words, [words.length], { dtype: 'u32' }));
-  return { q, values: dequantizeBlocks(type, raw, n * k) };
+  const w = quantWeight('', type, n, k);
+  return { q: quantTensor(w), values: w.values };
 }
 
 const values = (label: string, count: number) => {

@@ -6,29 +6,21 @@
 // threads (units < wg * upt), NaN / ±Inf runs, rows as batch entries, f16 output, 8-bit x.
 import { describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
-import { dequantizeBlocks, type QuantType } from '../src/cpu/quant.js';
-import { quantize } from '../src/cpu/quantize.js';
+import type { QuantType } from '../src/cpu/quant.js';
 import { withQuantConfig, type QuantConfig } from '../src/ops/matmul-quant.js';
 import type { Matvec8Config } from '../src/ops/matmul-quant-i8.js';
 import { subgroupMin } from '../src/runtime/device.js';
 import { rng, seedOf, useGpu } from './helpers.js';
+import { quantTensor, quantWeight, type Weight } from './quant-weight.js';
 
 useGpu();
 
 /** The smallest workgroup the integer matvec takes here (its subgroup size), at least `w`. */
 const wgAtLeast = (w: number) => Math.max(w, subgroupMin(lb.device()!, 4));
 
-interface Weight { type: QuantType; n: number; k: number; words: Uint32Array; values: Float32Array }
+const weight = (type: QuantType, n: number, k: number) => quantWeight('persist', type, n, k);
 
-function weight(type: QuantType, n: number, k: number): Weight {
-  const rand = rng(seedOf(`persist${type}${n}x${k}`));
-  const raw = quantize(type, Float32Array.from({ length: n * k }, () => (rand() * 2 - 1) * 2));
-  const words = new Uint32Array(Math.ceil(raw.length / 4));
-  new Uint8Array(words.buffer).set(raw);
-  return { type, n, k, words, values: dequantizeBlocks(type, raw, n * k) };
-}
-
-const qt = (w: Weight) => new lb.QuantizedTensor(w.type, [w.n, w.k], lb.tensor(w.words, [w.words.length], { dtype: 'u32' }));
+const qt = quantTensor;
 
 /** Mixed magnitudes (2^-20 .. 2^10), signs and zeros. */
 function xs(n: number, seed: number): Float32Array {

@@ -5,25 +5,17 @@
 // reference itself against the exact product within the rounding's bound.
 import { describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
-import { dequantizeBlocks, QUANT_TYPES, type QuantType } from '../src/cpu/quant.js';
-import { quantize } from '../src/cpu/quantize.js';
+import { QUANT_TYPES, type QuantType } from '../src/cpu/quant.js';
 import { roundActivations, runLength, type Matvec8Config } from '../src/ops/matmul-quant-i8.js';
 import { withQuantConfig } from '../src/ops/matmul-quant.js';
 import { rng, seedOf, useGpu } from './helpers.js';
+import { quantTensor, quantWeight, type Weight } from './quant-weight.js';
 
 useGpu();
 
-interface Weight { type: QuantType; n: number; k: number; words: Uint32Array; values: Float32Array }
+const weight = (type: QuantType, n: number, k: number) => quantWeight('q8x', type, n, k);
 
-function weight(type: QuantType, n: number, k: number): Weight {
-  const rand = rng(seedOf(`q8x${type}${n}x${k}`));
-  const raw = quantize(type, Float32Array.from({ length: n * k }, () => (rand() * 2 - 1) * 2));
-  const words = new Uint32Array(Math.ceil(raw.length / 4));
-  new Uint8Array(words.buffer).set(raw);
-  return { type, n, k, words, values: dequantizeBlocks(type, raw, n * k) };
-}
-
-const qt = (w: Weight, device: 'gpu' | 'cpu' = 'gpu') => new lb.QuantizedTensor(w.type, [w.n, w.k], lb.tensor(w.words, [w.words.length], { dtype: 'u32', device }));
+const qt = quantTensor;
 
 interface Case {
   shape: number[];

@@ -5,26 +5,18 @@
 // over K, and the f32-decode kernel it replaces (matvec: 'float').
 import { describe, expect, it } from 'vitest';
 import * as lb from '../src/index.js';
-import { dequantizeBlocks, QUANT_TYPES, type QuantType } from '../src/cpu/quant.js';
-import { quantize } from '../src/cpu/quantize.js';
+import { QUANT_TYPES, type QuantType } from '../src/cpu/quant.js';
 import { integerPreferred, matvec8Config, recordBytes } from '../src/ops/matmul-quant-i8.js';
 import { withQuantConfig, type QuantConfig } from '../src/ops/matmul-quant.js';
 import { subgroupMin, type GpuDevice } from '../src/runtime/device.js';
 import { rng, seedOf, useGpu } from './helpers.js';
+import { quantTensor, quantWeight, type Weight } from './quant-weight.js';
 
 useGpu();
 
-interface Weight { type: QuantType; n: number; k: number; words: Uint32Array; values: Float32Array }
+const weight = (type: QuantType, n: number, k: number) => quantWeight('x24', type, n, k);
 
-function weight(type: QuantType, n: number, k: number): Weight {
-  const rand = rng(seedOf(`x24${type}${n}x${k}`));
-  const raw = quantize(type, Float32Array.from({ length: n * k }, () => (rand() * 2 - 1) * 2));
-  const words = new Uint32Array(Math.ceil(raw.length / 4));
-  new Uint8Array(words.buffer).set(raw);
-  return { type, n, k, words, values: dequantizeBlocks(type, raw, n * k) };
-}
-
-const qt = (w: Weight) => new lb.QuantizedTensor(w.type, [w.n, w.k], lb.tensor(w.words, [w.words.length], { dtype: 'u32' }));
+const qt = quantTensor;
 
 /** GPU result for x ([rows, K]) against the CPU reference on the dequantized weight: within f32
  * rounding of the sums (|x| @ |w|^T) and x's rounding to 2^-22 of its run's max; NaN where the
