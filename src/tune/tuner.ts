@@ -47,7 +47,10 @@ export interface TuneProgress {
   /** Candidates timed so far for this shape, of `candidates` (0 of 0 before they are known). */
   candidate: number;
   candidates: number;
-  /** Best median ms so far for this shape. */
+  /**
+   * Best median ms so far for this shape. One more report follows the last candidate's when the
+   * fastest was not the table's config: both timed again in turn, the one kept and its time.
+   */
   bestMs?: number;
 }
 
@@ -260,6 +263,7 @@ export async function tune(opts: TuneOptions = {}): Promise<TuneResult> {
           const confirmed = await confirm(dev, run, candidates[0], tableMs, best);
           tableMs = confirmed.tableMs;
           best = confirmed.best;
+          progress?.({ shape: i + 1, shapes: shapes.length, current: shape, candidate: candidates.length, candidates: candidates.length, bestMs: best.ms });
         }
         const entry = { config: best.config, ms: best.ms, tableMs, shape: { m: shape.m, k: shape.k, n: shape.n, batch: 1, dtypes: `${dtype}x${dtype}` }, at: new Date().toISOString() };
         setTuned(dev, plan.cls, entry);
