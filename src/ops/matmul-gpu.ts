@@ -13,6 +13,7 @@ import { keptByKey } from '../kernels/memo.js';
 import type { KernelSpec } from '../kernels/cache.js';
 import { sgmatDefines, sgmatShape } from './matmul-sgmat.js';
 import { axpyDefines, axpyShape, dotLoop, dotShape, fixedSubgroup, matvecScratch } from './matmul-matvec.js';
+import { allMod, dispatchZ, epilogueBuffers, epilogueOperands, layoutOf, MAX_BATCH_DIMS, mod4, packParams, type Layout } from './matmul-params.js';
 
 /** A tensor as the kernel sees it: element offset, batch strides over the output batch, two matrix strides. */
 export interface MatView {
@@ -59,12 +60,6 @@ export function withConfig<T>(cfg: ForcedConfig, fn: () => T): T {
   }
 }
 
-const MAX_BATCH_DIMS = 4;
-const GROUP = 8;
-
-const mod4 = (x: number) => x % 4 === 0;
-const allMod = (xs: readonly number[], q: number) => xs.every((x) => x % q === 0);
-
 /** Merges batch dims (and folds a shared-B batch into M); at most 4 batch dims remain. */
 export function normalize(p: Problem): Problem {
   const ops = [p.a, p.b, p.bias, p.residual].filter((v): v is MatView => !!v);
@@ -104,59 +99,6 @@ function contiguousBatchStrides(shape: readonly number[], inner: number): number
   return out;
 }
 
-interface Layout {
-  /** A: k contiguous (else m); B: k contiguous (else n). */
-  kcont: boolean;
-  vec: boolean;
-  /** Loader strides: rows and columns of the contiguous orientation. */
-  rs: number;
-  cs: number;
-}
-
-/** How A (m x k) or B (k x n) is read: along k or along its other dimension; vec4 when aligned. */
-function layoutOf(v: MatView, isA: boolean, outer: number, k: number, force?: 'k' | 'outer'): Layout {
-  // A: s0 = m stride, s1 = k stride. B: s0 = k stride, s1 = n stride.
-  const kStride = isA ? v.s1 : v.s0;
-  const oStride = isA ? v.s0 : v.s1;
-  const aligned = mod4(v.offset) && allMod(v.bstrides, 4);
-  // A prefers k-contiguous and B n-contiguous; each takes the other orientation when only it is contiguous.
-  const kcont = force ? force === 'k' : isA ? kStride === 1 || oStride !== 1 : kStride === 1 && oStride !== 1;
-  if (kcont) {
-    const vec = aligned && kStride === 1 && mod4(k) && (outer === 1 || mod4(oStride));
-    return { kcont, vec, rs: oStride, cs: kStride };
-  }
-  const vec = aligned && oStride === 1 && mod4(outer) && (k === 1 || mod4(kStride));
-  return { kcont, vec, rs: kStride, cs: oStride };
-}
-
-/** Params uniform: 24 words then bshape and four batch-stride vectors (see wgsl/matmul.wgsl). */
-function packParams(p: Problem, la: Layout, lb: Layout, extra: { kchunk: number; tilesN: number; gridX: number; batch: number; z0: number; splits: number; count: number }): ArrayBuffer {
-  const w = new Uint32Array(44);
-  const f = new Float32Array(w.buffer);
-  const pad = (xs: readonly number[]) => [...new Array(MAX_BATCH_DIMS - xs.length).fill(0), ...xs];
-  const e0 = p.bias;
-  const e1 = p.residual;
-  w.set([p.m, p.n, p.k, extra.kchunk, la.rs, la.cs, lb.rs, lb.cs, p.a.offset, p.b.offset, extra.tilesN, extra.gridX]);
-  w.set([e0?.s0 ?? 0, e0?.s1 ?? 0, e1?.s0 ?? 0, e1?.s1 ?? 0, e0?.offset ?? 0, e1?.offset ?? 0, extra.batch, extra.z0], 12);
-  f[20] = p.alpha;
-  w.set([extra.splits, GROUP, extra.count], 21);
-  const bshape = [...new Array(MAX_BATCH_DIMS - p.bshape.length).fill(1), ...p.bshape];
-  w.set(bshape, 24);
-  w.set(pad(p.a.bstrides), 28);
-  w.set(pad(p.b.bstrides), 32);
-  w.set(pad(e0?.bstrides ?? []), 36);
-  w.set(pad(e1?.bstrides ?? []), 40);
-  return w.buffer;
-}
-
-/** `vec4`: bound for 4-wide loads (load4_X; see epilogueVec4). */
-function epilogueOperands(p: Problem, vec4 = false): OperandAccess[] {
-  const ops: OperandAccess[] = [];
-  if (p.bias) ops.push({ name: 'e0', binding: 3, dtype: p.bias.dtype, vec: vec4 });
-  if (p.residual) ops.push({ name: 'e1', binding: 4, dtype: p.residual.dtype, vec: vec4 });
-  return ops;
-}
-
 /**
  * Whether the tiled kernel's epilogue reads bias and residual 4 columns per load: each present
  * view's rows contiguous (column stride 1) with every row start 4-aligned, and N % 4 = 0 (a
@@ -165,13 +107,6 @@ function epilogueOperands(p: Problem, vec4 = false): OperandAccess[] {
 function epilogueVec4(p: Problem): boolean {
   const ok = (v: MatView | undefined) => !v || (v.s1 === 1 && mod4(v.s0) && mod4(v.offset) && allMod(v.bstrides, 4));
   return (!!p.bias || !!p.residual) && mod4(p.n) && ok(p.bias) && ok(p.residual) && !forced?.scalarEpilogue;
-}
-
-function epilogueBuffers(p: Problem): Record<string, GPUBuffer> {
-  const out: Record<string, GPUBuffer> = {};
-  if (p.bias) out.e0 = p.bias.storage.use();
-  if (p.residual) out.e1 = p.residual.storage.use();
-  return out;
 }
 
 const isHalf = (d: DType) => d === 'f16' || d === 'bf16';
@@ -232,12 +167,6 @@ let plan: PlanInfo | null = null;
 
 export function lastPlan(): PlanInfo | null {
   return plan;
-}
-
-/** Dispatches over z in chunks of the per-dimension limit; `make` gives the params per chunk. */
-function dispatchZ(dev: GpuDevice, total: number, record: (z0: number, zCount: number) => void): void {
-  const max = dev.limits.maxComputeWorkgroupsPerDimension;
-  for (let z0 = 0; z0 < total; z0 += max) record(z0, Math.min(max, total - z0));
 }
 
 function recordTiled(dev: GpuDevice, p: Problem, cfg: TileConfig, out: MetalStorage, outDType: DType, fill: number): void {

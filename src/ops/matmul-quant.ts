@@ -15,6 +15,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { familyTable } from '../tune/table.js';
 import { lazyElementwise } from './gpu-elementwise.js';
 import { normalize, type MatView, type Problem } from './matmul-gpu.js';
+import { dispatchZ, epilogueBuffers, epilogueOperands, MAX_BATCH_DIMS, packParams, type ParamsExtra } from './matmul-params.js';
 import { commonDefines, type Activation, type OperandAccess } from './matmul-wgsl.js';
 import { integerPreferred, matvec8Code, matvec8Config, matvec8Supported, recordBytes, roundActivations, runLength, type IntFormat, type Matvec8Config } from './matmul-quant-i8.js';
 import { CpuStorage } from '../runtime/storage.js';
@@ -221,24 +222,14 @@ function viaHalfWeight(a: Tensor, q: QuantizedTensor, epi: QuantMatmulOptions): 
 }
 
 const isHalf = (d: DType) => d === 'f16' || d === 'bf16';
-const MAX_BATCH_DIMS = 4;
-
-/** The Params uniform of wgsl/matmul.wgsl (44 words): b_rs = blocks per weight row. */
-function packParams(p: Problem, blocksPerRow: number, extra: { tilesN: number; gridX: number; batch: number; z0: number; kchunk: number; splits: number }): ArrayBuffer {
-  const w = new Uint32Array(44);
-  const f = new Float32Array(w.buffer);
-  const pad = (xs: readonly number[]) => [...new Array(MAX_BATCH_DIMS - xs.length).fill(0), ...xs];
-  const e0 = p.bias;
-  const e1 = p.residual;
-  w.set([p.m, p.n, p.k, extra.kchunk, p.a.s0, p.a.s1, blocksPerRow, 1, p.a.offset, 0, extra.tilesN, extra.gridX]);
-  w.set([e0?.s0 ?? 0, e0?.s1 ?? 0, e1?.s0 ?? 0, e1?.s1 ?? 0, e0?.offset ?? 0, e1?.offset ?? 0, extra.batch, extra.z0], 12);
-  f[20] = p.alpha;
-  w.set([extra.splits, 8, extra.batch * p.m * p.n], 21);
-  w.set([...new Array(MAX_BATCH_DIMS - p.bshape.length).fill(1), ...p.bshape], 24);
-  w.set(pad(p.a.bstrides), 28);
-  w.set(pad(e0?.bstrides ?? []), 36);
-  w.set(pad(e1?.bstrides ?? []), 40);
-  return w.buffer;
+/**
+ * The Params uniform for a quantized b: a read along k (rows s0, elements s1), b as rows of
+ * blocksPerRow blocks (the kernel addresses blocks, not elements).
+ */
+function quantParams(p: Problem, blocksPerRow: number, extra: Omit<ParamsExtra, 'count'>): ArrayBuffer {
+  const la = { kcont: true, vec: false, rs: p.a.s0, cs: p.a.s1 };
+  const lb = { kcont: true, vec: false, rs: blocksPerRow, cs: 1 };
+  return packParams(p, la, lb, { ...extra, count: extra.batch * p.m * p.n });
 }
 
 /**
@@ -280,9 +271,7 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
   const a = p.a;
   const aligned = a.s1 === 1 && a.offset % 4 === 0 && a.bstrides.every((s) => s % 4 === 0) && (p.m === 1 || a.s0 % 4 === 0);
   const operands: OperandAccess[] = [{ name: 'a', binding: 1, dtype: a.dtype, vec: aligned }];
-  const epilogue: OperandAccess[] = [];
-  if (p.bias) epilogue.push({ name: 'e0', binding: 3, dtype: p.bias.dtype, vec: false });
-  if (p.residual) epilogue.push({ name: 'e1', binding: 4, dtype: p.residual.dtype, vec: false });
+  const epilogue = epilogueOperands(p);
   const blocksPerRow = p.k / QUANT_LAYOUT[q.type].block;
   const bm = p.m <= 16 ? 16 : 64;
   const tilesN = Math.ceil(p.n / 64);
@@ -341,7 +330,7 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
         defines: { ...commonDefines(operands, { dtype: 'f32', vec4: false }, undefined, ''), ...quantDefines(q.type), MATVEC: true, QMV: true, X24: fmt === 'x24' },
       })),
       buffers: { a: a.storage.use(), xq: xq.use() },
-      params: packParams(p, blocksPerRow, { tilesN, gridX: g.gridX, batch, z0: 0, kchunk: p.k, splits: 1 }),
+      params: quantParams(p, blocksPerRow, { tilesN, gridX: g.gridX, batch, z0: 0, kchunk: p.k, splits: 1 }),
       workgroups: g.workgroups,
       bytes: batch * p.m * p.k * byteSize(a.dtype) + units * rec,
     });
@@ -351,22 +340,18 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
   const buffers: Record<string, GPUBuffer> = cfg8
     ? { a: a.storage.use(), ...(xq ? { xq: xq.use() } : {}), ...weight, out: storage.use() }
     : { a: a.storage.use(), ...weight, out: (partial ?? storage).use() };
-  const epiBuffers: Record<string, GPUBuffer> = {};
-  if (p.bias) epiBuffers.e0 = p.bias.storage.use();
-  if (p.residual) epiBuffers.e1 = p.residual.storage.use();
-  const max = dev.limits.maxComputeWorkgroupsPerDimension;
-  for (let z0 = 0; z0 < batch * splits; z0 += max) {
-    const zc = Math.min(max, batch * splits - z0);
+  const epiBuffers = epilogueBuffers(p);
+  dispatchZ(dev, batch * splits, (z0, zc) =>
     dev.stream.record({
       kind: 'dispatch',
       spec,
       buffers: split ? buffers : { ...buffers, ...epiBuffers },
-      params: packParams(p, blocksPerRow, { tilesN, gridX, batch, z0, kchunk, splits }),
+      params: quantParams(p, blocksPerRow, { tilesN, gridX, batch, z0, kchunk, splits }),
       workgroups: [workgroups[0], workgroups[1], zc],
       flops: (2 * p.m * p.n * p.k * zc) / splits,
       bytes: q.byteLength + ((p.m * p.k * byteSize(a.dtype)) / splits + p.m * p.n * byteSize(split ? 'f32' : outDType)) * zc,
-    });
-  }
+    }),
+  );
   xq?.release();
   if (partial) {
     const r = dev.stream.grid(Math.ceil(count / 2 / 256));
@@ -374,7 +359,7 @@ function record(dev: GpuDevice, p0: Problem, q: QuantizedTensor, q8: boolean): {
       kind: 'dispatch',
       spec: { file: 'matmul', label: `matmul ${q.type} split-K reduce`, defines: { ...commonDefines(epilogue, { dtype: outDType, vec4: false }, p.act, ''), REDUCE: true } },
       buffers: { part: partial.use(), out: storage.use(), ...epiBuffers },
-      params: packParams(p, blocksPerRow, { tilesN, gridX: r.gridX, batch, z0: 0, kchunk, splits }),
+      params: quantParams(p, blocksPerRow, { tilesN, gridX: r.gridX, batch, z0: 0, kchunk, splits }),
       workgroups: r.workgroups,
     });
     partial.release();
