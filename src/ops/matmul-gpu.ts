@@ -325,15 +325,13 @@ function recordSgmat(dev: GpuDevice, p: Problem, sg: { size: number; m: number; 
   const words = cfg.load === 'stage';
   const bk = stage ? (cfg.bk ?? 32) : sg.k;
   if (p.m % bm || p.n % bn || p.k % bk || threads > dev.limits.maxComputeInvocationsPerWorkgroup) return false;
+  const la = layoutOf(p.a, true, p.m, p.k);
+  const lb = layoutOf(p.b, false, p.n, p.k);
   if (stage) {
-    const la = layoutOf(p.a, true, p.m, p.k);
-    const lb = layoutOf(p.b, false, p.n, p.k);
     const bytes = 2 * (cfg.db ? 2 : 1) * ((la.kcont ? bm : bk) * ((la.kcont ? bk : bm) + 8) + (lb.kcont ? bn : bk) * ((lb.kcont ? bk : bn) + 8)) + 4 * cfg.sgr * cfg.sgc * sg.m * sg.n;
     if (bytes > dev.limits.maxComputeWorkgroupStorageSize || bk % 8 || bm % 8 || bn % 8) return false;
   }
   const batch = sizeOf(p.bshape);
-  const la = layoutOf(p.a, true, p.m, p.k);
-  const lb = layoutOf(p.b, false, p.n, p.k);
   const tilesM = p.m / bm;
   const tilesN = p.n / bn;
   const { workgroups, gridX } = dev.stream.grid(tilesM * tilesN);
